@@ -1,0 +1,279 @@
+#include "series.h"
+#include "score.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Stripes fix which lock guards a series by its hash alone, so growing the
+ * bucket array never moves a series to another lock. */
+#define NSTRIPES 256
+#define INITIAL_BUCKETS 1024
+
+typedef struct entry {
+  struct entry *next;
+  uint32_t hash;
+  float sensitivity;
+  /* Detector state, then the key with its NUL. */
+  alignas(8) unsigned char data[];
+} entry_t;
+
+struct an_series_table {
+  const an_detector_class_t *cls;
+  size_t state_size; /* rounded up to keep the key after it aligned */
+  pthread_mutex_t stripes[NSTRIPES];
+  entry_t **buckets; /* guarded by every stripe lock together */
+  size_t nbuckets;   /* a power of two, a multiple of NSTRIPES */
+  atomic_size_t count;
+  atomic_size_t key_bytes;
+};
+
+static uint32_t hash_key(const char *key, size_t *len) {
+  uint32_t h = 2166136261u;
+  const unsigned char *p = (const unsigned char *)key;
+  size_t n = 0;
+  for (; p[n] != 0; n++) {
+    h ^= p[n];
+    h *= 16777619u;
+  }
+  *len = n;
+  return h;
+}
+
+static const char *entry_key(const an_series_table_t *t, const entry_t *e) {
+  return (const char *)e->data + t->state_size;
+}
+
+an_series_table_t *an_series_table_create(const an_detector_class_t *cls) {
+  an_series_table_t *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  t->cls = cls;
+  t->state_size = (cls->state_size + 7) & ~(size_t)7;
+  t->nbuckets = INITIAL_BUCKETS;
+  t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+  if (t->buckets == NULL) {
+    free(t);
+    return NULL;
+  }
+  for (int i = 0; i < NSTRIPES; i++)
+    pthread_mutex_init(&t->stripes[i], NULL);
+  return t;
+}
+
+void an_series_table_destroy(an_series_table_t *t) {
+  if (t == NULL)
+    return;
+  for (size_t b = 0; b < t->nbuckets; b++) {
+    entry_t *e = t->buckets[b];
+    while (e != NULL) {
+      entry_t *next = e->next;
+      free(e);
+      e = next;
+    }
+  }
+  for (int i = 0; i < NSTRIPES; i++)
+    pthread_mutex_destroy(&t->stripes[i]);
+  free(t->buckets);
+  free(t);
+}
+
+/* Doubles the bucket array once the table averages more than one series a
+ * bucket. Takes every stripe lock, in order, so nothing walks a chain
+ * meanwhile. */
+static void maybe_grow(an_series_table_t *t) {
+  if (atomic_load(&t->count) <= t->nbuckets)
+    return;
+  for (int i = 0; i < NSTRIPES; i++)
+    pthread_mutex_lock(&t->stripes[i]);
+  size_t n = t->nbuckets;
+  if (atomic_load(&t->count) > n) {
+    entry_t **nb = calloc(2 * n, sizeof(*nb));
+    if (nb != NULL) { /* out of memory: keep the longer chains */
+      for (size_t b = 0; b < n; b++) {
+        entry_t *e = t->buckets[b];
+        while (e != NULL) {
+          entry_t *next = e->next;
+          size_t nb_i = e->hash & (2 * n - 1);
+          e->next = nb[nb_i];
+          nb[nb_i] = e;
+          e = next;
+        }
+      }
+      free(t->buckets);
+      t->buckets = nb;
+      t->nbuckets = 2 * n;
+    }
+  }
+  for (int i = NSTRIPES - 1; i >= 0; i--)
+    pthread_mutex_unlock(&t->stripes[i]);
+}
+
+/* Finds the series, or creates it when create is set. _nolock: the caller
+ * holds the stripe lock of hash. */
+static entry_t *find_nolock(an_series_table_t *t, const char *key, size_t len,
+                            uint32_t hash, int create, int *created) {
+  entry_t **head = &t->buckets[hash & (t->nbuckets - 1)];
+  for (entry_t *e = *head; e != NULL; e = e->next)
+    if (e->hash == hash && strcmp(entry_key(t, e), key) == 0)
+      return e;
+  if (!create)
+    return NULL;
+  entry_t *e = malloc(sizeof(*e) + t->state_size + len + 1);
+  if (e == NULL)
+    return NULL;
+  e->hash = hash;
+  e->sensitivity = 1.0f;
+  t->cls->init(e->data);
+  memcpy(e->data + t->state_size, key, len + 1);
+  e->next = *head;
+  *head = e;
+  atomic_fetch_add(&t->count, 1);
+  atomic_fetch_add(&t->key_bytes, len + 1);
+  *created = 1;
+  return e;
+}
+
+static int check_key(const char *key, size_t len) {
+  return key != NULL && len > 0 && len <= AN_SERIES_KEY_MAX ? 0 : EINVAL;
+}
+
+/* Applies a series' sensitivity to a detector's result. */
+static void sensitize(float sensitivity, an_result_t *r) {
+  if (sensitivity == 1.0f || r->p_value >= 1.0)
+    return;
+  r->p_value = pow(r->p_value, sensitivity);
+  r->score = an_score_from_p(r->p_value);
+  if (r->score <= 0 && r->kind != AN_KIND_INVALID)
+    r->kind = AN_KIND_NONE;
+}
+
+int an_series_table_update(an_series_table_t *t, const char *key, double ts,
+                           double value, an_result_t *result) {
+  size_t len = 0;
+  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  if (check_key(key, len) != 0)
+    return EINVAL;
+  pthread_mutex_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
+  int created = 0;
+  pthread_mutex_lock(lock);
+  entry_t *e = find_nolock(t, key, len, hash, 1, &created);
+  if (e != NULL) {
+    t->cls->update(e->data, ts, value, result);
+    sensitize(e->sensitivity, result);
+  }
+  pthread_mutex_unlock(lock);
+  if (e == NULL)
+    return ENOMEM;
+  if (created)
+    maybe_grow(t);
+  return 0;
+}
+
+int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
+                                    double sensitivity) {
+  size_t len = 0;
+  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  if (check_key(key, len) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
+    return EINVAL;
+  pthread_mutex_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
+  int created = 0;
+  pthread_mutex_lock(lock);
+  entry_t *e = find_nolock(t, key, len, hash, 1, &created);
+  if (e != NULL)
+    e->sensitivity = (float)sensitivity;
+  pthread_mutex_unlock(lock);
+  if (e == NULL)
+    return ENOMEM;
+  if (created)
+    maybe_grow(t);
+  return 0;
+}
+
+int an_series_table_remove(an_series_table_t *t, const char *key) {
+  size_t len = 0;
+  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  if (check_key(key, len) != 0)
+    return ENOENT;
+  pthread_mutex_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
+  int rc = ENOENT;
+  pthread_mutex_lock(lock);
+  for (entry_t **pp = &t->buckets[hash & (t->nbuckets - 1)]; *pp != NULL;
+       pp = &(*pp)->next) {
+    entry_t *e = *pp;
+    if (e->hash == hash && strcmp(entry_key(t, e), key) == 0) {
+      *pp = e->next;
+      free(e);
+      atomic_fetch_sub(&t->count, 1);
+      atomic_fetch_sub(&t->key_bytes, len + 1);
+      rc = 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(lock);
+  return rc;
+}
+
+size_t an_series_table_count(const an_series_table_t *t) {
+  return atomic_load(&t->count);
+}
+
+size_t an_series_table_bytes(const an_series_table_t *t) {
+  size_t n = atomic_load(&t->count);
+  return sizeof(*t) + t->nbuckets * sizeof(entry_t *) +
+         n * (sizeof(entry_t) + t->state_size) + atomic_load(&t->key_bytes);
+}
+
+int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
+                         void *ctx) {
+  size_t len = an_detector_saved_size(t->cls);
+  unsigned char *blob = malloc(len);
+  if (blob == NULL)
+    return ENOMEM;
+  int rc = 0;
+  for (int s = 0; s < NSTRIPES && rc == 0; s++) {
+    pthread_mutex_lock(&t->stripes[s]);
+    /* Buckets of stripe s are s, s + NSTRIPES, …: nbuckets is a multiple. */
+    for (size_t b = (size_t)s; b < t->nbuckets && rc == 0; b += NSTRIPES)
+      for (entry_t *e = t->buckets[b]; e != NULL && rc == 0; e = e->next) {
+        an_detector_save(t->cls, e->data, blob, len);
+        rc = cb(ctx, entry_key(t, e), e->sensitivity, blob, len);
+      }
+    pthread_mutex_unlock(&t->stripes[s]);
+  }
+  free(blob);
+  return rc;
+}
+
+int an_series_table_restore(an_series_table_t *t, const char *key,
+                            double sensitivity, const void *blob, size_t len) {
+  size_t klen = 0;
+  uint32_t hash = key != NULL ? hash_key(key, &klen) : 0;
+  if (check_key(key, klen) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
+    return EINVAL;
+  unsigned char *state = malloc(t->state_size);
+  if (state == NULL)
+    return ENOMEM;
+  int rc = an_detector_restore(t->cls, state, blob, len);
+  if (rc == 0) {
+    pthread_mutex_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
+    int created = 0;
+    pthread_mutex_lock(lock);
+    entry_t *e = find_nolock(t, key, klen, hash, 1, &created);
+    if (e != NULL) {
+      memcpy(e->data, state, t->cls->state_size);
+      e->sensitivity = (float)sensitivity;
+    }
+    pthread_mutex_unlock(lock);
+    rc = e != NULL ? 0 : ENOMEM;
+    if (created)
+      maybe_grow(t);
+  }
+  free(state);
+  return rc;
+}

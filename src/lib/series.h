@@ -1,0 +1,66 @@
+/* series.h: the table of series, each with its own detector state.
+ *
+ * Keyed by the series identifier (for collectd,
+ * "host/plugin[-instance]/type[-instance]" and the data source name). Safe
+ * for several threads updating at once: the table is split into stripes,
+ * each with its own lock, so threads working on different series rarely
+ * wait for each other and no lock covers the whole table except while it
+ * grows. */
+#ifndef AN_SERIES_H
+#define AN_SERIES_H
+
+#include "detector.h"
+
+#include <stddef.h>
+
+typedef struct an_series_table an_series_table_t;
+
+/* A table whose series use detector cls. Returns NULL when out of memory.
+ * The table keeps the pointer; cls must outlive it. */
+an_series_table_t *an_series_table_create(const an_detector_class_t *cls);
+
+/* Frees the table and every series. Accepts NULL. */
+void an_series_table_destroy(an_series_table_t *table);
+
+/* Scores value (at time t in seconds, NaN if unknown) in the series named
+ * key, creating the series on first sight, and fills *result. Returns 0,
+ * EINVAL for an empty or over-long key (result untouched) or ENOMEM. */
+int an_series_table_update(an_series_table_t *table, const char *key, double t,
+                           double value, an_result_t *result);
+
+/* Sets how sensitive the series is: its scores are computed as if each
+ * p-value were raised to this power (1 is neutral, < 1 alarms less,
+ * > 1 more). Creates the series if needed. Returns 0, EINVAL for a
+ * non-positive or non-finite factor or a bad key, or ENOMEM. */
+int an_series_table_set_sensitivity(an_series_table_t *table, const char *key,
+                                    double sensitivity);
+
+/* Forgets the series. Returns 0, or ENOENT when there is none. */
+int an_series_table_remove(an_series_table_t *table, const char *key);
+
+/* Number of series. */
+size_t an_series_table_count(const an_series_table_t *table);
+
+/* Bytes the table holds: entries, keys, states and the bucket array. */
+size_t an_series_table_bytes(const an_series_table_t *table);
+
+/* Called once per series by an_series_table_save(): blob is the detector
+ * state as an_detector_save() writes it, valid only during the call. A
+ * non-zero return stops the walk and is returned by the save. */
+typedef int (*an_series_save_cb)(void *ctx, const char *key, double sensitivity,
+                                 const void *blob, size_t len);
+
+/* Walks every series, stripe by stripe, holding only that stripe's lock. */
+int an_series_table_save(an_series_table_t *table, an_series_save_cb cb,
+                         void *ctx);
+
+/* Creates or replaces the series key with a state saved by
+ * an_series_table_save(). Returns 0, EINVAL when the blob is not a valid
+ * state of this table's detector (nothing changes) or ENOMEM. */
+int an_series_table_restore(an_series_table_t *table, const char *key,
+                            double sensitivity, const void *blob, size_t len);
+
+/* Longest key accepted, in bytes. */
+#define AN_SERIES_KEY_MAX 1023
+
+#endif

@@ -1,0 +1,229 @@
+/* The default detector catches what it should and stays quiet otherwise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "detector.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define THRESHOLD 0.7 /* the product's default */
+#define INTERVAL 10.0 /* seconds, collectd's default */
+
+typedef struct series {
+  const an_detector_class_t *cls;
+  void *state;
+  double t;
+  an_result_t last;
+} series_t;
+
+static void series_init(series_t *s) {
+  s->cls = an_detector_find("default");
+  s->state = malloc(s->cls->state_size);
+  s->cls->init(s->state);
+  s->t = 1.7e9;
+}
+
+static double feed(series_t *s, double x) {
+  s->t += INTERVAL;
+  s->cls->update(s->state, s->t, x, &s->last);
+  assert_true(s->last.score >= 0 && s->last.score <= 1);
+  return s->last.score;
+}
+
+static void warm(series_t *s, test_rng_t *rng, int n, double mu, double sd) {
+  for (int i = 0; i < n; i++)
+    feed(s, mu + sd * test_rng_normal(rng));
+}
+
+static void test_spike_and_dip(void **unused) {
+  for (int sign = -1; sign <= 1; sign += 2) {
+    series_t s;
+    test_rng_t rng = {11};
+    series_init(&s);
+    warm(&s, &rng, 1000, 100, 5);
+    assert_true(feed(&s, 100 + sign * 60) >= THRESHOLD);
+    assert_int_equal(s.last.kind, sign > 0 ? AN_KIND_SPIKE : AN_KIND_DIP);
+    assert_true(fabs(s.last.expected - 100) < 2);
+    assert_true(sign * s.last.deviation > 8);
+    /* One spike teaches nothing: the next normal value is normal. */
+    assert_true(feed(&s, 100) < 0.5);
+    free(s.state);
+  }
+}
+
+/* A sustained shift of 3 sigma is caught within 20 values, then becomes the
+ * new normal instead of alarming for ever. */
+static void test_level_shift(void **unused) {
+  series_t s;
+  test_rng_t rng = {12};
+  int caught = -1, late_alarms = 0;
+  series_init(&s);
+  warm(&s, &rng, 1000, 100, 5);
+  for (int i = 0; i < 2000; i++) {
+    double score = feed(&s, 115 + 5 * test_rng_normal(&rng));
+    if (score >= THRESHOLD && caught < 0)
+      caught = i;
+    if (i >= 500 && score >= THRESHOLD)
+      late_alarms++;
+  }
+  assert_true(caught >= 0 && caught < 20);
+  assert_int_equal(late_alarms, 0);
+  free(s.state);
+}
+
+/* The spread growing fivefold is caught within 50 values. */
+static void test_variance_change(void **unused) {
+  series_t s;
+  test_rng_t rng = {13};
+  int caught = -1;
+  series_init(&s);
+  warm(&s, &rng, 1000, 100, 2);
+  for (int i = 0; i < 50 && caught < 0; i++)
+    if (feed(&s, 100 + 10 * test_rng_normal(&rng)) >= THRESHOLD)
+      caught = i;
+  assert_true(caught >= 0);
+  free(s.state);
+}
+
+/* The false-alarm budget: on stationary Gaussian noise at a 10 s interval,
+ * fewer than one anomaly per series per day. */
+static void test_noise_false_alarms(void **unused) {
+  const int nseries = 10, days = 7, per_day = 86400 / (int)INTERVAL;
+  int alarms = 0;
+  for (int k = 0; k < nseries; k++) {
+    series_t s;
+    test_rng_t rng = {100 + (uint64_t)k};
+    series_init(&s);
+    for (int i = 0; i < days * per_day; i++)
+      alarms += feed(&s, 50 + 4 * test_rng_normal(&rng)) >= THRESHOLD;
+    free(s.state);
+  }
+  print_message("noise: %d anomalies in %d series-days\n", alarms,
+                nseries * days);
+  assert_true(alarms < nseries * days);
+}
+
+static void test_constant_and_drift_are_quiet(void **unused) {
+  const double constants[] = {0, 42, -7.5, 1e300, -1e-300, 3e-310};
+  for (size_t c = 0; c < sizeof(constants) / sizeof(constants[0]); c++) {
+    series_t s;
+    series_init(&s);
+    for (int i = 0; i < 5000; i++)
+      assert_true(feed(&s, constants[c]) == 0);
+    free(s.state);
+  }
+  series_t s;
+  test_rng_t rng = {14};
+  series_init(&s);
+  for (int i = 0; i < 20000; i++) /* a disk filling up, slowly and noisily */
+    assert_true(feed(&s, 1000 + 0.05 * i + test_rng_normal(&rng)) < THRESHOLD);
+  free(s.state);
+  series_init(&s);
+  for (int i = 0; i < 20000; i++) /* a counter's steady climb, no noise */
+    assert_true(feed(&s, 3.0 * i) < THRESHOLD);
+  free(s.state);
+}
+
+/* A change off a perfectly constant series is an anomaly. */
+static void test_constant_then_change(void **unused) {
+  series_t s;
+  series_init(&s);
+  for (int i = 0; i < 500; i++)
+    feed(&s, 42);
+  assert_true(feed(&s, 43) >= THRESHOLD);
+  free(s.state);
+}
+
+/* Scores depend on the shape of a series, not its units. */
+static void test_scale_invariance(void **unused) {
+  const double scales[] = {1e-200, 1e-6, 1, 1e6, 1e200};
+  double reference[1200];
+  for (size_t k = 0; k < sizeof(scales) / sizeof(scales[0]); k++) {
+    series_t s;
+    test_rng_t rng = {15};
+    series_init(&s);
+    for (int i = 0; i < 1200; i++) {
+      double x = (i == 1100 ? 30 : 10 + test_rng_normal(&rng)) * scales[k];
+      double score = feed(&s, x);
+      if (k == 0)
+        reference[i] = score;
+      else
+        assert_true(fabs(score - reference[i]) < 1e-6);
+    }
+    assert_true(reference[1100] >= THRESHOLD);
+    free(s.state);
+  }
+}
+
+/* NaN and infinities are skipped; huge values and gaps do not poison the
+ * state: the series scores afterwards exactly as its twin that never saw
+ * them, or at least stays finite and sane. */
+static void test_bad_values_do_not_poison(void **unused) {
+  series_t a, b;
+  test_rng_t ra = {16}, rb = {16};
+  series_init(&a);
+  series_init(&b);
+  warm(&a, &ra, 500, 20, 1);
+  warm(&b, &rb, 500, 20, 1);
+  const double bad[] = {NAN, INFINITY, -INFINITY, -NAN};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_true(feed(&a, bad[i]) == 0);
+    assert_int_equal(a.last.kind, AN_KIND_INVALID);
+    b.t += INTERVAL;
+  }
+  for (int i = 0; i < 100; i++) {
+    double x = 20 + test_rng_normal(&ra);
+    test_rng_normal(&rb);
+    assert_true(feed(&a, x) == feed(&b, x));
+  }
+
+  assert_true(feed(&a, 1e308) >= THRESHOLD);
+  assert_true(feed(&a, -1e308) >= THRESHOLD);
+  assert_int_equal(a.cls->check(a.state), 0);
+  a.t += 1e7; /* a long gap */
+  for (int i = 0; i < 200; i++)
+    feed(&a, 20 + test_rng_normal(&ra));
+  assert_int_equal(a.cls->check(a.state), 0);
+  assert_true(isfinite(a.last.expected));
+  assert_true(feed(&a, 20) < THRESHOLD);
+  free(a.state);
+  free(b.state);
+}
+
+static void test_explanation_fields(void **unused) {
+  series_t s;
+  test_rng_t rng = {17};
+  char buf[200];
+  series_init(&s);
+  warm(&s, &rng, 1000, 12.3, 0.5);
+  feed(&s, 30);
+  assert_true(s.last.score >= THRESHOLD);
+  assert_true(s.last.horizon > 0);
+  an_explain(&s.last, 30, "cpu/user", buf, sizeof(buf));
+  print_message("%s\n", buf);
+  assert_non_null(strstr(buf, "cpu/user 30 is"));
+  assert_non_null(strstr(buf, "above its"));
+  free(s.state);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spike_and_dip),
+      cmocka_unit_test(test_level_shift),
+      cmocka_unit_test(test_variance_change),
+      cmocka_unit_test(test_noise_false_alarms),
+      cmocka_unit_test(test_constant_and_drift_are_quiet),
+      cmocka_unit_test(test_constant_then_change),
+      cmocka_unit_test(test_scale_invariance),
+      cmocka_unit_test(test_bad_values_do_not_poison),
+      cmocka_unit_test(test_explanation_fields),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,31 @@
+/* testutil.h: seeded random numbers for repeatable tests. */
+#ifndef AN_TESTUTIL_H
+#define AN_TESTUTIL_H
+
+#include <math.h>
+#include <stdint.h>
+
+typedef struct test_rng {
+  uint64_t s;
+} test_rng_t;
+
+static inline uint64_t test_rng_next(test_rng_t *r) {
+  /* splitmix64: good enough for noise, identical on every machine. */
+  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1). */
+static inline double test_rng_uniform(test_rng_t *r) {
+  return ((test_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Standard normal, by Box-Muller. */
+static inline double test_rng_normal(test_rng_t *r) {
+  double u = test_rng_uniform(r), v = test_rng_uniform(r);
+  return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+#endif
