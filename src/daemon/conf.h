@@ -1,0 +1,63 @@
+/* conf.h: anomalyd.conf, in collectd's block syntax, and the embedded
+ * defaults used when no file is given. */
+#ifndef AN_CONF_H
+#define AN_CONF_H
+
+#include "severity.h"
+
+#include <stddef.h>
+
+typedef enum an_role {
+  AN_ROLE_NONE = 0, /* no key needed (health, metrics) */
+  AN_ROLE_STREAM,   /* push data, read, give feedback */
+  AN_ROLE_ADMIN,    /* everything */
+} an_role_t;
+
+typedef struct an_api_key {
+  char *name;   /* <ApiKey "name">: what logs show */
+  char *secret; /* never logged */
+  an_role_t role;
+} an_api_key_t;
+
+typedef struct an_channel_conf {
+  char *name; /* <Channel "name"> */
+  char *type; /* slack | pagerduty | webhook */
+  char *url;
+  char *routing_key; /* pagerduty only, may be NULL */
+} an_channel_conf_t;
+
+typedef struct an_config {
+  char *listen_host;  /* "127.0.0.1" */
+  int listen_port;    /* 8427 */
+  char *data_dir;     /* created on first start */
+  char *rrd_dir;      /* collectd's rrdtool DataDir, may be NULL */
+  an_api_key_t *keys; /* none configured: the API needs no key */
+  size_t nkeys;
+  char **sources; /* <Source "name"> blocks */
+  size_t nsources;
+  int auto_register_sources; /* unknown sources are created */
+  an_channel_conf_t *channels;
+  size_t nchannels;
+  size_t max_body_size;      /* bytes; 1 MiB */
+  size_t max_header_size;    /* bytes */
+  int timeout;               /* seconds a connection may idle */
+  double rate_limit;         /* requests per second per key; 0 = off */
+  double rate_burst;         /* bucket size */
+  int metrics_need_key;      /* GET /metrics requires a key */
+  char *detector;            /* libanomaly detector for POST /v1/data */
+  double threshold;          /* isAnomaly when score >= threshold; 0.7 */
+  an_severity_bands_t bands; /* severity of a score */
+  int log_level;             /* syslog level: LOG_INFO by default */
+} an_config_t;
+
+/* The embedded defaults (DESIGN.md). Returns NULL when out of memory. */
+an_config_t *an_config_defaults(void);
+
+/* Reads path over the defaults. Returns NULL and writes "FILE:LINE: reason"
+ * into err when the file cannot be read or has an error. */
+an_config_t *an_config_load(const char *path, char *err, size_t errlen);
+
+/* Frees a config. Accepts NULL. */
+void an_config_free(an_config_t *config);
+
+#endif

@@ -1,0 +1,28 @@
+/* daemon.h: what every part of anomalyd can reach. One per process; created
+ * in anomalyd.c, which starts the parts in order and stops them in reverse. */
+#ifndef AN_DAEMON_H
+#define AN_DAEMON_H
+
+#include <event2/event.h>
+
+typedef struct an_config an_config_t;   /* conf.h */
+typedef struct an_store an_store_t;     /* store.h */
+typedef struct an_engine an_engine_t;   /* engine.h: scoring of pushed points */
+typedef struct an_metrics an_metrics_t; /* metrics.h */
+typedef struct an_server an_server_t;   /* server.h: evhttp, routing, auth */
+
+typedef struct an_daemon {
+  struct event_base *base; /* the one event loop; evhttp runs on it */
+  const an_config_t *config;
+  an_store_t *store;
+  an_engine_t *engine;
+  an_metrics_t *metrics;
+  an_server_t *server;
+} an_daemon_t;
+
+/* Runs fn(arg) on the event loop thread as soon as it can. Safe to call
+ * from any thread (worker threads use it to hand results back to the loop,
+ * which alone may touch evhttp). Returns 0, or ENOMEM. */
+int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *arg), void *arg);
+
+#endif
