@@ -19,6 +19,7 @@ typedef struct entry {
   struct entry *next;
   uint32_t hash;
   float sensitivity;
+  uint32_t seen; /* values scored, saturating */
   /* Detector state, then the key with its NUL. */
   alignas(8) unsigned char data[];
 } entry_t;
@@ -129,6 +130,7 @@ static entry_t *find_nolock(an_series_table_t *t, const char *key, size_t len,
     return NULL;
   e->hash = hash;
   e->sensitivity = 1.0f;
+  e->seen = 0;
   t->cls->init(e->data);
   memcpy(e->data + t->state_size, key, len + 1);
   e->next = *head;
@@ -166,6 +168,9 @@ int an_series_table_update(an_series_table_t *t, const char *key, double ts,
   if (e != NULL) {
     t->cls->update(e->data, ts, value, result);
     sensitize(e->sensitivity, result);
+    if (e->seen < UINT32_MAX)
+      e->seen++;
+    result->seen = e->seen;
   }
   pthread_mutex_unlock(lock);
   if (e == NULL)
