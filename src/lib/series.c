@@ -51,22 +51,32 @@ struct an_series_table {
   atomic_size_t key_bytes;
 };
 
-/* Hashes 8 bytes at a time (multiply and fold), much faster than a byte
- * loop on keys of 30 to 60 bytes, and sets *len to the key's length. */
+/* Hashes 16 bytes a round in two independent lanes (multiply and fold),
+ * several times faster than a byte loop on keys of 30 to 60 bytes, and
+ * sets *len to the key's length. */
 static uint32_t hash_key(const char *key, size_t *len) {
+  const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xbf58476d1ce4e5b9ull;
   size_t n = strlen(key);
   const unsigned char *p = (const unsigned char *)key;
-  uint64_t h = 0x243f6a8885a308d3ull ^ n;
+  uint64_t a = 0x243f6a8885a308d3ull ^ n, b = 0x13198a2e03707344ull;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
+  for (; i + 16 <= n; i += 16) {
+    uint64_t w1, w2;
+    memcpy(&w1, p + i, 8);
+    memcpy(&w2, p + i + 8, 8);
+    a = (a ^ w1) * k1;
+    b = (b ^ w2) * k2;
+    a ^= a >> 31;
+    b ^= b >> 29;
   }
-  uint64_t tail = 0;
-  memcpy(&tail, p + i, n - i);
-  h = (h ^ tail) * 0xbf58476d1ce4e5b9ull;
+  uint64_t t1 = 0, t2 = 0;
+  size_t rest = n - i;
+  memcpy(&t1, p + i, rest < 8 ? rest : 8);
+  if (rest > 8)
+    memcpy(&t2, p + i + 8, rest - 8);
+  a = (a ^ t1) * k1;
+  b = (b ^ t2) * k2;
+  uint64_t h = (a ^ (b >> 32) ^ (b << 32)) * k2;
   h ^= h >> 32;
   *len = n;
   return (uint32_t)h;
