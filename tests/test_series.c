@@ -29,7 +29,11 @@ static void test_basic(void **unused) {
       an_series_table_update(t, "h/cpu-0/cpu-user/value", 2, 5, &r), 0);
   assert_int_equal(an_series_table_update(t, "h/load/load/shortterm", 2, 1, &r),
                    0);
+  assert_int_equal(r.seen, 1);
   assert_int_equal(an_series_table_count(t), 2);
+  assert_int_equal(
+      an_series_table_update(t, "h/cpu-0/cpu-user/value", 3, 5, &r), 0);
+  assert_int_equal(r.seen, 3);
   assert_int_equal(an_series_table_update(t, "", 1, 1, &r), EINVAL);
   assert_int_equal(an_series_table_update(t, NULL, 1, 1, &r), EINVAL);
   char long_key[AN_SERIES_KEY_MAX + 2];

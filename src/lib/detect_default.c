@@ -1,13 +1,24 @@
 /* detect_default.c: the default detector.
  *
- * Exponentially weighted level and spread at a slow and a fast rate. Three
- * tests run on every value: the value against the slow level (spikes and
- * dips), the fast level against the slow one (level shifts) and the fast
- * spread against the slow one (variance changes). The smallest p-value,
- * corrected for the three looks, is the value's improbability; the score is
- * a fixed map of it, so one threshold means the same on every series.
- * Learning is clipped so one spike does not teach the model that spikes are
- * normal, while a shift that persists is adopted as the new normal. */
+ * Two exponentially weighted baselines follow the series: a fast one (the
+ * one-step prediction: catches spikes, dips and abrupt jumps) and a slow
+ * one (the level of the last ~50 values: catches changes that build up).
+ * A third test compares a short average with the slow baseline, so a
+ * sustained shift too small for any single value is still caught.
+ *
+ * Each test turns its deviation u (in units of the series' own spread) into
+ * a p-value with a tail learned from the series itself: how often u
+ * exceeded 3 (a rate) and by how much when it did (an exponential tail,
+ * the peaks-over-threshold method). A series whose deviations are often
+ * large therefore needs a larger one to alarm, and a quiet series a
+ * smaller one, so one score threshold means one false-alarm rate on every
+ * series. The tail starts at the Gaussian's and is learned as a running
+ * average at first, then with exponential forgetting.
+ *
+ * One incident, one alarm: after a value with p below AN_REFRACTORY_P the
+ * next REFRACTORY values score 0 while the baselines re-learn (they adopt
+ * a new level within a few values). Spikes are learned clipped, so one
+ * outlier does not teach the model that outliers are normal. */
 #include "detector.h"
 #include "score.h"
 
@@ -15,133 +26,212 @@
 #include <math.h>
 #include <string.h>
 
-#define SLOW_ALPHA 0.01 /* slow level: about 100 values of memory */
-#define FAST_ALPHA 0.2  /* fast level: about 5 values */
-#define WARMUP 20       /* values before any score */
-#define CLIP_SIGMA 4.0  /* residuals are learned at most this large */
-#define MAD_TO_SIGMA 1.2533141373155001 /* sigma / mean |x - mu| (normal) */
-#define SHIFT_ADOPT 10 /* values a shift must last to become normal */
+#define FAST_ALPHA 0.5     /* the fast baseline: about 2 values of memory */
+#define SLOW_ALPHA 0.02    /* the slow baseline: about 50 values */
+#define MEAN_ALPHA 0.05    /* the short average the level test compares */
+#define SPREAD_ALPHA 0.005 /* spreads are learned over ~200 values */
+#define RATE_ALPHA 1e-4    /* how often u > 3: over ~10 000 values */
+#define EXCESS_ALPHA 0.01  /* the tail's excess: over ~100 exceedances */
+#define PRIOR_WEIGHT 10    /* the Gaussian prior counts as 10 observations */
+#define CLIP 5.0           /* residuals are learned at most 5 spreads large */
+#define U_MAX 3000.0       /* deviations beyond this are all "huge" */
+#define WARMUP 50          /* values before any score */
+#define REFRACTORY 100     /* values an incident silences after its alarm */
+#define ESCALATION 1e-2    /* in an incident, only a far rarer value scores */
+#define MAD_TO_SIGMA 1.2533141373155001 /* sigma / E|x - mu| (normal) */
+#define U0 3.0                          /* the tail starts at 3 spreads */
+#define GAUSS_RATE 0.0027               /* P(|Z| > 3) */
+#define GAUSS_EXCESS 0.31               /* E(|Z| - 3 given |Z| > 3) */
+
+/* p below this starts an incident: the p of score 0.5 (an_p_from_score) */
+#define AN_REFRACTORY_P 3.9e-5
+
+enum { FAST, SLOW, LEVEL, NTESTS };
+
+/* 1 / the standard error of the short average, in spreads */
+#define LEVEL_SE 6.2449979983983983 /* sqrt((2 - 0.05) / 0.05) */
+
+/* A test's learned tail: P(u > U0) and the mean excess beyond U0. */
+typedef struct tail {
+  float rate;   /* floats: a tail needs no more precision, and 3 of them */
+  float excess; /* fit the state in 2 cache lines */
+  uint32_t exceedances;
+} tail_t;
 
 typedef struct state {
-  uint32_t n;       /* values learned from, saturating */
-  uint32_t shifted; /* consecutive values on the far side of a shift */
-  double last_t;    /* time of the last value, NaN if none */
-  double interval;  /* mean seconds between values, 0 if unknown */
-  double level;     /* slow mean */
-  double dev;       /* slow mean absolute residual */
-  double fast;      /* fast mean */
-  double fast_dev;  /* fast mean absolute residual */
+  uint32_t n;                /* values learned from, saturating */
+  uint32_t quiet;            /* values left in the refractory period */
+  double incident_p;         /* the p that opened the current incident */
+  double last_t;             /* time of the last value, NaN if none */
+  double interval;           /* mean seconds between values, 0 while unknown */
+  double fast, slow;         /* the baselines */
+  double fast_dev, slow_dev; /* mean absolute residual of each */
+  double mean;               /* the short average, for the level test */
+  tail_t tails[NTESTS];
 } state_t;
 
 static void init(void *p) {
   state_t *s = p;
   memset(s, 0, sizeof(*s));
   s->last_t = NAN;
+  for (int i = 0; i < NTESTS; i++)
+    s->tails[i] = (tail_t){.rate = GAUSS_RATE, .excess = GAUSS_EXCESS};
 }
 
-/* The smallest spread we believe in: a series that never moved would
- * otherwise turn float rounding into infinite deviations. */
-static double spread_floor(const state_t *s) {
-  return 1e-9 * fabs(s->level) + 1e-300;
+/* The smallest spread believed: float rounding of a series that never
+ * moved must not become an infinite deviation. */
+static double spread(const state_t *s, double dev, double level) {
+  return MAD_TO_SIGMA * dev + 1e-9 * fabs(level) + 1e-300;
 }
 
-static void learn(state_t *s, double x, double t) {
-  if (s->n == 0) {
-    s->level = s->fast = x;
-    s->dev = s->fast_dev = 0;
-  } else {
-    double a = s->n < 1.0 / SLOW_ALPHA ? 1.0 / (s->n + 1) : SLOW_ALPHA;
-    double sigma = MAD_TO_SIGMA * s->dev + spread_floor(s);
-    double r = x - s->level;
-    double clip = CLIP_SIGMA * sigma;
-    double rc = s->n < WARMUP ? r : fmax(-clip, fmin(clip, r));
-    s->level += a * rc;
-    s->dev += a * (fabs(rc) - s->dev);
-    double rf =
-        s->n < WARMUP ? x - s->fast : fmax(-clip, fmin(clip, x - s->fast));
-    s->fast += FAST_ALPHA * rf;
-    s->fast_dev += FAST_ALPHA * (fabs(rf) - s->fast_dev);
+/* |x - level| in spreads, capped, NaN-free. */
+static double deviation(double x, double level, double inv_sigma) {
+  double u = fabs(x - level) * inv_sigma;
+  return u < U_MAX ? u : U_MAX;
+}
+
+static double tail_p(const tail_t *t, double u) {
+  if (u < U0)
+    return 1.0;
+  return t->rate * exp(-(u - U0) / t->excess);
+}
+
+/* A running average while young, exponential forgetting once old. */
+static double rate_of(double alpha, double count) {
+  if (count + 1 >= 1 / alpha) /* the common case: no division */
+    return alpha;
+  return 1.0 / (count + 1);
+}
+
+static void tail_learn(tail_t *t, uint32_t n, double u) {
+  int over = u >= U0;
+  t->rate +=
+      rate_of(RATE_ALPHA, n + PRIOR_WEIGHT / GAUSS_RATE) * (over - t->rate);
+  if (over) {
+    t->excess += rate_of(EXCESS_ALPHA, t->exceedances + PRIOR_WEIGHT) *
+                 (u - U0 - t->excess);
+    if (t->exceedances < UINT32_MAX)
+      t->exceedances++;
   }
-  if (isfinite(t)) {
-    if (isfinite(s->last_t) && t > s->last_t) {
-      double dt = t - s->last_t;
-      s->interval =
-          s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
-    }
-    s->last_t = t;
+}
+
+static double clip(double r, double sigma) {
+  double c = CLIP * sigma;
+  return r > c ? c : r < -c ? -c : r;
+}
+
+static void learn(state_t *s, double x, const double u[NTESTS],
+                  double mean_next) {
+  double young = s->n < 20; /* too young to tell outliers from normal */
+  double rf = x - s->fast, rs = x - s->slow;
+  if (!young) {
+    rf = clip(rf, spread(s, s->fast_dev, s->fast));
+    rs = clip(rs, spread(s, s->slow_dev, s->slow));
   }
-  if (s->n < UINT32_MAX)
-    s->n++;
+  s->fast += rate_of(FAST_ALPHA, s->n) * rf;
+  s->slow += rate_of(SLOW_ALPHA, s->n) * rs;
+  s->fast_dev += rate_of(SPREAD_ALPHA, s->n) * (fabs(rf) - s->fast_dev);
+  s->slow_dev += rate_of(SPREAD_ALPHA, s->n) * (fabs(rs) - s->slow_dev);
+  s->mean = mean_next;
+  if (!young)
+    for (int i = 0; i < NTESTS; i++)
+      tail_learn(&s->tails[i], s->n - 20, u[i]);
+}
+
+static void note_time(state_t *s, double t) {
+  if (!isfinite(t))
+    return;
+  if (isfinite(s->last_t) && t > s->last_t) {
+    double dt = t - s->last_t;
+    s->interval =
+        s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
+  }
+  s->last_t = t;
 }
 
 static void update(void *p, double t, double x, an_result_t *r) {
   state_t *s = p;
   memset(r, 0, sizeof(*r));
+  r->p_value = 1;
+  r->expected = s->fast;
   if (!isfinite(x)) {
     r->kind = AN_KIND_INVALID;
-    r->p_value = 1;
-    r->expected = s->level;
     return;
   }
-  double sigma = MAD_TO_SIGMA * s->dev + spread_floor(s);
-  r->expected = s->level;
-  r->spread = sigma;
-  r->horizon = s->interval > 0 ? s->interval / SLOW_ALPHA : 0;
-  r->p_value = 1;
+  if (s->n == 0) {
+    s->fast = s->slow = s->mean = x;
+    s->n = 1;
+    r->warming_up = 1;
+    note_time(s, t);
+    return;
+  }
+
+  double sf = spread(s, s->fast_dev, s->fast);
+  double ss = spread(s, s->slow_dev, s->slow);
+  double mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, ss);
+  double u[NTESTS];
+  double inv_sf = 1 / sf, inv_ss = 1 / ss;
+  u[FAST] = deviation(x, s->fast, inv_sf);
+  u[SLOW] = deviation(x, s->slow, inv_ss);
+  u[LEVEL] = deviation(mean_next, s->slow, inv_ss * LEVEL_SE);
+
+  int worst = FAST;
+  double pv = 1;
+  for (int i = 0; i < NTESTS; i++) {
+    double pi = tail_p(&s->tails[i], u[i]);
+    if (pi < pv) {
+      pv = pi;
+      worst = i;
+    }
+  }
+
+  r->spread = worst == FAST ? sf : ss;
+  r->expected = worst == FAST ? s->fast : s->slow;
+  r->deviation = (x - r->expected) * (worst == FAST ? inv_sf : inv_ss);
+  r->horizon = s->interval * (1 / SPREAD_ALPHA);
   if (s->n < WARMUP) {
     r->warming_up = 1;
-    learn(s, x, t);
-    return;
-  }
-
-  double z = (x - s->level) / sigma;
-  double clip = CLIP_SIGMA * sigma;
-  double fast_next =
-      s->fast + FAST_ALPHA * fmax(-clip, fmin(clip, x - s->fast));
-  double se_fast = sigma * sqrt(FAST_ALPHA / (2 - FAST_ALPHA));
-  double zl = (fast_next - s->level) / se_fast;
-  double p_point = an_normal_two_sided_p(z);
-  double p_level = an_normal_two_sided_p(zl);
-
-  r->deviation = z;
-  if (p_point <= p_level) {
-    r->p_value = p_point;
-    r->kind = z >= 0 ? AN_KIND_SPIKE : AN_KIND_DIP;
+  } else if (s->quiet > 0 && !(pv < s->incident_p * ESCALATION)) {
+    s->quiet--;
   } else {
-    r->p_value = p_level;
-    r->kind = zl >= 0 ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
-  }
-  r->p_value = fmin(1.0, 2 * r->p_value); /* two looks at the same value */
-  r->score = an_score_from_p(r->p_value);
-  if (r->score <= 0)
-    r->kind = AN_KIND_NONE;
-
-  /* A shift that lasts is the new normal: adopt it instead of alarming on
-   * every later value. */
-  if (fabs(zl) > CLIP_SIGMA) {
-    if (++s->shifted >= SHIFT_ADOPT) {
-      s->level = fast_next;
-      s->shifted = 0;
+    r->p_value = pv;
+    r->score = an_score_from_p(pv);
+    if (pv < AN_REFRACTORY_P) {
+      s->quiet = REFRACTORY;
+      s->incident_p = pv;
     }
-  } else {
-    s->shifted = 0;
   }
-  learn(s, x, t);
+  if (r->score > 0) {
+    int up = x >= r->expected;
+    if (worst == LEVEL)
+      r->kind = up ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
+    else
+      r->kind = up ? AN_KIND_SPIKE : AN_KIND_DIP;
+  }
+  learn(s, x, u, mean_next);
+  note_time(s, t);
+  if (s->n < UINT32_MAX)
+    s->n++;
 }
 
 static int check(const void *p) {
   const state_t *s = p;
-  if (!isfinite(s->level) || !isfinite(s->dev) || s->dev < 0 ||
-      !isfinite(s->fast) || !isfinite(s->fast_dev) || s->fast_dev < 0 ||
-      !(s->interval >= 0) || isinf(s->last_t))
+  if (!isfinite(s->fast) || !isfinite(s->slow) || !isfinite(s->mean) ||
+      !(s->fast_dev >= 0) || !isfinite(s->fast_dev) || !(s->slow_dev >= 0) ||
+      !isfinite(s->slow_dev) || !(s->interval >= 0) || isinf(s->last_t) ||
+      s->quiet > REFRACTORY || !(s->incident_p >= 0 && s->incident_p <= 1))
     return EINVAL;
+  for (int i = 0; i < NTESTS; i++)
+    if (!(s->tails[i].rate >= 0 && s->tails[i].rate <= 1) ||
+        !(s->tails[i].excess > 0) || !isfinite(s->tails[i].excess))
+      return EINVAL;
   return 0;
 }
 
 const an_detector_class_t an_detect_default = {
     .name = "default",
-    .description = "EWMA level and spread with spike, dip and shift tests",
-    .version = 1,
+    .description = "fast and slow EWMA baselines, level test, learned tails",
+    .version = 2,
     .state_size = sizeof(state_t),
     .init = init,
     .update = update,

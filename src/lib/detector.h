@@ -32,6 +32,8 @@ typedef struct an_result {
   double horizon;   /* seconds of history "normal" reflects; 0 unknown */
   an_kind_t kind;
   int warming_up; /* 1 while the detector has seen too little to judge */
+  uint32_t seen;  /* values the series has seen, this one included; filled
+                     by the series table (detectors leave 0) */
 } an_result_t;
 
 typedef struct an_detector_class {

@@ -23,7 +23,8 @@ an_series_table_t *an_series_table_create(const an_detector_class_t *cls);
 void an_series_table_destroy(an_series_table_t *table);
 
 /* Scores value (at time t in seconds, NaN if unknown) in the series named
- * key, creating the series on first sight, and fills *result. Returns 0,
+ * key, creating the series on first sight, and fills *result (result->seen
+ * counts the series' values, for warm-up rules). Returns 0,
  * EINVAL for an empty or over-long key (result untouched) or ENOMEM. */
 int an_series_table_update(an_series_table_t *table, const char *key, double t,
                            double value, an_result_t *result);
