@@ -74,6 +74,7 @@ static void test_sensitivity(void **unused) {
 typedef struct saved {
   char key[64];
   double sensitivity;
+  double last_t;
   unsigned char blob[512];
   size_t len;
 } saved_t;
@@ -84,15 +85,44 @@ typedef struct save_ctx {
 } save_ctx_t;
 
 static int collect(void *ctx, const char *key, double sensitivity,
-                   const void *blob, size_t len) {
+                   double last_t, const void *blob, size_t len) {
   save_ctx_t *c = ctx;
   saved_t *s = &c->items[c->n++];
   snprintf(s->key, sizeof(s->key), "%s", key);
   s->sensitivity = sensitivity;
+  s->last_t = last_t;
   assert_true(len <= sizeof(s->blob));
   memcpy(s->blob, blob, len);
   s->len = len;
   return 0;
+}
+
+/* Ordered updates refuse a time at or before the last, and the last time
+ * survives a save and restore. */
+static void test_ordered(void **unused) {
+  an_series_table_t *t = an_series_table_create(cls());
+  an_series_table_t *u = an_series_table_create(cls());
+  an_result_t r;
+  double last = 0;
+  assert_int_equal(an_series_table_update_ordered(t, "k", 10, 1, &r, &last), 0);
+  assert_int_equal(an_series_table_update_ordered(t, "k", 10, 1, &r, &last),
+                   ERANGE);
+  assert_true(last == 10);
+  assert_int_equal(an_series_table_update_ordered(t, "k", 5, 1, &r, &last),
+                   ERANGE);
+  assert_int_equal(an_series_table_update_ordered(t, "k", NAN, 1, &r, &last),
+                   EINVAL);
+  assert_int_equal(an_series_table_update_ordered(t, "k", 11, 1, &r, &last), 0);
+  assert_int_equal(r.seen, 2);
+  save_ctx_t ctx = {.n = 0};
+  an_series_table_save(t, collect, &ctx);
+  assert_true(ctx.items[0].last_t == 11);
+  an_series_table_restore(u, "k", 1, ctx.items[0].last_t, ctx.items[0].blob,
+                          ctx.items[0].len);
+  assert_int_equal(an_series_table_update_ordered(u, "k", 11, 1, &r, &last),
+                   ERANGE);
+  an_series_table_destroy(t);
+  an_series_table_destroy(u);
 }
 
 static void test_save_restore(void **unused) {
@@ -122,7 +152,7 @@ static void test_save_restore(void **unused) {
   }
   /* A damaged blob is refused and the series keeps its state. */
   ctx.items[0].blob[ctx.items[0].len - 1] ^= 1;
-  assert_int_equal(an_series_table_restore(b, ctx.items[0].key, 1,
+  assert_int_equal(an_series_table_restore(b, ctx.items[0].key, 1, 0,
                                            ctx.items[0].blob, ctx.items[0].len),
                    EINVAL);
   assert_int_equal(an_series_table_count(b), 2);
@@ -204,7 +234,7 @@ typedef struct compare_ctx {
 } compare_ctx_t;
 
 static int compare_with_reference(void *ctx, const char *key, double s,
-                                  const void *blob, size_t len) {
+                                  double last, const void *blob, size_t len) {
   compare_ctx_t *c = ctx;
   if (strcmp(key, "shared/series") == 0)
     return 0;
@@ -248,6 +278,7 @@ static void test_concurrent_writers(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_ordered),
       cmocka_unit_test(test_sensitivity),
       cmocka_unit_test(test_save_restore),
       cmocka_unit_test(test_save_stops_on_error),

@@ -3,6 +3,7 @@
 #ifndef AN_CONF_H
 #define AN_CONF_H
 
+#include "detector.h"
 #include "severity.h"
 
 #include <stddef.h>

@@ -25,4 +25,7 @@ typedef struct an_daemon {
  * which alone may touch evhttp). Returns 0, or ENOMEM. */
 int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *arg), void *arg);
 
+/* Seconds since the epoch, now. */
+double an_daemon_now(void);
+
 #endif

@@ -21,6 +21,7 @@ typedef struct entry {
   float sensitivity;
   uint32_t seen;    /* values scored, saturating */
   uint16_t key_len; /* without the NUL */
+  double last_t;    /* time of the last value, NaN if unknown */
   /* Detector state, then the key with its NUL. */
   alignas(8) unsigned char data[];
 } entry_t;
@@ -167,6 +168,7 @@ static entry_t *find_nolock(an_series_table_t *t, const char *key, size_t len,
   e->sensitivity = 1.0f;
   e->seen = 0;
   e->key_len = (uint16_t)len;
+  e->last_t = NAN;
   t->cls->init(e->data);
   memcpy(e->data + t->state_size, key, len + 1);
   e->next = *head;
@@ -191,29 +193,49 @@ static void sensitize(float sensitivity, an_result_t *r) {
     r->kind = AN_KIND_NONE;
 }
 
-int an_series_table_update(an_series_table_t *t, const char *key, double ts,
-                           double value, an_result_t *result) {
+/* The update itself. ordered: refuse t at or before the last time. */
+static int update(an_series_table_t *t, const char *key, double ts,
+                  double value, an_result_t *result, int ordered,
+                  double *last) {
   size_t len = 0;
   uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
   if (check_key(key, len) != 0)
     return EINVAL;
   stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
-  int created = 0;
+  int created = 0, rc = 0;
   stripe_lock(lock);
   entry_t *e = find_nolock(t, key, len, hash, 1, &created);
-  if (e != NULL) {
+  if (e == NULL) {
+    rc = ENOMEM;
+  } else if (ordered && !(ts > e->last_t) && !isnan(e->last_t)) {
+    *last = e->last_t;
+    rc = ERANGE;
+  } else {
     t->cls->update(e->data, ts, value, result);
     sensitize(e->sensitivity, result);
     if (e->seen < UINT32_MAX)
       e->seen++;
     result->seen = e->seen;
+    if (!isnan(ts))
+      e->last_t = ts;
   }
   stripe_unlock(lock);
-  if (e == NULL)
-    return ENOMEM;
   if (created)
     maybe_grow(t);
-  return 0;
+  return rc;
+}
+
+int an_series_table_update(an_series_table_t *t, const char *key, double ts,
+                           double value, an_result_t *result) {
+  return update(t, key, ts, value, result, 0, NULL);
+}
+
+int an_series_table_update_ordered(an_series_table_t *t, const char *key,
+                                   double ts, double value, an_result_t *result,
+                                   double *last) {
+  if (!isfinite(ts))
+    return EINVAL;
+  return update(t, key, ts, value, result, 1, last);
 }
 
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
@@ -284,7 +306,7 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
     for (size_t b = (size_t)s; b < t->nbuckets && rc == 0; b += NSTRIPES)
       for (entry_t *e = t->buckets[b]; e != NULL && rc == 0; e = e->next) {
         an_detector_save(t->cls, e->data, blob, len);
-        rc = cb(ctx, entry_key(t, e), e->sensitivity, blob, len);
+        rc = cb(ctx, entry_key(t, e), e->sensitivity, e->last_t, blob, len);
       }
     stripe_unlock(&t->stripes[s]);
   }
@@ -293,7 +315,8 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
 }
 
 int an_series_table_restore(an_series_table_t *t, const char *key,
-                            double sensitivity, const void *blob, size_t len) {
+                            double sensitivity, double last_t, const void *blob,
+                            size_t len) {
   size_t klen = 0;
   uint32_t hash = key != NULL ? hash_key(key, &klen) : 0;
   if (check_key(key, klen) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
@@ -310,6 +333,7 @@ int an_series_table_restore(an_series_table_t *t, const char *key,
     if (e != NULL) {
       memcpy(e->data, state, t->cls->state_size);
       e->sensitivity = (float)sensitivity;
+      e->last_t = last_t;
     }
     stripe_unlock(lock);
     rc = e != NULL ? 0 : ENOMEM;

@@ -29,6 +29,13 @@ void an_series_table_destroy(an_series_table_t *table);
 int an_series_table_update(an_series_table_t *table, const char *key, double t,
                            double value, an_result_t *result);
 
+/* Like an_series_table_update(), but refuses a value whose time t is not
+ * after the series' last accepted time: returns ERANGE (nothing changes)
+ * and sets *last to that time. t must be finite. */
+int an_series_table_update_ordered(an_series_table_t *table, const char *key,
+                                   double t, double value, an_result_t *result,
+                                   double *last);
+
 /* Sets how sensitive the series is: its scores are computed as if each
  * p-value were raised to this power (1 is neutral, < 1 alarms less,
  * > 1 more). Creates the series if needed. Returns 0, EINVAL for a
@@ -46,10 +53,11 @@ size_t an_series_table_count(const an_series_table_t *table);
 size_t an_series_table_bytes(const an_series_table_t *table);
 
 /* Called once per series by an_series_table_save(): blob is the detector
- * state as an_detector_save() writes it, valid only during the call. A
+ * state as an_detector_save() writes it, valid only during the call;
+ * last_t the time of its last value (NaN when unknown). A
  * non-zero return stops the walk and is returned by the save. */
 typedef int (*an_series_save_cb)(void *ctx, const char *key, double sensitivity,
-                                 const void *blob, size_t len);
+                                 double last_t, const void *blob, size_t len);
 
 /* Walks every series, stripe by stripe, holding only that stripe's lock. */
 int an_series_table_save(an_series_table_t *table, an_series_save_cb cb,
@@ -59,7 +67,8 @@ int an_series_table_save(an_series_table_t *table, an_series_save_cb cb,
  * an_series_table_save(). Returns 0, EINVAL when the blob is not a valid
  * state of this table's detector (nothing changes) or ENOMEM. */
 int an_series_table_restore(an_series_table_t *table, const char *key,
-                            double sensitivity, const void *blob, size_t len);
+                            double sensitivity, double last_t, const void *blob,
+                            size_t len);
 
 /* Longest key accepted, in bytes. */
 #define AN_SERIES_KEY_MAX 1023

@@ -1,0 +1,195 @@
+/* anomalyd: the companion daemon of the collectd anomaly plugin. Start-up
+ * in order (config, data directory, store, engine, server), shutdown in
+ * reverse, finishing what was accepted. */
+#include "api.h"
+#include "conf.h"
+#include "daemon.h"
+#include "engine.h"
+#include "metrics.h"
+#include "server.h"
+#include "store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DRAIN_SECONDS 3.0 /* how long shutdown waits for in-flight replies */
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: anomalyd [-C FILE] [-f] [-h]\n"
+               "  -C FILE  configuration file (default: embedded defaults,\n"
+               "           listening on 127.0.0.1:8427)\n"
+               "  -f       stay in the foreground and log to stderr\n"
+               "  -h       this help\n");
+}
+
+double an_daemon_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* mkdir -p with mode 0750 for what it creates. */
+static int make_dirs(const char *path) {
+  char buf[4096];
+  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+    return ENAMETOOLONG;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+      return errno;
+    *p = '/';
+  }
+  if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+    return errno;
+  return 0;
+}
+
+typedef struct shutdown {
+  an_daemon_t *daemon;
+  struct event *poll;
+  double deadline;
+} shutdown_t;
+
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Ends the loop once every accepted request is answered, or at the
+ * deadline. */
+static void drain(evutil_socket_t fd, short what, void *arg) {
+  shutdown_t *s = arg;
+  if (an_server_pending(s->daemon->server) == 0 || monotonic() > s->deadline)
+    event_base_loopbreak(s->daemon->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  shutdown_t *s = arg;
+  static const struct timeval every = {0, 20000};
+  if (s->poll != NULL)
+    return;
+  syslog(LOG_NOTICE, "signal %d: stopping after what was accepted", (int)sig);
+  an_server_stop_listening(s->daemon->server);
+  s->deadline = monotonic() + DRAIN_SECONDS;
+  s->poll = event_new(s->daemon->base, -1, EV_PERSIST, drain, s);
+  if (s->poll == NULL || event_add(s->poll, &every) != 0)
+    event_base_loopbreak(s->daemon->base);
+}
+
+int main(int argc, char **argv) {
+  const char *path = NULL;
+  int foreground = 0, opt, status = 1;
+  char err[512];
+
+  while ((opt = getopt(argc, argv, "C:fh")) != -1) {
+    switch (opt) {
+    case 'C':
+      path = optarg;
+      break;
+    case 'f':
+      foreground = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 1;
+    }
+  }
+  if (optind < argc) {
+    usage(stderr);
+    return 1;
+  }
+
+  an_config_t *config = path != NULL ? an_config_load(path, err, sizeof(err))
+                                     : an_config_defaults();
+  if (config == NULL) {
+    fprintf(stderr, "anomalyd: %s\n", path != NULL ? err : "out of memory");
+    return 1;
+  }
+  openlog("anomalyd", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_DAEMON);
+  setlogmask(LOG_UPTO(config->log_level));
+  int rc = make_dirs(config->data_dir);
+  if (rc != 0) {
+    fprintf(stderr, "anomalyd: cannot create DataDir %s: %s\n",
+            config->data_dir, strerror(rc));
+    an_config_free(config);
+    return 1;
+  }
+  if (!foreground && daemon(0, 0) != 0) {
+    fprintf(stderr, "anomalyd: cannot daemonize: %s\n", strerror(errno));
+    an_config_free(config);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  an_api_health_start();
+
+  an_daemon_t d = {.config = config};
+  shutdown_t stop = {.daemon = &d};
+  struct event *sigterm = NULL, *sigint = NULL;
+  if (evthread_use_pthreads() != 0 || (d.base = event_base_new()) == NULL ||
+      (d.metrics = an_metrics_create()) == NULL) {
+    snprintf(err, sizeof(err), "cannot set up the event loop");
+    goto done;
+  }
+  if (an_store_open(&d, &d.store, err, sizeof(err)) != 0 ||
+      an_engine_open(&d, &d.engine, err, sizeof(err)) != 0)
+    goto done;
+  if (an_store_start(d.store) != 0) {
+    snprintf(err, sizeof(err), "cannot start the storage thread");
+    goto done;
+  }
+  if (an_server_start(&d, err, sizeof(err)) != 0)
+    goto done;
+  sigterm = evsignal_new(d.base, SIGTERM, on_signal, &stop);
+  sigint = evsignal_new(d.base, SIGINT, on_signal, &stop);
+  if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
+      evsignal_add(sigint, NULL) != 0) {
+    snprintf(err, sizeof(err), "cannot handle signals");
+    goto done;
+  }
+  if (config->nkeys == 0)
+    syslog(LOG_WARNING, "no <ApiKey> configured: the API needs no key");
+  syslog(LOG_NOTICE, "listening on %s:%d, data in %s", config->listen_host,
+         config->listen_port, config->data_dir);
+  event_base_dispatch(d.base);
+  status = 0;
+  err[0] = '\0';
+
+done:
+  if (err[0] != '\0' && status != 0) {
+    syslog(LOG_ERR, "%s", err);
+    if (!foreground)
+      fprintf(stderr, "anomalyd: %s\n", err);
+  }
+  an_server_free(d.server);
+  an_engine_close(d.engine); /* queues the last checkpoint … */
+  an_store_close(d.store);   /* … which this commits */
+  if (stop.poll != NULL)
+    event_free(stop.poll);
+  if (sigterm != NULL)
+    event_free(sigterm);
+  if (sigint != NULL)
+    event_free(sigint);
+  an_metrics_destroy(d.metrics);
+  if (d.base != NULL)
+    event_base_free(d.base);
+  an_config_free(config);
+  syslog(LOG_NOTICE, "stopped");
+  closelog();
+  return status;
+}

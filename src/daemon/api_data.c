@@ -1,0 +1,380 @@
+/* api_data.c: POST /v1/data — points pushed by other systems, scored with
+ * the same detectors the plugin uses. One point or a batch; each point is
+ * validated and answered on its own, and the batch is stored in one
+ * transaction before the answer (202 means on disk). */
+#include "api.h"
+#include "conf.h"
+#include "engine.h"
+#include "metrics.h"
+#include "severity.h"
+#include "timefmt.h"
+#include "uuid.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MAX_POINTS 10000
+#define MAX_NAME 256
+
+typedef struct row {
+  char *source, *metric;
+  double t, value, score;
+} row_t;
+
+/* Everything one request stores, and its prepared answer. */
+typedef struct data_job {
+  an_request_t *req;
+  row_t *rows;
+  size_t nrows, cap_rows;
+  an_anomaly_t *anomalies;
+  size_t nanomalies, cap_anomalies;
+  char **new_sources;
+  size_t nnew_sources;
+  yajl_gen answer;
+  int single;
+} data_job_t;
+
+static void job_free(data_job_t *j) {
+  for (size_t i = 0; i < j->nrows; i++) {
+    free(j->rows[i].source);
+    free(j->rows[i].metric);
+  }
+  for (size_t i = 0; i < j->nanomalies; i++)
+    an_anomaly_clear(&j->anomalies[i]);
+  for (size_t i = 0; i < j->nnew_sources; i++)
+    free(j->new_sources[i]);
+  free(j->rows);
+  free(j->anomalies);
+  free(j->new_sources);
+  if (j->answer != NULL)
+    yajl_gen_free(j->answer);
+  free(j);
+}
+
+static int grow(void **items, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return 0;
+  size_t c = *cap ? 2 * *cap : 16;
+  void *p = realloc(*items, c * size);
+  if (p == NULL)
+    return ENOMEM;
+  *items = p;
+  *cap = c;
+  return 0;
+}
+
+static void new_uuid(char *out) {
+  uint8_t r[16];
+  if (getrandom(r, sizeof(r), 0) != sizeof(r)) /* never in practice */
+    for (size_t i = 0; i < sizeof(r); i++)
+      r[i] = (uint8_t)rand();
+  an_uuid_format(r, out);
+}
+
+/* A point that failed: its error, named by where it is. */
+typedef struct point_error {
+  int status;
+  const char *code;
+  char message[300];
+} point_error_t;
+
+static int bad(point_error_t *e, int status, const char *code, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+
+static int bad(point_error_t *e, int status, const char *code, const char *fmt,
+               ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  e->status = status;
+  e->code = code;
+  vsnprintf(e->message, sizeof(e->message), fmt, ap);
+  va_end(ap);
+  return EINVAL;
+}
+
+/* Validates everything of a point before anything is scored. */
+static int validate(yajl_val p, const char *where, double now,
+                    const char **source, yajl_val *values, double *t,
+                    point_error_t *e) {
+  if (!YAJL_IS_OBJECT(p))
+    return bad(e, 400, "INVALID_DATA", "%s must be an object", where);
+  yajl_val v = an_json_get(p, "sourceId");
+  if (v == NULL)
+    return bad(e, 400, "INVALID_DATA", "%ssourceId is required", where);
+  if (!YAJL_IS_STRING(v) || YAJL_GET_STRING(v)[0] == '\0')
+    return bad(e, 400, "INVALID_DATA", "%ssourceId must be a non-empty string",
+               where);
+  *source = YAJL_GET_STRING(v);
+  if (strlen(*source) > MAX_NAME || strchr(*source, '/') != NULL)
+    return bad(e, 400, "INVALID_DATA",
+               "%ssourceId must be at most %d characters, without '/'", where,
+               MAX_NAME);
+  *values = an_json_get(p, "values");
+  if (*values == NULL)
+    return bad(e, 400, "INVALID_DATA", "%svalues is required", where);
+  if (!YAJL_IS_OBJECT(*values) || (*values)->u.object.len == 0)
+    return bad(e, 400, "INVALID_DATA",
+               "%svalues must be an object with at least one metric", where);
+  for (size_t i = 0; i < (*values)->u.object.len; i++) {
+    const char *metric = (*values)->u.object.keys[i];
+    double d;
+    if (metric[0] == '\0' || strlen(metric) > MAX_NAME)
+      return bad(e, 400, "INVALID_DATA",
+                 "%svalues: metric names must be 1 to %d characters", where,
+                 MAX_NAME);
+    if (an_api_number((*values)->u.object.values[i], &d) != 0)
+      return bad(e, 400, "INVALID_DATA", "%svalues.%s must be a finite number",
+                 where, metric);
+  }
+  v = an_json_get(p, "timestamp");
+  *t = now;
+  if (v != NULL && !YAJL_IS_NULL(v) &&
+      (!YAJL_IS_STRING(v) || an_time_parse_iso8601(YAJL_GET_STRING(v), t) != 0))
+    return bad(e, 400, "INVALID_DATA",
+               "%stimestamp must be an ISO 8601 date-time such as "
+               "2024-01-20T10:00:00Z",
+               where);
+  v = an_json_get(p, "metadata");
+  if (v != NULL && !YAJL_IS_NULL(v)) {
+    if (!YAJL_IS_OBJECT(v))
+      return bad(e, 400, "INVALID_DATA", "%smetadata must be an object", where);
+    for (size_t i = 0; i < v->u.object.len; i++)
+      if (!YAJL_IS_STRING(v->u.object.values[i]))
+        return bad(e, 400, "INVALID_DATA", "%smetadata.%s must be a string",
+                   where, v->u.object.keys[i]);
+  }
+  return 0;
+}
+
+static int add_new_source(data_job_t *j, an_engine_t *engine,
+                          const char *source) {
+  char **grown =
+      realloc(j->new_sources, (j->nnew_sources + 1) * sizeof(char *));
+  if (grown == NULL)
+    return ENOMEM;
+  j->new_sources = grown;
+  if ((j->new_sources[j->nnew_sources] = strdup(source)) == NULL)
+    return ENOMEM;
+  j->nnew_sources++;
+  return an_engine_add_source(engine, source);
+}
+
+/* Scores one valid point, writes its answer object and queues its rows. */
+static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
+                       const char *source, yajl_val values, double t,
+                       point_error_t *e) {
+  const an_config_t *c = d->config;
+  yajl_gen g = j->answer;
+  char point_id[AN_UUID_LEN + 1], stamp[40];
+  double best = 0;
+
+  if (!an_engine_knows_source(d->engine, source)) {
+    if (!c->auto_register_sources)
+      return bad(e, 404, "SOURCE_NOT_FOUND",
+                 "%ssourceId \"%s\" is not a configured source (add a "
+                 "<Source> block or set AutoRegisterSources true)",
+                 where, source);
+    if (add_new_source(j, d->engine, source) != 0)
+      return bad(e, 500, "INTERNAL", "out of memory");
+  }
+  /* Score every metric first: an out-of-order timestamp fails the point
+   * before anything of it is answered. */
+  size_t n = values->u.object.len;
+  an_result_t *results = calloc(n, sizeof(*results));
+  if (results == NULL)
+    return bad(e, 500, "INTERNAL", "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    double x, last = 0;
+    an_api_number(values->u.object.values[i], &x);
+    int rc = an_engine_score(d->engine, source, values->u.object.keys[i], t, x,
+                             &results[i], &last);
+    if (rc == ERANGE) {
+      free(results);
+      an_time_format(last, stamp, sizeof(stamp));
+      return bad(e, 400, "INVALID_DATA",
+                 "%stimestamp must be after the last one of series %s/%s "
+                 "(%s)",
+                 where, source, values->u.object.keys[i], stamp);
+    }
+    if (rc != 0) {
+      free(results);
+      return bad(e, 400, "INVALID_DATA", "%svalues.%s cannot be scored", where,
+                 values->u.object.keys[i]);
+    }
+    if (results[i].score > best)
+      best = results[i].score;
+  }
+  an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n);
+
+  new_uuid(point_id);
+  yajl_gen_map_open(g);
+  an_json_str(g, "dataPointId", point_id);
+  an_json_num(g, "anomalyScore", best);
+  an_json_bool(g, "isAnomaly", best >= c->threshold);
+  an_json_str(g, "severity",
+              an_severity_name(best >= c->threshold
+                                   ? an_severity_of(&c->bands, best)
+                                   : AN_SEVERITY_NONE));
+  an_json_str(g, "sourceId", source);
+  an_json_str(g, "timestamp", an_time_format(t, stamp, sizeof(stamp)));
+  an_json_key(g, "metrics");
+  yajl_gen_map_open(g);
+  for (size_t i = 0; i < n; i++) {
+    const char *metric = values->u.object.keys[i];
+    an_result_t *r = &results[i];
+    double x;
+    an_api_number(values->u.object.values[i], &x);
+    int anomalous = r->score >= c->threshold;
+    an_json_key(g, metric);
+    yajl_gen_map_open(g);
+    an_json_num(g, "value", x);
+    an_json_num(g, "score", r->score);
+    an_json_bool(g, "isAnomaly", anomalous);
+    an_json_str(g, "severity",
+                an_severity_name(anomalous ? an_severity_of(&c->bands, r->score)
+                                           : AN_SEVERITY_NONE));
+    an_json_num(g, "expected", r->expected);
+    if (r->warming_up)
+      an_json_bool(g, "warmingUp", 1);
+
+    if (grow((void **)&j->rows, &j->cap_rows, j->nrows, sizeof(row_t)) == 0) {
+      row_t *row = &j->rows[j->nrows++];
+      row->source = strdup(source);
+      row->metric = strdup(metric);
+      row->t = t;
+      row->value = x;
+      row->score = r->score;
+    }
+    if (anomalous && grow((void **)&j->anomalies, &j->cap_anomalies,
+                          j->nanomalies, sizeof(an_anomaly_t)) == 0) {
+      an_anomaly_t *a = &j->anomalies[j->nanomalies++];
+      char why[300];
+      memset(a, 0, sizeof(*a));
+      new_uuid(a->id);
+      a->source = strdup(source);
+      a->metric = strdup(metric);
+      a->value = x;
+      a->expected = r->expected;
+      a->score = r->score;
+      a->severity = an_severity_of(&c->bands, r->score);
+      a->detected_at = t;
+      a->explanation = strdup(an_explain(r, x, metric, why, sizeof(why)));
+      a->kind = strdup(an_kind_name(r->kind));
+      a->p_value = r->p_value;
+      a->ncd = NAN;
+      a->created_at = an_daemon_now();
+      an_json_str(g, "anomalyId", a->id);
+      an_json_str(g, "explanation", a->explanation);
+    }
+    yajl_gen_map_close(g);
+  }
+  yajl_gen_map_close(g);
+  yajl_gen_map_close(g);
+  free(results);
+  return 0;
+}
+
+static void write_error(yajl_gen g, const point_error_t *e) {
+  yajl_gen_map_open(g);
+  an_json_key(g, "error");
+  yajl_gen_map_open(g);
+  an_json_str(g, "code", e->code);
+  an_json_str(g, "message", e->message);
+  yajl_gen_map_close(g);
+  yajl_gen_map_close(g);
+}
+
+static int store_data(sqlite3 *db, void *arg) {
+  data_job_t *j = arg;
+  double now = an_daemon_now();
+  int rc = 0, inserted;
+  for (size_t i = 0; rc == 0 && i < j->nnew_sources; i++)
+    rc = an_store_add_source(db, j->new_sources[i], now);
+  for (size_t i = 0; rc == 0 && i < j->nrows; i++)
+    rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
+                            j->rows[i].t, j->rows[i].value, j->rows[i].score);
+  for (size_t i = 0; rc == 0 && i < j->nanomalies; i++)
+    rc = an_store_put_anomaly(db, &j->anomalies[i], &inserted);
+  return rc;
+}
+
+static void data_stored(void *arg, int rc) {
+  data_job_t *j = arg;
+  an_daemon_t *d = an_request_daemon(j->req);
+  if (rc != 0) {
+    an_api_reply_store_error(j->req, rc, "data");
+  } else {
+    an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->nanomalies);
+    an_api_reply_gen(j->req, 202, j->answer);
+    j->answer = NULL;
+  }
+  job_free(j);
+}
+
+void an_api_data_post(an_request_t *req) {
+  an_daemon_t *d = an_request_daemon(req);
+  yajl_val body = an_api_body(req);
+  if (body == NULL)
+    return;
+  data_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL || (j->answer = an_json_gen()) == NULL) {
+    free(j);
+    yajl_tree_free(body);
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  j->req = req;
+  double now = an_daemon_now();
+  yajl_val points = YAJL_IS_ARRAY(body) ? body : an_json_get(body, "points");
+  point_error_t e;
+  char where[48];
+
+  if (points == NULL) { /* one point: its error is the request's */
+    const char *source;
+    yajl_val values;
+    double t;
+    j->single = 1;
+    if (validate(body, "", now, &source, &values, &t, &e) != 0 ||
+        score_point(j, d, "", source, values, t, &e) != 0) {
+      an_reply_error(req, e.status, e.code, "%s", e.message);
+      job_free(j);
+      yajl_tree_free(body);
+      return;
+    }
+  } else {
+    if (!YAJL_IS_ARRAY(points) || points->u.array.len == 0 ||
+        points->u.array.len > MAX_POINTS) {
+      an_reply_error(req, 400, "INVALID_DATA",
+                     "points must be an array of 1 to %d points", MAX_POINTS);
+      job_free(j);
+      yajl_tree_free(body);
+      return;
+    }
+    yajl_gen_map_open(j->answer);
+    an_json_key(j->answer, "results");
+    yajl_gen_array_open(j->answer);
+    for (size_t i = 0; i < points->u.array.len; i++) {
+      const char *source;
+      yajl_val values;
+      double t;
+      snprintf(where, sizeof(where), "points[%zu].", i);
+      if (validate(points->u.array.values[i], where, now, &source, &values, &t,
+                   &e) != 0 ||
+          score_point(j, d, where, source, values, t, &e) != 0)
+        write_error(j->answer, &e);
+    }
+    yajl_gen_array_close(j->answer);
+    yajl_gen_map_close(j->answer);
+  }
+  yajl_tree_free(body);
+  int rc = an_store_submit(d->store, store_data, data_stored, j);
+  if (rc != 0) {
+    an_api_reply_store_error(req, rc, "data");
+    job_free(j);
+  }
+}

@@ -1,0 +1,472 @@
+/* server.c: evhttp, routing, authentication, limits and replies. */
+#include "server.h"
+#include "conf.h"
+#include "http.h"
+#include "metrics.h"
+#include "ratelimit.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <syslog.h>
+#include <time.h>
+
+#define MAX_PARAMS 4
+/* libevent answers bodies over its own limit with an HTML 413; ours is
+ * set well above MaxBodySize so that the daemon itself refuses them with
+ * JSON, up to this many bytes. */
+#define HARD_BODY_LIMIT (64u << 20)
+
+struct an_server {
+  an_daemon_t *daemon;
+  struct evhttp *http;
+  struct evhttp_bound_socket *socket;
+  an_bucket_t *buckets; /* one per key, the last for callers without one */
+  size_t pending;
+};
+
+struct an_request {
+  struct evhttp_request *req;
+  an_server_t *server;
+  const char *route; /* the pattern, for metrics */
+  const char *method;
+  char *param_names[MAX_PARAMS];
+  char *param_values[MAX_PARAMS];
+  int nparams;
+  struct evkeyvalq query;
+  int have_query;
+  char *body;
+  size_t body_len;
+  const an_api_key_t *key; /* NULL when the API needs no key */
+  an_role_t role;
+};
+
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- defer: worker threads hand results back to the loop ---- */
+
+typedef struct deferred {
+  void (*fn)(void *);
+  void *arg;
+} deferred_t;
+
+static void run_deferred(evutil_socket_t fd, short what, void *arg) {
+  deferred_t *d = arg;
+  d->fn(d->arg);
+  free(d);
+}
+
+int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *), void *arg) {
+  static const struct timeval now = {0, 0};
+  deferred_t *d = malloc(sizeof(*d));
+  if (d == NULL)
+    return ENOMEM;
+  d->fn = fn;
+  d->arg = arg;
+  if (event_base_once(daemon->base, -1, EV_TIMEOUT, run_deferred, d, &now) !=
+      0) {
+    free(d);
+    return ENOMEM;
+  }
+  return 0;
+}
+
+/* ---- the request as handlers see it ---- */
+
+an_daemon_t *an_request_daemon(an_request_t *r) { return r->server->daemon; }
+
+const char *an_request_param(an_request_t *r, const char *name) {
+  for (int i = 0; i < r->nparams; i++)
+    if (strcmp(r->param_names[i], name) == 0)
+      return r->param_values[i];
+  return NULL;
+}
+
+const char *an_request_query(an_request_t *r, const char *name) {
+  return r->have_query ? evhttp_find_header(&r->query, name) : NULL;
+}
+
+int an_request_query_each(an_request_t *r,
+                          int (*fn)(void *, const char *, const char *),
+                          void *ctx) {
+  struct evkeyval *kv;
+  if (!r->have_query)
+    return 0;
+  TAILQ_FOREACH(kv, &r->query, next) {
+    int rc = fn(ctx, kv->key, kv->value);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+const char *an_request_body(an_request_t *r, size_t *len) {
+  *len = r->body_len;
+  return r->body;
+}
+
+const char *an_request_key_name(an_request_t *r) {
+  return r->key != NULL ? r->key->name : "";
+}
+
+int an_request_has_role(an_request_t *r, an_role_t role) {
+  return r->role >= role;
+}
+
+static void request_free(an_request_t *r) {
+  for (int i = 0; i < r->nparams; i++) {
+    free(r->param_names[i]);
+    free(r->param_values[i]);
+  }
+  if (r->have_query)
+    evhttp_clear_headers(&r->query);
+  free(r->body);
+  free(r);
+}
+
+/* ---- replies ---- */
+
+void an_reply_raw(an_request_t *r, int status, const char *content_type,
+                  const void *body, size_t len) {
+  struct evbuffer *buf = evbuffer_new();
+  struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+  evhttp_add_header(h, "Content-Type", content_type);
+  if (buf != NULL)
+    evbuffer_add(buf, body, len);
+  /* If the client went away, libevent detached the request and this
+   * only frees it. */
+  evhttp_send_reply(r->req, status, NULL, buf);
+  if (buf != NULL)
+    evbuffer_free(buf);
+  an_metrics_request(r->server->daemon->metrics, r->method, r->route, status);
+  r->server->pending--;
+  request_free(r);
+}
+
+void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
+  an_reply_raw(r, status, "application/json", json, len);
+}
+
+/* Appends s to buf as a JSON string body (without quotes). */
+static void json_escape(struct evbuffer *buf, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      evbuffer_add_printf(buf, "\\%c", *p);
+    else if (*p < 0x20)
+      evbuffer_add_printf(buf, "\\u%04x", *p);
+    else
+      evbuffer_add(buf, p, 1);
+  }
+}
+
+static void reply_error_v(an_request_t *r, int status, const char *code,
+                          const char *fmt, va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  struct evbuffer *buf = evbuffer_new();
+  if (buf == NULL) {
+    an_reply_json(r, status, "{}", 2);
+    return;
+  }
+  evbuffer_add_printf(buf, "{\"error\":{\"code\":\"%s\",\"message\":\"", code);
+  json_escape(buf, msg);
+  evbuffer_add_printf(buf, "\"}}");
+  size_t len = evbuffer_get_length(buf);
+  char *json = (char *)evbuffer_pullup(buf, -1);
+  an_reply_json(r, status, json, len);
+  evbuffer_free(buf);
+}
+
+void an_reply_error(an_request_t *r, int status, const char *code,
+                    const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reply_error_v(r, status, code, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- routing ---- */
+
+/* Matches path against pattern, collecting {name} segments. Returns 1 on a
+ * match. */
+static int match(const char *pattern, const char *path, an_request_t *r) {
+  const char *p = pattern, *s = path;
+  r->nparams = 0;
+  while (*p != '\0' && *s != '\0') {
+    if (*p == '{') {
+      const char *close = strchr(p, '}');
+      size_t seg = strcspn(s, "/");
+      if (close == NULL || seg == 0 || r->nparams == MAX_PARAMS)
+        return 0;
+      char *raw = strndup(s, seg);
+      char *value = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
+      free(raw);
+      if (value == NULL)
+        goto no;
+      r->param_names[r->nparams] = strndup(p + 1, (size_t)(close - p - 1));
+      r->param_values[r->nparams] = value;
+      r->nparams++;
+      p = close + 1;
+      s += seg;
+    } else if (*p++ != *s++) {
+      goto no;
+    }
+  }
+  if (*p == '\0' && *s == '\0')
+    return 1;
+no:
+  for (int i = 0; i < r->nparams; i++) {
+    free(r->param_names[i]);
+    free(r->param_values[i]);
+  }
+  r->nparams = 0;
+  return 0;
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd) {
+  switch (cmd) {
+  case EVHTTP_REQ_GET:
+    return "GET";
+  case EVHTTP_REQ_POST:
+    return "POST";
+  case EVHTTP_REQ_PUT:
+    return "PUT";
+  case EVHTTP_REQ_PATCH:
+    return "PATCH";
+  case EVHTTP_REQ_DELETE:
+    return "DELETE";
+  case EVHTTP_REQ_HEAD:
+    return "HEAD";
+  case EVHTTP_REQ_OPTIONS:
+    return "OPTIONS";
+  default:
+    return "OTHER";
+  }
+}
+
+/* Compares secrets in time that depends only on their lengths. */
+static int secret_equal(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char diff = la != lb;
+  for (size_t i = 0; i < la; i++)
+    diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+  return diff == 0;
+}
+
+/* The key the request presents, NULL if none matches. Every configured
+ * key is compared, matched or not. */
+static const an_api_key_t *find_key(const an_config_t *c, const char *given) {
+  const an_api_key_t *found = NULL;
+  for (size_t i = 0; i < c->nkeys; i++)
+    if (secret_equal(given, c->keys[i].secret))
+      found = &c->keys[i];
+  return found;
+}
+
+static const char *presented_key(struct evhttp_request *req) {
+  struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+  const char *auth = evhttp_find_header(h, "Authorization");
+  if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+    return auth + 7;
+  return evhttp_find_header(h, "X-Api-Key");
+}
+
+/* Authenticates, rate-limits and reads the body. Returns 0 to go on, or
+ * 1 when it has already replied. */
+static int admit(an_request_t *r, an_role_t need) {
+  an_server_t *s = r->server;
+  const an_config_t *c = s->daemon->config;
+  size_t bucket = c->nkeys; /* callers without a key share the last */
+
+  r->role = AN_ROLE_ADMIN;
+  if (c->nkeys > 0 && (need > AN_ROLE_NONE || c->metrics_need_key ||
+                       presented_key(r->req) != NULL)) {
+    const char *given = presented_key(r->req);
+    r->key = given != NULL ? find_key(c, given) : NULL;
+    if (r->key == NULL && need > AN_ROLE_NONE) {
+      an_reply_error(r, 401, "UNAUTHORIZED",
+                     given == NULL ? "an API key is required (Authorization: "
+                                     "Bearer KEY or X-Api-Key: KEY)"
+                                   : "the API key is not valid");
+      return 1;
+    }
+    r->role = r->key != NULL ? r->key->role : AN_ROLE_NONE;
+    if (r->key != NULL)
+      bucket = (size_t)(r->key - c->keys);
+    if (r->role < need) {
+      an_reply_error(
+          r, 403, "FORBIDDEN", "API key \"%s\" has role %s; this needs role %s",
+          r->key->name, r->role == AN_ROLE_ADMIN ? "admin" : "stream",
+          need == AN_ROLE_ADMIN ? "admin" : "stream");
+      return 1;
+    }
+  }
+  if (c->rate_limit > 0 && need > AN_ROLE_NONE) {
+    int retry = 1;
+    if (!an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst,
+                        monotonic(), &retry)) {
+      char value[16];
+      snprintf(value, sizeof(value), "%d", retry);
+      evhttp_add_header(evhttp_request_get_output_headers(r->req),
+                        "Retry-After", value);
+      an_reply_error(r, 429, "RATE_LIMITED",
+                     "more than %g requests per second; retry after %d s",
+                     c->rate_limit, retry);
+      return 1;
+    }
+  }
+  struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+  size_t len = evbuffer_get_length(in);
+  if (len > c->max_body_size) {
+    an_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
+                   "the body is %zu bytes; MaxBodySize is %zu", len,
+                   c->max_body_size);
+    return 1;
+  }
+  r->body = malloc(len + 1);
+  if (r->body == NULL) {
+    an_reply_error(r, 500, "INTERNAL", "out of memory");
+    return 1;
+  }
+  evbuffer_remove(in, r->body, len);
+  r->body[len] = '\0';
+  r->body_len = len;
+  return 0;
+}
+
+static void handle(struct evhttp_request *req, void *arg) {
+  an_server_t *s = arg;
+  an_request_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    evhttp_send_error(req, 500, "out of memory");
+    return;
+  }
+  r->req = req;
+  r->server = s;
+  r->route = "unmatched";
+  r->method = method_name(evhttp_request_get_command(req));
+  s->pending++;
+
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+  const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+  if (path == NULL || path[0] == '\0')
+    path = "/";
+  TAILQ_INIT(&r->query);
+  r->have_query = 1;
+  if (query != NULL && evhttp_parse_query_str(query, &r->query) != 0) {
+    an_reply_error(r, 400, "INVALID_DATA",
+                   "the query string is not valid (bad percent-encoding?)");
+    return;
+  }
+
+  const an_route_t *route = NULL;
+  int path_known = 0;
+  char allow[64] = "";
+  for (const an_route_t *rt = an_routes; rt->method != NULL; rt++) {
+    if (!match(rt->pattern, path, r))
+      continue;
+    path_known = 1;
+    if (strcmp(rt->method, r->method) == 0) {
+      route = rt;
+      break;
+    }
+    if (strlen(allow) + strlen(rt->method) + 3 < sizeof(allow)) {
+      if (allow[0] != '\0')
+        strcat(allow, ", ");
+      strcat(allow, rt->method);
+    }
+    for (int i = 0; i < r->nparams; i++) { /* keep only the winner's */
+      free(r->param_names[i]);
+      free(r->param_values[i]);
+    }
+    r->nparams = 0;
+  }
+  if (route == NULL) {
+    if (path_known) {
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+      an_reply_error(r, 405, "METHOD_NOT_ALLOWED",
+                     "%s is not allowed on %s; allowed: %s", r->method, path,
+                     allow);
+    } else {
+      an_reply_error(r, 404, "NOT_FOUND", "no such path: %s", path);
+    }
+    return;
+  }
+  r->route = route->pattern;
+  an_role_t need = route->role;
+  if (strcmp(route->pattern, "/metrics") == 0 &&
+      s->daemon->config->metrics_need_key)
+    need = AN_ROLE_STREAM;
+  if (admit(r, need) != 0)
+    return;
+  route->handler(r);
+}
+
+int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
+  const an_config_t *c = d->config;
+  an_server_t *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return ENOMEM;
+  }
+  s->daemon = d;
+  s->buckets = calloc(c->nkeys + 1, sizeof(*s->buckets));
+  s->http = evhttp_new(d->base);
+  if (s->http == NULL || s->buckets == NULL) {
+    snprintf(err, errlen, "out of memory");
+    an_server_free(s);
+    return ENOMEM;
+  }
+  size_t body_limit = c->max_body_size > HARD_BODY_LIMIT ? c->max_body_size + 1
+                                                         : HARD_BODY_LIMIT;
+  evhttp_set_max_body_size(s->http, (ev_ssize_t)body_limit);
+  evhttp_set_max_headers_size(s->http, (ev_ssize_t)c->max_header_size);
+  evhttp_set_timeout(s->http, c->timeout);
+  evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                          EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                          EVHTTP_REQ_OPTIONS);
+  evhttp_set_gencb(s->http, handle, s);
+  s->socket = evhttp_bind_socket_with_handle(s->http, c->listen_host,
+                                             (ev_uint16_t)c->listen_port);
+  if (s->socket == NULL) {
+    int e = errno ? errno : EADDRINUSE;
+    snprintf(err, errlen, "cannot listen on %s:%d: %s", c->listen_host,
+             c->listen_port, strerror(e));
+    an_server_free(s);
+    return e;
+  }
+  d->server = s;
+  return 0;
+}
+
+void an_server_stop_listening(an_server_t *s) {
+  if (s != NULL && s->socket != NULL) {
+    evhttp_del_accept_socket(s->http, s->socket);
+    s->socket = NULL;
+  }
+}
+
+size_t an_server_pending(const an_server_t *s) { return s->pending; }
+
+void an_server_free(an_server_t *s) {
+  if (s == NULL)
+    return;
+  if (s->http != NULL)
+    evhttp_free(s->http);
+  free(s->buckets);
+  free(s);
+}
