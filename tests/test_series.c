@@ -142,7 +142,8 @@ static void test_save_restore(void **unused) {
   for (int i = 0; i < ctx.n; i++)
     assert_int_equal(
         an_series_table_restore(b, ctx.items[i].key, ctx.items[i].sensitivity,
-                                ctx.items[i].blob, ctx.items[i].len),
+                                ctx.items[i].last_t, ctx.items[i].blob,
+                                ctx.items[i].len),
         0);
   for (int i = 300; i < 400; i++) {
     double x = i == 350 ? 80 : 50 + test_rng_normal(&rng);
@@ -160,8 +161,8 @@ static void test_save_restore(void **unused) {
   an_series_table_destroy(b);
 }
 
-static int stop_at_first(void *ctx, const char *key, double s, const void *blob,
-                         size_t len) {
+static int stop_at_first(void *ctx, const char *key, double s, double last,
+                         const void *blob, size_t len) {
   (*(int *)ctx)++;
   return ECANCELED;
 }

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -48,6 +49,15 @@ struct an_request {
   const an_api_key_t *key; /* NULL when the API needs no key */
   an_role_t role;
 };
+
+/* evhttp passes a malformed escape ("%zz") through as it is: refuse it. */
+static int valid_escapes(const char *s) {
+  for (; *s; s++)
+    if (*s == '%' &&
+        !(isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])))
+      return 0;
+  return 1;
+}
 
 static double monotonic(void) {
   struct timespec ts;
@@ -366,7 +376,8 @@ static void handle(struct evhttp_request *req, void *arg) {
     path = "/";
   TAILQ_INIT(&r->query);
   r->have_query = 1;
-  if (query != NULL && evhttp_parse_query_str(query, &r->query) != 0) {
+  if (query != NULL && (!valid_escapes(query) ||
+                        evhttp_parse_query_str(query, &r->query) != 0)) {
     an_reply_error(r, 400, "INVALID_DATA",
                    "the query string is not valid (bad percent-encoding?)");
     return;

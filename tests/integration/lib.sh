@@ -1,0 +1,116 @@
+# Helpers for the integration tests: a temporary directory, a free
+# loopback port, anomalyd started and stopped by pid, HTTP requests with
+# bounded time, and TAP-like results. Source it; call an_finish at the end.
+
+set -u
+AN_TMP=$(mktemp -d)
+AN_PIDS=""
+AN_FAILS=0
+AN_PASSES=0
+
+an_cleanup() {
+  for pid in $AN_PIDS; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in $AN_PIDS; do
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  rm -rf "$AN_TMP"
+}
+trap an_cleanup EXIT
+
+ok() { AN_PASSES=$((AN_PASSES + 1)); echo "ok - $1"; }
+not_ok() { AN_FAILS=$((AN_FAILS + 1)); echo "not ok - $1"; }
+check() { # description, then a command that must succeed
+  desc=$1; shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+an_finish() {
+  echo "$AN_PASSES passed, $AN_FAILS failed"
+  [ $AN_FAILS -eq 0 ]
+  exit $?
+}
+
+an_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+AN_DAEMON="${top_builddir:-.}/src/daemon/anomalyd"
+if [ ! -x "$AN_DAEMON" ]; then
+  not_ok "anomalyd is built at $AN_DAEMON"
+  an_finish
+fi
+
+# an_write_config FILE PORT DATADIR [extra lines…]
+an_write_config() {
+  file=$1 port=$2 dir=$3; shift 3
+  {
+    echo "Listen \"127.0.0.1\" $port"
+    echo "DataDir \"$dir\""
+    echo '<ApiKey "ops">'
+    echo '  Secret "admin-secret-1"'
+    echo '  Role "admin"'
+    echo '</ApiKey>'
+    echo '<ApiKey "feeder">'
+    echo '  Secret "stream-secret-1"'
+    echo '  Role "stream"'
+    echo '</ApiKey>'
+    echo '<Source "server-01">'
+    echo '</Source>'
+    for line in "$@"; do echo "$line"; done
+  } >"$file"
+}
+
+# an_start CONFIG: starts anomalyd, sets AN_PID and AN_URL, waits for health.
+an_start() {
+  "$AN_DAEMON" -C "$1" -f >>"$AN_TMP/daemon.log" 2>&1 &
+  AN_PID=$!
+  AN_PIDS="$AN_PIDS $AN_PID"
+  AN_URL="http://127.0.0.1:$(sed -n 's/^Listen "[^"]*" \([0-9]*\)/\1/p' "$1")"
+  i=0
+  while [ $i -lt 100 ]; do
+    if curl -s -o /dev/null --max-time 1 "$AN_URL/v1/health"; then return 0; fi
+    kill -0 "$AN_PID" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "# anomalyd did not start; its log:"; sed 's/^/# /' "$AN_TMP/daemon.log"
+  return 1
+}
+
+# an_stop: SIGTERM, wait up to 5 s; returns the exit status (or 99).
+an_stop() {
+  kill -TERM "$AN_PID" 2>/dev/null
+  i=0
+  while kill -0 "$AN_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$AN_PID" 2>/dev/null; then kill -KILL "$AN_PID"; return 99; fi
+  wait "$AN_PID" 2>/dev/null
+}
+
+STREAM_KEY="stream-secret-1"
+ADMIN_KEY="admin-secret-1"
+
+# req METHOD PATH [BODY-FILE-OR-STRING] [KEY]: sets STATUS, BODY, HEADERS.
+req() {
+  method=$1 path=$2 data=${3:-} key=${4-$STREAM_KEY}
+  set -- -s --max-time 10 -X "$method" -o "$AN_TMP/body" -D "$AN_TMP/headers" -w '%{http_code}'
+  [ -n "$key" ] && set -- "$@" -H "X-Api-Key: $key"
+  if [ -n "$data" ]; then
+    if [ -f "$data" ]; then set -- "$@" --data-binary "@$data"; else set -- "$@" --data-binary "$data"; fi
+    set -- "$@" -H 'Content-Type: application/json'
+  fi
+  STATUS=$(curl "$@" "$AN_URL$path")
+  BODY=$(cat "$AN_TMP/body")
+  HEADERS=$(cat "$AN_TMP/headers")
+}
+
+# jq-like: json EXPR evaluates a Python expression on the body as j.
+json() {
+  printf '%s' "$BODY" | python3 -c "import json, sys; j = json.load(sys.stdin); print($1)" 2>/dev/null
+}
+
+is() { [ "$1" = "$2" ] || { echo "#   got '$1', wanted '$2'"; return 1; }; }
+has() { case "$1" in *"$2"*) return 0 ;; *) echo "#   '$2' not in: $(printf '%s' "$1" | head -c 300)"; return 1 ;; esac; }

@@ -1,0 +1,122 @@
+/* anomalyd.conf: good files read right, every error names file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+
+static an_config_t *load(const char *text, char *err, size_t len) {
+  strcpy(path, "/tmp/test_conf_XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  an_config_t *c = an_config_load(path, err, len);
+  unlink(path);
+  return c;
+}
+
+static void test_defaults(void **unused) {
+  an_config_t *c = an_config_defaults();
+  assert_string_equal(c->listen_host, "127.0.0.1");
+  assert_int_equal(c->listen_port, 8427);
+  assert_int_equal(c->max_body_size, 1 << 20);
+  assert_true(c->threshold == 0.7);
+  assert_int_equal(c->nkeys, 0);
+  assert_false(c->auto_register_sources);
+  an_config_free(c);
+  an_config_free(NULL);
+}
+
+static void test_full_file(void **unused) {
+  char err[256] = "";
+  an_config_t *c = load("# comment\n"
+                        "Listen \"0.0.0.0\" 9000\n"
+                        "DataDir \"/var/lib/x\"   # trailing comment\n"
+                        "<ApiKey \"ops\">\n"
+                        "  Secret \"s3cr3t-token\"\n"
+                        "  Role \"admin\"\n"
+                        "</ApiKey>\n"
+                        "<Source \"server-01\">\n</Source>\n"
+                        "AutoRegisterSources true\n"
+                        "<Channel \"slack\">\n  Type \"slack\"\n"
+                        "  URL \"https://hooks.example/x\"\n</Channel>\n"
+                        "MaxBodySize 2048\nRateLimit 5\n"
+                        "<Severity>\n Low 0.4\n Medium 0.6\n</Severity>\n"
+                        "Threshold 0.65\n",
+                        err, sizeof(err));
+  assert_non_null(c);
+  assert_string_equal(c->listen_host, "0.0.0.0");
+  assert_int_equal(c->listen_port, 9000);
+  assert_string_equal(c->data_dir, "/var/lib/x");
+  assert_int_equal(c->nkeys, 1);
+  assert_string_equal(c->keys[0].name, "ops");
+  assert_int_equal(c->keys[0].role, AN_ROLE_ADMIN);
+  assert_int_equal(c->nsources, 1);
+  assert_true(c->auto_register_sources);
+  assert_int_equal(c->nchannels, 1);
+  assert_int_equal(c->max_body_size, 2048);
+  assert_true(c->rate_burst == 10);
+  assert_true(c->bands.low == 0.4 && c->bands.medium == 0.6);
+  assert_true(c->threshold == 0.65);
+  an_config_free(c);
+}
+
+static void expect(const char *text, const char *want) {
+  char err[256] = "";
+  an_config_t *c = load(text, err, sizeof(err));
+  if (c != NULL || strstr(err, want) == NULL) {
+    an_config_free(c);
+    fail_msg("for %s\nwanted '%s', got '%s'", text, want, err);
+  }
+}
+
+static void test_errors(void **unused) {
+  expect("Listen \"x\" 1\nColour \"blue\"\n", ":2: unknown option Colour");
+  expect("Listen \"127.0.0.1\" 70000\n", ":1: Listen port must be");
+  expect("DataDir /tmp\n", ":1: DataDir needs a string");
+  expect("DataDir \"/tmp\n", ":1: unterminated string");
+  expect("<ApiKey \"k\">\nSecret \"abcdefgh\"\n", "missing </ApiKey>");
+  expect("<ApiKey \"k\">\nSecret \"abcdefgh\"\nRole \"root\"\n</ApiKey>\n",
+         ":3: Role must be");
+  expect("<ApiKey \"k\">\nRole \"admin\"\n</ApiKey>\n", ":1: ApiKey \"k\" has "
+                                                        "no Secret");
+  expect("<ApiKey \"k\">\nSecret \"short\"\nRole \"admin\"\n</ApiKey>\n",
+         "shorter than 8");
+  expect("<ApiKey \"a\">\nSecret \"abcdefgh\"\nRole \"admin\"\n</ApiKey>\n"
+         "<ApiKey \"b\">\nSecret \"abcdefgh\"\nRole \"stream\"\n</ApiKey>\n",
+         ":5: ApiKey \"b\" has the same Secret");
+  expect("</Source>\n", ":1: </Source> without an opening block");
+  expect("<Source \"a\">\n</ApiKey>\n", ":2: expected </Source>");
+  expect("AutoRegisterSources yes\n", "must be true or false");
+  expect("MaxBodySize 12.5\n", "MaxBodySize must be between");
+  expect("RateLimit many\n", ":1: RateLimit: 'many' is not a number");
+  expect("<Channel \"c\">\nType \"fax\"\nURL \"http://x\"\n</Channel>\n",
+         ":2: Type must be");
+  expect("<Severity>\nLow 0.9\n</Severity>\n", "Severity bands must rise");
+  expect("Detector \"magic\"\n", ":1: unknown Detector \"magic\"");
+  expect("<Mystery \"x\">\n</Mystery>\n", ":1: unknown block <Mystery>");
+  expect("Listen \"127.0.0.1\" 1 2\n", ":1: Listen takes");
+  char err[256];
+  assert_null(an_config_load("/nonexistent/anomalyd.conf", err, sizeof(err)));
+  assert_non_null(strstr(err, "/nonexistent/anomalyd.conf"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_full_file),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
