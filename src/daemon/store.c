@@ -24,9 +24,18 @@ typedef struct job {
   struct job *next;
 } job_t;
 
+/* Prepared statements, kept: preparing costs more than running most of
+ * them. Keyed by the SQL text's address (all cached SQL is a literal). */
+#define CACHE_SIZE 32
+typedef struct cached {
+  const char *sql;
+  sqlite3_stmt *st;
+} cached_t;
+
 struct an_store {
   an_daemon_t *daemon;
   sqlite3 *db;
+
   pthread_t thread;
   int started;
   pthread_mutex_t lock;
@@ -34,6 +43,7 @@ struct an_store {
   job_t *head, *tail; /* guarded by lock */
   size_t queued;      /* guarded by lock */
   int stopping;       /* guarded by lock */
+  int idle;           /* guarded by lock: the worker waits for work */
   atomic_int healthy;
 };
 
@@ -57,6 +67,12 @@ static const char *const schema[] = {
     " ON anomalies(detected_at DESC, id DESC)",
     "CREATE INDEX IF NOT EXISTS anomalies_source"
     " ON anomalies(source, detected_at DESC, id DESC)",
+    /* the planner has no statistics: an index with more equality columns
+     * is what steers it to the selective one */
+    "CREATE INDEX IF NOT EXISTS anomalies_source_severity"
+    " ON anomalies(source, severity, detected_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS anomalies_source_metric"
+    " ON anomalies(source, metric, detected_at DESC, id DESC)",
     "CREATE INDEX IF NOT EXISTS anomalies_severity"
     " ON anomalies(severity, detected_at DESC, id DESC)",
     "CREATE INDEX IF NOT EXISTS anomalies_status"
@@ -162,10 +178,93 @@ int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
   return rc != 0 ? rc : EIO;
 }
 
-static void run_done(void *arg) {
+/* On the loop: answers every job of a committed batch, in order. */
+static void batch_done(void *arg) {
   job_t *j = arg;
-  j->done(j->arg, j->rc);
-  free(j);
+  while (j != NULL) {
+    job_t *next = j->next;
+    j->done(j->arg, j->rc);
+    free(j);
+    j = next;
+  }
+}
+
+static void free_jobs(job_t *j) {
+  while (j != NULL) {
+    job_t *next = j->next;
+    free(j);
+    j = next;
+  }
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+    syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+    return EIO;
+  }
+  return 0;
+}
+
+/* One store per process: its connection's statement cache. Only the
+ * thread that owns the connection (start-up, then the worker) uses it. */
+static cached_t statement_cache[CACHE_SIZE];
+
+/* Like prepare() for literal SQL, from the cache; release with done(). */
+static int cached(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
+  for (int i = 0; i < CACHE_SIZE; i++) {
+    cached_t *c = &statement_cache[i];
+    if (c->sql == sql) {
+      *st = c->st;
+      return 0;
+    }
+    if (c->sql == NULL) {
+      if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                             NULL) != SQLITE_OK) {
+        syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+        return EIO;
+      }
+      c->sql = sql;
+      c->st = *st;
+      return 0;
+    }
+  }
+  return prepare(db, sql, st);
+}
+
+static int is_cached(sqlite3_stmt *st) {
+  for (int i = 0; i < CACHE_SIZE; i++)
+    if (statement_cache[i].st == st)
+      return 1;
+  return 0;
+}
+
+/* Ends a statement's use: a cached one is reset for next time. */
+static void release(sqlite3_stmt *st) {
+  if (is_cached(st)) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  } else {
+    sqlite3_finalize(st);
+  }
+}
+
+/* Steps a statement that returns no rows, then releases it. */
+static int finish(sqlite3 *db, sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  release(st);
+  if (rc != SQLITE_DONE) {
+    syslog(LOG_ERR, "store: %s", sqlite3_errmsg(db));
+    return EIO;
+  }
+  return 0;
+}
+
+/* Runs a statement of transaction control, kept prepared. */
+static int control(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  if (cached(db, sql, &st) != 0)
+    return EIO;
+  return finish(db, st);
 }
 
 /* Runs one batch in one transaction; each job in a savepoint so a failed
@@ -173,20 +272,20 @@ static void run_done(void *arg) {
 static void run_batch(an_store_t *s, job_t *jobs) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int ok = exec(s->db, "BEGIN IMMEDIATE") == 0;
+  int ok = control(s->db, "BEGIN IMMEDIATE") == 0;
   for (job_t *j = jobs; j != NULL; j = j->next) {
     if (!ok) {
       j->rc = EIO;
       continue;
     }
-    exec(s->db, "SAVEPOINT job");
+    control(s->db, "SAVEPOINT job");
     j->rc = j->fn(s->db, j->arg);
     if (j->rc != 0)
-      exec(s->db, "ROLLBACK TO job");
-    exec(s->db, "RELEASE job");
+      control(s->db, "ROLLBACK TO job");
+    control(s->db, "RELEASE job");
   }
-  if (ok && exec(s->db, "COMMIT") != 0) {
-    exec(s->db, "ROLLBACK");
+  if (ok && control(s->db, "COMMIT") != 0) {
+    control(s->db, "ROLLBACK");
     ok = 0;
     for (job_t *j = jobs; j != NULL; j = j->next)
       j->rc = EIO;
@@ -206,8 +305,11 @@ static void *worker(void *arg) {
   an_store_t *s = arg;
   pthread_mutex_lock(&s->lock);
   for (;;) {
-    while (s->head == NULL && !s->stopping)
+    while (s->head == NULL && !s->stopping) {
+      s->idle = 1;
       pthread_cond_wait(&s->wake, &s->lock);
+      s->idle = 0;
+    }
     if (s->head == NULL)
       break;
     job_t *jobs = s->head;
@@ -216,17 +318,9 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&s->lock);
     an_metrics_store_queue(s->daemon->metrics, 0);
     run_batch(s, jobs);
-    while (jobs != NULL) {
-      job_t *next = jobs->next;
-      int stopping;
-      pthread_mutex_lock(&s->lock);
-      stopping = s->stopping;
-      pthread_mutex_unlock(&s->lock);
-      if (stopping || an_daemon_defer(s->daemon, run_done, jobs) != 0)
-        free(jobs); /* the loop is gone: committed, nobody to tell */
-      jobs = next;
-    }
     pthread_mutex_lock(&s->lock);
+    if (s->stopping || an_daemon_defer(s->daemon, batch_done, jobs) != 0)
+      free_jobs(jobs); /* the loop is gone: committed, nobody to tell */
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
@@ -257,7 +351,8 @@ int an_store_submit(an_store_t *s, an_store_fn fn, an_store_done_fn done,
     s->head = j;
   s->tail = j;
   size_t depth = ++s->queued;
-  pthread_cond_signal(&s->wake);
+  if (s->idle) /* a busy worker takes the whole queue when it is done */
+    pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
   an_metrics_store_queue(s->daemon->metrics, depth);
   return 0;
@@ -274,6 +369,10 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_unlock(&s->lock);
   if (s->started)
     pthread_join(s->thread, NULL);
+  for (int i = 0; i < CACHE_SIZE; i++) {
+    sqlite3_finalize(statement_cache[i].st);
+    statement_cache[i] = (cached_t){NULL, NULL};
+  }
   sqlite3_close(s->db);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
@@ -290,25 +389,6 @@ void an_anomaly_clear(an_anomaly_t *a) {
   free(a->feedback_type);
   free(a->feedback_reason);
   memset(a, 0, sizeof(*a));
-}
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
-  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-    syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
-    return EIO;
-  }
-  return 0;
-}
-
-/* Steps a statement that returns no rows, then finalizes it. */
-static int finish(sqlite3 *db, sqlite3_stmt *st) {
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    syslog(LOG_ERR, "store: %s", sqlite3_errmsg(db));
-    return EIO;
-  }
-  return 0;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s) {
@@ -352,11 +432,11 @@ int an_store_each_source(sqlite3 *db, int (*fn)(void *, const char *),
                          void *ctx) {
   sqlite3_stmt *st;
   int rc = 0;
-  if (prepare(db, "SELECT name FROM sources", &st) != 0)
+  if (cached(db, "SELECT name FROM sources", &st) != 0)
     return EIO;
   while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  release(st);
   return rc;
 }
 
@@ -436,14 +516,14 @@ static void read_anomaly(sqlite3_stmt *st, an_anomaly_t *a) {
 
 int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
   sqlite3_stmt *st;
-  if (prepare(db, "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
-              &st) != 0)
+  if (cached(db, "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
+             &st) != 0)
     return EIO;
   bind_text(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
     read_anomaly(st, out);
-  sqlite3_finalize(st);
+  release(st);
   return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
 }
 
@@ -526,7 +606,7 @@ int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
     return EIO;
   bind_filter(st, f);
   *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_finalize(st);
+  release(st);
 
   snprintf(sql, sizeof(sql), "SELECT " ANOMALY_COLUMNS " FROM anomalies");
   where_clause(f, sql, sizeof(sql));
@@ -541,20 +621,20 @@ int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
   bind_filter(st, f);
   an_anomaly_t *rows = calloc((size_t)f->limit, sizeof(*rows));
   if (rows == NULL) {
-    sqlite3_finalize(st);
+    release(st);
     return ENOMEM;
   }
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)f->limit)
     read_anomaly(st, &rows[(*n)++]);
-  sqlite3_finalize(st);
+  release(st);
   *out = rows;
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
 }
 
 int an_store_set_status(sqlite3 *db, const char *id, int status) {
   sqlite3_stmt *st;
-  if (prepare(db, "UPDATE anomalies SET status = ? WHERE id = ?", &st) != 0)
+  if (cached(db, "UPDATE anomalies SET status = ? WHERE id = ?", &st) != 0)
     return EIO;
   sqlite3_bind_int(st, 1, status);
   bind_text(st, 2, id);
@@ -589,7 +669,7 @@ int an_store_get_sensitivity(sqlite3 *db, const char *source,
   bind_text(st, 1, source);
   bind_text(st, 2, metric);
   *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 1.0;
-  sqlite3_finalize(st);
+  release(st);
   return 0;
 }
 
@@ -624,7 +704,7 @@ int an_store_each_tuning(sqlite3 *db,
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  sqlite3_finalize(st);
+  release(st);
   return rc;
 }
 
@@ -658,7 +738,7 @@ int an_store_each_state(sqlite3 *db,
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             sqlite3_column_double(st, 1), column_real(st, 2),
             sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-  sqlite3_finalize(st);
+  release(st);
   return rc;
 }
 
@@ -680,6 +760,6 @@ int an_store_each_point_after_state(sqlite3 *db,
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  sqlite3_finalize(st);
+  release(st);
   return rc;
 }
