@@ -214,6 +214,11 @@ static void list_job_free(list_job_t *j) {
 
 static int run_list(sqlite3 *db, void *arg) {
   list_job_t *j = arg;
+  for (size_t i = 0; i < j->n; i++) /* from a first run of the batch */
+    an_anomaly_clear(&j->rows[i]);
+  free(j->rows);
+  j->rows = NULL;
+  j->n = 0;
   return an_store_list_anomalies(db, &j->filter, &j->rows, &j->n, &j->total);
 }
 
@@ -315,6 +320,7 @@ static double tuned(double sensitivity, const char *type) {
 static int run_one(sqlite3 *db, void *arg) {
   one_job_t *j = arg;
   int rc = 0;
+  an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
   if (j->status >= 0)
     rc = an_store_set_status(db, j->id, j->status);
   if (rc == 0 && j->feedback_type != NULL) {
@@ -561,6 +567,7 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
 
 static int run_ingest(sqlite3 *db, void *arg) {
   ingest_job_t *j = arg;
+  j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
     int rc = an_store_put_anomaly(db, &j->items[i], &inserted);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_POINTS 10000
 #define MAX_NAME 256
@@ -68,11 +70,28 @@ static int grow(void **items, size_t *cap, size_t n, size_t size) {
   return 0;
 }
 
+/* Ids come from a generator seeded once from the kernel: a getrandom()
+ * per point would be a system call on the busiest path. Only the loop
+ * thread calls this. */
 static void new_uuid(char *out) {
+  static uint64_t state[2];
+  static int seeded;
+  if (!seeded) {
+    if (getrandom(state, sizeof(state), 0) != sizeof(state))
+      state[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    state[1] |= 1;
+    seeded = 1;
+  }
   uint8_t r[16];
-  if (getrandom(r, sizeof(r), 0) != sizeof(r)) /* never in practice */
-    for (size_t i = 0; i < sizeof(r); i++)
-      r[i] = (uint8_t)rand();
+  for (int half = 0; half < 2; half++) {
+    /* xorshift128+ */
+    uint64_t a = state[0], b = state[1];
+    state[0] = b;
+    a ^= a << 23;
+    state[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+    uint64_t v = state[1] + b;
+    memcpy(r + 8 * half, &v, 8);
+  }
   an_uuid_format(r, out);
 }
 

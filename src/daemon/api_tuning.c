@@ -26,6 +26,8 @@ static int write_series(void *ctx, const char *source, const char *metric,
 /* The document is written on the worker: a generator is only a buffer. */
 static int run_tuning(sqlite3 *db, void *arg) {
   tuning_job_t *j = arg;
+  yajl_gen_clear(j->g); /* from a first run of the batch */
+  yajl_gen_reset(j->g, NULL);
   yajl_gen_map_open(j->g);
   an_json_key(j->g, "series");
   yajl_gen_array_open(j->g);

@@ -267,23 +267,40 @@ static int control(sqlite3 *db, const char *sql) {
   return finish(db, st);
 }
 
-/* Runs one batch in one transaction; each job in a savepoint so a failed
- * one leaves the others in place. */
+/* Runs every job of a batch in the open transaction; with savepoints, a
+ * failed job's writes are undone and the others kept. Returns the number
+ * of jobs that failed. */
+static int run_jobs(sqlite3 *db, job_t *jobs, int savepoints) {
+  int failed = 0;
+  for (job_t *j = jobs; j != NULL; j = j->next) {
+    if (savepoints)
+      control(db, "SAVEPOINT job");
+    j->rc = j->fn(db, j->arg);
+    failed += j->rc != 0;
+    if (savepoints && j->rc != 0)
+      control(db, "ROLLBACK TO job");
+    if (savepoints)
+      control(db, "RELEASE job");
+  }
+  return failed;
+}
+
+/* Runs one batch in one transaction. Jobs run without savepoints first
+ * (they cost as much as the jobs); only when one fails is the batch rolled
+ * back and run again, each job in a savepoint. */
 static void run_batch(an_store_t *s, job_t *jobs) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int ok = control(s->db, "BEGIN IMMEDIATE") == 0;
-  for (job_t *j = jobs; j != NULL; j = j->next) {
-    if (!ok) {
-      j->rc = EIO;
-      continue;
-    }
-    control(s->db, "SAVEPOINT job");
-    j->rc = j->fn(s->db, j->arg);
-    if (j->rc != 0)
-      control(s->db, "ROLLBACK TO job");
-    control(s->db, "RELEASE job");
+  if (ok && run_jobs(s->db, jobs, 0) > 0) {
+    ok = control(s->db, "ROLLBACK") == 0 &&
+         control(s->db, "BEGIN IMMEDIATE") == 0;
+    if (ok)
+      run_jobs(s->db, jobs, 1);
   }
+  if (!ok)
+    for (job_t *j = jobs; j != NULL; j = j->next)
+      j->rc = EIO;
   if (ok && control(s->db, "COMMIT") != 0) {
     control(s->db, "ROLLBACK");
     ok = 0;

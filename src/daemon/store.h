@@ -16,7 +16,8 @@
 
 /* Runs on the worker inside the group transaction. Returns 0, or ENOENT,
  * EEXIST, EINVAL (nothing of it is kept), EIO (a database error: logged,
- * rolled back). */
+ * rolled back). May run twice (when another job of its batch failed, the
+ * batch is run again), so it must reset what it outputs before it starts. */
 typedef int (*an_store_fn)(sqlite3 *db, void *arg);
 /* Runs on the event loop after the commit: rc is fn's result, or EIO when
  * the transaction could not be committed. */
