@@ -35,7 +35,7 @@
 #define PRIOR_WEIGHT 10    /* the Gaussian prior counts as 10 observations */
 #define CLIP 5.0           /* residuals are learned at most 5 spreads large */
 #define U_MAX 3000.0       /* deviations beyond this are all "huge" */
-#define WARMUP 50          /* values before any score */
+#define WARMUP 120         /* values before any score */
 #define REFRACTORY 100     /* values an incident silences after its alarm */
 #define ESCALATION 1e-2    /* in an incident, only a far rarer value scores */
 #define MAD_TO_SIGMA 1.2533141373155001 /* sigma / E|x - mu| (normal) */
