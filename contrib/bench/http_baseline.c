@@ -29,8 +29,7 @@ int main(int argc, char **argv) {
   struct event_base *base = event_base_new();
   struct evhttp *http = evhttp_new(base);
   evhttp_set_gencb(http, reply, NULL);
-  if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)atoi(argv[1])) !=
-      0) {
+  if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)atoi(argv[1])) != 0) {
     fprintf(stderr, "http-baseline: cannot listen on port %s\n", argv[1]);
     return 1;
   }
