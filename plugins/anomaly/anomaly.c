@@ -1,0 +1,429 @@
+/* anomaly.c: the collectd plugin. The only file that calls collectd's API:
+ * it reads the <Plugin anomaly> block, scores every value collectd
+ * dispatches (rates for COUNTER, DERIVE and ABSOLUTE), and for an anomaly
+ * dispatches a notification and queues the anomaly for anomalyd. Scoring
+ * state lives in libanomaly's series table (locked per stripe, never
+ * globally); delivery is the forwarder's thread. */
+#include <collectd/core/daemon/plugin.h>
+#include <collectd/core/daemon/utils_cache.h>
+#include <collectd/core/utils/common/common.h>
+
+#include "detector.h"
+#include "forwarder.h"
+#include "select.h"
+#include "series.h"
+#include "severity.h"
+#include "statefile.h"
+#include "timefmt.h"
+#include "uuid.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <yajl/yajl_gen.h>
+
+/* Meta key on the values this plugin dispatches itself, so it never scores
+ * its own output. */
+#define SCORE_META "anomaly:score"
+#define STATE_SAVE_INTERVAL 300 /* seconds between state file writes */
+/* A storm of anomalies across many series must not flood notify plugins:
+ * at most this many notifications a second (bursts of NOTIFY_BURST). Each
+ * series already alarms once per incident (docs/detector.md). */
+#define NOTIFY_RATE 10.0
+#define NOTIFY_BURST 50.0
+
+static struct {
+  char *url;
+  char *api_key;
+  char *detector;
+  char *state_file;
+  double threshold;
+  int warmup;
+  bool dispatch_scores;
+  bool notify;
+  an_select_t *select;
+  an_severity_bands_t bands;
+} conf = {.threshold = 0.7, .warmup = 30, .notify = true};
+
+static const an_detector_class_t *detector;
+static an_series_table_t *table;
+static an_forwarder_t *forwarder;
+
+static pthread_mutex_t notify_lock = PTHREAD_MUTEX_INITIALIZER;
+static double notify_tokens = NOTIFY_BURST;
+static cdtime_t notify_last;
+
+/* ---- configuration ---- */
+
+static int config_select(oconfig_item_t *ci) {
+  char err[256];
+  if (ci->values_num != 0) {
+    ERROR("anomaly plugin: <Select> takes no argument");
+    return -1;
+  }
+  if (an_select_add_rule(conf.select) != 0)
+    return -1;
+  for (int i = 0; i < ci->children_num; i++) {
+    oconfig_item_t *c = ci->children + i;
+    char *pattern = NULL;
+    int field = an_select_field(c->key);
+    if (field < 0) {
+      ERROR("anomaly plugin: unknown option %s in <Select> (Host, Plugin, "
+            "PluginInstance, Type, TypeInstance)",
+            c->key);
+      return -1;
+    }
+    if (cf_util_get_string(c, &pattern) != 0)
+      return -1;
+    int rc = an_select_set(conf.select, field, pattern, err, sizeof(err));
+    free(pattern);
+    if (rc != 0) {
+      ERROR("anomaly plugin: %s", err);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int anomaly_config(oconfig_item_t *ci) {
+  int rc = 0;
+  conf.bands = an_severity_default_bands;
+  if (conf.select == NULL && (conf.select = an_select_create()) == NULL)
+    return -1;
+  for (int i = 0; i < ci->children_num && rc == 0; i++) {
+    oconfig_item_t *c = ci->children + i;
+    if (strcasecmp("URL", c->key) == 0) {
+      rc = cf_util_get_string(c, &conf.url);
+      if (rc == 0 && strncmp(conf.url, "http://", 7) != 0 &&
+          strncmp(conf.url, "https://", 8) != 0) {
+        ERROR("anomaly plugin: URL must start with http:// or https://, not "
+              "\"%s\"",
+              conf.url);
+        rc = -1;
+      }
+    } else if (strcasecmp("ApiKey", c->key) == 0) {
+      rc = cf_util_get_string(c, &conf.api_key);
+    } else if (strcasecmp("Detector", c->key) == 0) {
+      rc = cf_util_get_string(c, &conf.detector);
+      if (rc == 0 && an_detector_find(conf.detector) == NULL) {
+        ERROR("anomaly plugin: unknown Detector \"%s\"", conf.detector);
+        rc = -1;
+      }
+    } else if (strcasecmp("Threshold", c->key) == 0) {
+      rc = cf_util_get_double(c, &conf.threshold);
+      if (rc == 0 && !(conf.threshold > 0 && conf.threshold <= 1)) {
+        ERROR("anomaly plugin: Threshold must be in (0, 1], not %g",
+              conf.threshold);
+        rc = -1;
+      }
+    } else if (strcasecmp("WarmUp", c->key) == 0) {
+      rc = cf_util_get_int(c, &conf.warmup);
+      if (rc == 0 && conf.warmup < 0) {
+        ERROR("anomaly plugin: WarmUp must be 0 or more, not %d", conf.warmup);
+        rc = -1;
+      }
+    } else if (strcasecmp("DispatchScores", c->key) == 0) {
+      rc = cf_util_get_boolean(c, &conf.dispatch_scores);
+    } else if (strcasecmp("Notify", c->key) == 0) {
+      rc = cf_util_get_boolean(c, &conf.notify);
+    } else if (strcasecmp("StateFile", c->key) == 0) {
+      rc = cf_util_get_string(c, &conf.state_file);
+    } else if (strcasecmp("Select", c->key) == 0) {
+      rc = config_select(c);
+    } else {
+      ERROR("anomaly plugin: unknown option \"%s\" (URL, ApiKey, Detector, "
+            "Threshold, WarmUp, DispatchScores, Notify, StateFile, Select)",
+            c->key);
+      rc = -1;
+    }
+  }
+  return rc == 0 ? 0 : -1;
+}
+
+/* ---- anomalies out ---- */
+
+static void forwarder_log(int level, const char *message) {
+  plugin_log(level == LOG_ERR ? LOG_ERR : level, "%s", message);
+}
+
+static void apply_tuning(void *ctx, const char *source, const char *metric,
+                         double sensitivity) {
+  char key[AN_SERIES_KEY_MAX + 1];
+  if (snprintf(key, sizeof(key), "%s/%s", source, metric) < (int)sizeof(key))
+    an_series_table_set_sensitivity(table, key, sensitivity);
+}
+
+/* The record anomalyd's POST /v1/anomalies takes; malloc'd, NULL on
+ * failure. */
+static char *anomaly_record(const char *host, const char *metric, cdtime_t time,
+                            double value, const an_result_t *r,
+                            const char *severity, const char *explanation,
+                            const char *kind) {
+  char id[AN_UUID_LEN + 1], stamp[40];
+  uint8_t rnd[16];
+  if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+    return NULL;
+  an_uuid_format(rnd, id);
+  an_time_format(CDTIME_T_TO_DOUBLE(time), stamp, sizeof(stamp));
+  yajl_gen g = yajl_gen_alloc(NULL);
+  if (g == NULL)
+    return NULL;
+#define STR(k, v)                                                              \
+  yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
+  yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
+#define NUM(k, v)                                                              \
+  yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
+  if (isfinite(v))                                                             \
+    yajl_gen_double(g, v);                                                     \
+  else                                                                         \
+    yajl_gen_null(g)
+  yajl_gen_map_open(g);
+  STR("id", id);
+  STR("sourceId", host);
+  STR("metric", metric);
+  NUM("value", value);
+  NUM("expected", r->expected);
+  NUM("score", r->score);
+  STR("severity", severity);
+  STR("detectedAt", stamp);
+  STR("explanation", explanation);
+  STR("kind", kind);
+  NUM("p_value", r->p_value);
+  yajl_gen_map_close(g);
+#undef STR
+#undef NUM
+  const unsigned char *buf;
+  size_t len;
+  char *out = NULL;
+  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+    out = strndup((const char *)buf, len);
+  yajl_gen_free(g);
+  return out;
+}
+
+static int may_notify(void) {
+  pthread_mutex_lock(&notify_lock);
+  cdtime_t now = cdtime();
+  if (notify_last != 0)
+    notify_tokens = fmin(NOTIFY_BURST,
+                         notify_tokens + CDTIME_T_TO_DOUBLE(now - notify_last) *
+                                             NOTIFY_RATE);
+  notify_last = now;
+  int ok = notify_tokens >= 1;
+  if (ok)
+    notify_tokens -= 1;
+  pthread_mutex_unlock(&notify_lock);
+  return ok;
+}
+
+static void notify(const value_list_t *vl, int failure, const char *message,
+                   const an_result_t *r, const char *severity) {
+  notification_t n = {.severity = failure ? NOTIF_FAILURE : NOTIF_WARNING,
+                      .time = vl->time};
+  sstrncpy(n.message, message, sizeof(n.message));
+  sstrncpy(n.host, vl->host, sizeof(n.host));
+  sstrncpy(n.plugin, vl->plugin, sizeof(n.plugin));
+  sstrncpy(n.plugin_instance, vl->plugin_instance, sizeof(n.plugin_instance));
+  sstrncpy(n.type, vl->type, sizeof(n.type));
+  sstrncpy(n.type_instance, vl->type_instance, sizeof(n.type_instance));
+  plugin_notification_meta_add_double(&n, "anomaly:score", r->score);
+  plugin_notification_meta_add_double(&n, "anomaly:expected", r->expected);
+  plugin_notification_meta_add_string(&n, "anomaly:severity", severity);
+  plugin_dispatch_notification(&n);
+  plugin_notification_meta_free(n.meta);
+}
+
+/* An anomaly: a notification (if wanted and not rate-limited) and a record
+ * for the daemon. Called with no lock held. */
+static void report(const value_list_t *vl, const char *metric, double value,
+                   const an_result_t *r, const char *kind) {
+  an_severity_t sev = an_severity_of(&conf.bands, r->score);
+  if (sev == AN_SEVERITY_NONE)
+    sev = AN_SEVERITY_LOW; /* a Threshold below the low band */
+  const char *severity = an_severity_name(sev);
+  char explanation[NOTIF_MAX_MSG_LEN];
+  if (strcmp(kind, "stopped") == 0)
+    snprintf(explanation, sizeof(explanation), "%s stopped reporting", metric);
+  else
+    an_explain(r, value, metric, explanation, sizeof(explanation));
+  if (conf.notify && may_notify())
+    notify(vl, sev >= AN_SEVERITY_HIGH, explanation, r, severity);
+  char *record = anomaly_record(vl->host, metric, vl->time, value, r, severity,
+                                explanation, kind);
+  if (record == NULL)
+    ERROR("anomaly plugin: out of memory; an anomaly of %s/%s is lost",
+          vl->host, metric);
+  else
+    an_forwarder_enqueue(forwarder, record);
+}
+
+static void dispatch_score(const value_list_t *vl, const char *ds_name,
+                           int many_ds, double score) {
+  value_list_t out = VALUE_LIST_INIT;
+  value_t v = {.gauge = score};
+  out.values = &v;
+  out.values_len = 1;
+  out.time = vl->time;
+  out.interval = vl->interval;
+  sstrncpy(out.host, vl->host, sizeof(out.host));
+  sstrncpy(out.plugin, vl->plugin, sizeof(out.plugin));
+  sstrncpy(out.plugin_instance, vl->plugin_instance,
+           sizeof(out.plugin_instance));
+  sstrncpy(out.type, "anomaly_score", sizeof(out.type));
+  /* type_instance "type[-instance][-ds]" names the scored series */
+  char instance[4 * DATA_MAX_NAME_LEN];
+  snprintf(instance, sizeof(instance), "%s%s%s%s%s", vl->type,
+           vl->type_instance[0] ? "-" : "", vl->type_instance,
+           many_ds ? "-" : "", many_ds ? ds_name : "");
+  sstrncpy(out.type_instance, instance, sizeof(out.type_instance));
+  out.meta = meta_data_create();
+  if (out.meta == NULL)
+    return;
+  meta_data_add_boolean(out.meta, SCORE_META, true);
+  plugin_dispatch_values(&out);
+  meta_data_destroy(out.meta);
+}
+
+/* "plugin[-instance]/type[-instance][/ds]", as DESIGN.md fixes it. */
+static void metric_name(char *buf, size_t len, const value_list_t *vl,
+                        const data_set_t *ds, size_t i) {
+  int n =
+      snprintf(buf, len, "%s%s%s/%s%s%s", vl->plugin,
+               vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
+               vl->type_instance[0] ? "-" : "", vl->type_instance);
+  if (ds->ds_num > 1 && n > 0 && (size_t)n < len)
+    snprintf(buf + n, len - (size_t)n, "/%s", ds->ds[i].name);
+}
+
+static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
+                         user_data_t *unused) {
+  if (vl->meta != NULL && meta_data_exists(vl->meta, SCORE_META))
+    return 0;
+  const char *fields[AN_FIELDS] = {vl->host, vl->plugin, vl->plugin_instance,
+                                   vl->type, vl->type_instance};
+  if (!an_select_match(conf.select, fields))
+    return 0;
+
+  gauge_t *rates = NULL;
+  for (size_t i = 0; i < ds->ds_num && rates == NULL; i++)
+    if (ds->ds[i].type != DS_TYPE_GAUGE &&
+        (rates = uc_get_rate(ds, vl)) == NULL)
+      return 0; /* the cache has no rate yet */
+
+  char metric[DATA_MAX_NAME_LEN * 5], key[AN_SERIES_KEY_MAX + 1];
+  for (size_t i = 0; i < ds->ds_num; i++) {
+    double x = ds->ds[i].type == DS_TYPE_GAUGE ? vl->values[i].gauge : rates[i];
+    if (isnan(x))
+      continue;
+    metric_name(metric, sizeof(metric), vl, ds, i);
+    snprintf(key, sizeof(key), "%s/%s", vl->host, metric);
+    an_result_t r;
+    if (an_series_table_update(table, key, CDTIME_T_TO_DOUBLE(vl->time), x,
+                               &r) != 0)
+      continue;
+    if (conf.dispatch_scores)
+      dispatch_score(vl, ds->ds[i].name, ds->ds_num > 1, r.score);
+    if (r.seen > (uint32_t)conf.warmup && r.score >= conf.threshold)
+      report(vl, metric, x, &r, an_kind_name(r.kind));
+  }
+  sfree(rates);
+  return 0;
+}
+
+/* collectd saw no value of vl for a while: one "stopped reporting"
+ * anomaly per data source (collectd calls this once per silence). */
+static int anomaly_missing(const value_list_t *vl, user_data_t *unused) {
+  const data_set_t *ds = plugin_get_ds(vl->type);
+  const char *fields[AN_FIELDS] = {vl->host, vl->plugin, vl->plugin_instance,
+                                   vl->type, vl->type_instance};
+  if (ds == NULL || !an_select_match(conf.select, fields))
+    return 0;
+  char metric[DATA_MAX_NAME_LEN * 5];
+  for (size_t i = 0; i < ds->ds_num; i++) {
+    an_result_t r = {.score = conf.bands.high, .p_value = NAN, .expected = NAN};
+    metric_name(metric, sizeof(metric), vl, ds, i);
+    report(vl, metric, NAN, &r, "stopped");
+  }
+  return 0;
+}
+
+/* ---- life cycle ---- */
+
+static void save_state(void) {
+  char err[256];
+  if (conf.state_file == NULL || table == NULL)
+    return;
+  if (an_statefile_save(table, detector->name, conf.state_file, err,
+                        sizeof(err)) != 0)
+    WARNING("anomaly plugin: cannot save detector state: %s", err);
+}
+
+static int anomaly_save_state(user_data_t *unused) {
+  save_state();
+  return 0;
+}
+
+static int anomaly_init(void) {
+  char err[256], spool[4096];
+  if (table != NULL)
+    return 0; /* init runs again on some reloads */
+  detector =
+      an_detector_find(conf.detector != NULL ? conf.detector : "default");
+  table = an_series_table_create(detector);
+  if (table == NULL)
+    return -1;
+  if (conf.state_file != NULL) {
+    long n = an_statefile_load(table, detector->name, conf.state_file, err,
+                               sizeof(err));
+    if (n < 0)
+      WARNING("anomaly plugin: starting without learned state: %s", err);
+    else
+      INFO("anomaly plugin: restored the state of %ld series", n);
+  }
+  snprintf(spool, sizeof(spool), "%s.spool",
+           conf.state_file != NULL ? conf.state_file
+                                   : "/var/lib/collectd/anomaly");
+  an_forwarder_conf_t fc = {
+      .url = conf.url != NULL ? conf.url : "http://127.0.0.1:8427/v1",
+      .api_key = conf.api_key,
+      .spool_path = spool,
+      .timeout = 10,
+      .tuning_interval = 60,
+      .tuning = apply_tuning,
+      .log = forwarder_log,
+  };
+  forwarder = an_forwarder_start(&fc, err, sizeof(err));
+  if (forwarder == NULL) {
+    ERROR("anomaly plugin: %s", err);
+    return -1;
+  }
+  if (conf.state_file != NULL)
+    plugin_register_complex_read(NULL, "anomaly_state", anomaly_save_state,
+                                 DOUBLE_TO_CDTIME_T(STATE_SAVE_INTERVAL),
+                                 &(user_data_t){0});
+  return 0;
+}
+
+static int anomaly_shutdown(void) {
+  an_forwarder_stop(forwarder, 5.0);
+  forwarder = NULL;
+  save_state();
+  an_series_table_destroy(table);
+  table = NULL;
+  an_select_free(conf.select);
+  conf.select = NULL;
+  sfree(conf.url);
+  sfree(conf.api_key);
+  sfree(conf.detector);
+  sfree(conf.state_file);
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config("anomaly", anomaly_config);
+  plugin_register_init("anomaly", anomaly_init);
+  plugin_register_write("anomaly", anomaly_write, NULL);
+  plugin_register_missing("anomaly", anomaly_missing, NULL);
+  plugin_register_shutdown("anomaly", anomaly_shutdown);
+}

@@ -1,0 +1,470 @@
+#include "forwarder.h"
+#include "spool.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <yajl/yajl_tree.h>
+
+#define BACKOFF_FIRST 1.0
+#define BACKOFF_MAX 60.0
+
+typedef struct item {
+  char *record;
+  struct item *next;
+} item_t;
+
+struct an_forwarder {
+  an_forwarder_conf_t conf;
+  char *url_anomalies, *url_tuning, *auth_header;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  item_t *head, *tail; /* guarded by lock */
+  size_t queued;       /* guarded by lock */
+  int stopping;        /* guarded by lock */
+  double flush_deadline;
+  an_spool_t *spool;
+  pthread_mutex_t spool_lock; /* the spool, for enqueue's last resort */
+  CURL *curl;
+  double retry_at; /* monotonic time of the next try while down */
+  double backoff;
+  double next_tuning;
+  an_forwarder_stats_t stats; /* guarded by lock */
+};
+
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void logf_(an_forwarder_t *f, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logf_(an_forwarder_t *f, int level, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (f->conf.log != NULL)
+    f->conf.log(level, msg);
+}
+
+/* ---- HTTP ---- */
+
+typedef struct response {
+  char *body;
+  size_t len;
+} response_t;
+
+static size_t collect_body(char *data, size_t size, size_t n, void *arg) {
+  response_t *r = arg;
+  size_t add = size * n;
+  if (r->len + add > (1 << 20)) /* answers are small; refuse a flood */
+    return 0;
+  char *grown = realloc(r->body, r->len + add + 1);
+  if (grown == NULL)
+    return 0;
+  memcpy(grown + r->len, data, add);
+  r->body = grown;
+  r->len += add;
+  r->body[r->len] = '\0';
+  return add;
+}
+
+/* One request. Returns the HTTP status, or 0 when nothing was answered. */
+static long request(an_forwarder_t *f, const char *url, const char *body,
+                    response_t *resp) {
+  struct curl_slist *headers = NULL;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (f->auth_header != NULL)
+    headers = curl_slist_append(headers, f->auth_header);
+  curl_easy_reset(f->curl);
+  curl_easy_setopt(f->curl, CURLOPT_URL, url);
+  curl_easy_setopt(f->curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(f->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, (long)(f->conf.timeout * 1000));
+  curl_easy_setopt(f->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, collect_body);
+  curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, resp);
+  if (body != NULL) {
+    curl_easy_setopt(f->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, body);
+  }
+  long status = 0;
+  CURLcode rc = curl_easy_perform(f->curl);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+  else
+    logf_(f, LOG_WARNING, "anomaly: %s: %s", url, curl_easy_strerror(rc));
+  curl_slist_free_all(headers);
+  return status;
+}
+
+typedef enum outcome { DELIVERED, RETRY, REJECTED } outcome_t;
+
+/* Sends records as one batch. */
+static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
+  size_t len = 32;
+  for (size_t i = 0; i < n; i++)
+    len += strlen(records[i]) + 1;
+  char *body = malloc(len), *p = body;
+  if (body == NULL)
+    return RETRY;
+  p += sprintf(p, "{\"anomalies\":[");
+  for (size_t i = 0; i < n; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", records[i]);
+  sprintf(p, "]}");
+  response_t resp = {0};
+  long status = request(f, f->url_anomalies, body, &resp);
+  free(body);
+  outcome_t out = status >= 200 && status < 300                    ? DELIVERED
+                  : status >= 400 && status < 500 && status != 429 ? REJECTED
+                                                                   : RETRY;
+  if (out == REJECTED)
+    logf_(f, LOG_ERR,
+          "anomaly: the daemon refused a batch of %zu (HTTP %ld): "
+          "%.300s; moved to %s.rejected",
+          n, status, resp.body ? resp.body : "", f->conf.spool_path);
+  else if (out == RETRY && status != 0)
+    logf_(f, LOG_WARNING, "anomaly: the daemon answered HTTP %ld; will retry",
+          status);
+  free(resp.body);
+  return out;
+}
+
+static void reject(an_forwarder_t *f, char **records, size_t n) {
+  char path[4200], err[256];
+  snprintf(path, sizeof(path), "%s.rejected", f->conf.spool_path);
+  an_spool_t *sp = an_spool_open(path, err, sizeof(err));
+  if (sp == NULL || an_spool_append(sp, records, n) != 0)
+    logf_(f, LOG_ERR, "anomaly: cannot keep rejected anomalies in %s", path);
+  an_spool_close(sp);
+  pthread_mutex_lock(&f->lock);
+  f->stats.rejected += n;
+  pthread_mutex_unlock(&f->lock);
+}
+
+/* ---- the spool ---- */
+
+static int spool_append(an_forwarder_t *f, char **records, size_t n) {
+  pthread_mutex_lock(&f->spool_lock);
+  int rc = an_spool_append(f->spool, records, n);
+  pthread_mutex_unlock(&f->spool_lock);
+  pthread_mutex_lock(&f->lock);
+  if (rc == 0)
+    f->stats.spooled += n;
+  pthread_mutex_unlock(&f->lock);
+  if (rc != 0)
+    logf_(f, LOG_ERR,
+          "anomaly: cannot write the spool %s: %s; %zu "
+          "anomalies lost",
+          f->conf.spool_path, strerror(rc), n);
+  return rc;
+}
+
+static off_t spool_pending(an_forwarder_t *f) {
+  pthread_mutex_lock(&f->spool_lock);
+  off_t n = an_spool_pending(f->spool);
+  pthread_mutex_unlock(&f->spool_lock);
+  return n;
+}
+
+static void went_down(an_forwarder_t *f) {
+  f->backoff =
+      f->backoff > 0 ? fmin(BACKOFF_MAX, 2 * f->backoff) : BACKOFF_FIRST;
+  /* jitter: 50 % to 100 % of the backoff, so many hosts do not retry in
+   * step after an outage */
+  f->retry_at = monotonic() + f->backoff * (0.5 + 0.5 * drand48());
+  pthread_mutex_lock(&f->lock);
+  f->stats.failures++;
+  pthread_mutex_unlock(&f->lock);
+}
+
+/* Replays the spool, oldest first, until it is empty or a send fails.
+ * Returns 1 when the spool is empty. */
+static int replay(an_forwarder_t *f) {
+  while (spool_pending(f) > 0) {
+    char **records;
+    size_t n;
+    off_t next;
+    pthread_mutex_lock(&f->spool_lock);
+    int rc = an_spool_peek(f->spool, f->conf.batch_max, &records, &n, &next);
+    pthread_mutex_unlock(&f->spool_lock);
+    if (rc != 0)
+      return 0;
+    outcome_t out = n > 0 ? send_batch(f, records, n) : DELIVERED;
+    if (out == REJECTED)
+      reject(f, records, n);
+    if (out != RETRY) {
+      pthread_mutex_lock(&f->spool_lock);
+      an_spool_advance(f->spool, next);
+      pthread_mutex_unlock(&f->spool_lock);
+      pthread_mutex_lock(&f->lock);
+      if (out == DELIVERED)
+        f->stats.sent += n;
+      pthread_mutex_unlock(&f->lock);
+    }
+    an_spool_free_records(records, n);
+    if (out == RETRY) {
+      went_down(f);
+      return 0;
+    }
+    f->backoff = 0;
+  }
+  return 1;
+}
+
+/* ---- tuning ---- */
+
+static void pull_tuning(an_forwarder_t *f) {
+  response_t resp = {0};
+  long status = request(f, f->url_tuning, NULL, &resp);
+  if (status == 200 && resp.body != NULL) {
+    char err[128];
+    yajl_val doc = yajl_tree_parse(resp.body, err, sizeof(err));
+    const char *path[] = {"series", NULL};
+    yajl_val series =
+        doc != NULL ? yajl_tree_get(doc, path, yajl_t_array) : NULL;
+    for (size_t i = 0; series != NULL && i < series->u.array.len; i++) {
+      yajl_val s = series->u.array.values[i];
+      const char *ps[] = {"sourceId", NULL}, *pm[] = {"metric", NULL},
+                 *pv[] = {"sensitivity", NULL};
+      yajl_val src = yajl_tree_get(s, ps, yajl_t_string);
+      yajl_val met = yajl_tree_get(s, pm, yajl_t_string);
+      yajl_val sen = yajl_tree_get(s, pv, yajl_t_number);
+      if (src != NULL && met != NULL && sen != NULL)
+        f->conf.tuning(f->conf.tuning_ctx, YAJL_GET_STRING(src),
+                       YAJL_GET_STRING(met), YAJL_GET_DOUBLE(sen));
+    }
+    yajl_tree_free(doc);
+  }
+  free(resp.body);
+}
+
+/* ---- the thread ---- */
+
+static void free_items(item_t *it) {
+  while (it != NULL) {
+    item_t *next = it->next;
+    free(it->record);
+    free(it);
+    it = next;
+  }
+}
+
+/* Takes up to max records off the queue. _nolock: the caller holds lock. */
+static size_t take_nolock(an_forwarder_t *f, char **out, size_t max) {
+  size_t n = 0;
+  while (f->head != NULL && n < max) {
+    item_t *it = f->head;
+    f->head = it->next;
+    if (f->head == NULL)
+      f->tail = NULL;
+    out[n++] = it->record;
+    free(it);
+    f->queued--;
+  }
+  return n;
+}
+
+static void *run(void *arg) {
+  an_forwarder_t *f = arg;
+  char **batch = calloc(f->conf.batch_max, sizeof(char *));
+  int up = replay(f);
+  for (;;) {
+    pthread_mutex_lock(&f->lock);
+    while (f->head == NULL && !f->stopping) {
+      double now = monotonic(), until = now + 1.0;
+      if (!up)
+        until = fmin(until, f->retry_at);
+      if (f->conf.tuning_interval > 0)
+        until = fmin(until, f->next_tuning);
+      if (until <= now)
+        break;
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      double wait = until - now;
+      ts.tv_sec += (time_t)wait;
+      ts.tv_nsec += (long)((wait - floor(wait)) * 1e9);
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&f->wake, &f->lock, &ts);
+    }
+    int stopping = f->stopping;
+    size_t n = take_nolock(f, batch, f->conf.batch_max);
+    pthread_mutex_unlock(&f->lock);
+
+    if (stopping && n == 0 && (up || monotonic() > f->flush_deadline))
+      break;
+    if (!up && monotonic() >= f->retry_at)
+      up = replay(f);
+    if (n > 0) {
+      outcome_t out = RETRY;
+      if (up && spool_pending(f) == 0)
+        out = send_batch(f, batch, n);
+      if (out == REJECTED)
+        reject(f, batch, n);
+      if (out == RETRY) {
+        /* behind a failure or a non-empty spool: keep the order on disk */
+        spool_append(f, batch, n);
+        if (up) {
+          up = 0;
+          went_down(f);
+        }
+      } else if (out == DELIVERED) {
+        pthread_mutex_lock(&f->lock);
+        f->stats.sent += n;
+        pthread_mutex_unlock(&f->lock);
+      }
+      for (size_t i = 0; i < n; i++)
+        free(batch[i]);
+    }
+    if (stopping && !up) {
+      /* one last try to empty the spool, then leave it for next time */
+      if (monotonic() <= f->flush_deadline)
+        up = replay(f);
+      pthread_mutex_lock(&f->lock);
+      size_t left = take_nolock(f, batch, f->conf.batch_max);
+      pthread_mutex_unlock(&f->lock);
+      while (left > 0) {
+        spool_append(f, batch, left);
+        for (size_t i = 0; i < left; i++)
+          free(batch[i]);
+        pthread_mutex_lock(&f->lock);
+        left = take_nolock(f, batch, f->conf.batch_max);
+        pthread_mutex_unlock(&f->lock);
+      }
+      if (!up)
+        break;
+    }
+    if (f->conf.tuning_interval > 0 && monotonic() >= f->next_tuning && up) {
+      pull_tuning(f);
+      f->next_tuning = monotonic() + f->conf.tuning_interval;
+    }
+  }
+  free(batch);
+  return NULL;
+}
+
+an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
+                                   size_t errlen) {
+  an_forwarder_t *f = calloc(1, sizeof(*f));
+  if (f == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  f->conf = *conf;
+  if (f->conf.batch_max == 0)
+    f->conf.batch_max = 500;
+  if (f->conf.queue_max == 0)
+    f->conf.queue_max = 100000;
+  if (f->conf.timeout <= 0)
+    f->conf.timeout = 10;
+  size_t ul = strlen(conf->url);
+  f->url_anomalies = malloc(ul + 16);
+  f->url_tuning = malloc(ul + 16);
+  if (f->url_anomalies == NULL || f->url_tuning == NULL)
+    goto oom;
+  const char *slash = ul > 0 && conf->url[ul - 1] == '/' ? "" : "/";
+  sprintf(f->url_anomalies, "%s%sanomalies", conf->url, slash);
+  sprintf(f->url_tuning, "%s%stuning", conf->url, slash);
+  if (conf->api_key != NULL) {
+    f->auth_header = malloc(strlen(conf->api_key) + 16);
+    if (f->auth_header == NULL)
+      goto oom;
+    sprintf(f->auth_header, "X-Api-Key: %s", conf->api_key);
+  }
+  f->spool = an_spool_open(conf->spool_path, err, errlen);
+  if (f->spool == NULL)
+    goto fail;
+  f->curl = curl_easy_init();
+  if (f->curl == NULL)
+    goto oom;
+  pthread_mutex_init(&f->lock, NULL);
+  pthread_mutex_init(&f->spool_lock, NULL);
+  pthread_cond_init(&f->wake, NULL);
+  f->next_tuning = monotonic();
+  srand48((long)time(NULL) ^ (long)(intptr_t)f);
+  if (pthread_create(&f->thread, NULL, run, f) != 0) {
+    snprintf(err, errlen, "cannot start the forwarder thread");
+    goto fail;
+  }
+  return f;
+oom:
+  snprintf(err, errlen, "out of memory");
+fail:
+  an_spool_close(f->spool);
+  if (f->curl != NULL)
+    curl_easy_cleanup(f->curl);
+  free(f->url_anomalies);
+  free(f->url_tuning);
+  free(f->auth_header);
+  free(f);
+  return NULL;
+}
+
+int an_forwarder_enqueue(an_forwarder_t *f, char *record) {
+  pthread_mutex_lock(&f->lock);
+  if (f->queued < f->conf.queue_max && !f->stopping) {
+    item_t *it = malloc(sizeof(*it));
+    if (it != NULL) {
+      it->record = record;
+      it->next = NULL;
+      if (f->tail != NULL)
+        f->tail->next = it;
+      else
+        f->head = it;
+      f->tail = it;
+      f->queued++;
+      f->stats.queued++;
+      pthread_cond_signal(&f->wake);
+      pthread_mutex_unlock(&f->lock);
+      return 0;
+    }
+  }
+  pthread_mutex_unlock(&f->lock);
+  /* The queue is full (the forwarder is far behind): spool directly. */
+  int rc = spool_append(f, &record, 1);
+  free(record);
+  return rc;
+}
+
+void an_forwarder_stats(an_forwarder_t *f, an_forwarder_stats_t *out) {
+  pthread_mutex_lock(&f->lock);
+  *out = f->stats;
+  pthread_mutex_unlock(&f->lock);
+}
+
+void an_forwarder_stop(an_forwarder_t *f, double flush_seconds) {
+  if (f == NULL)
+    return;
+  pthread_mutex_lock(&f->lock);
+  f->stopping = 1;
+  f->flush_deadline = monotonic() + flush_seconds;
+  pthread_cond_signal(&f->wake);
+  pthread_mutex_unlock(&f->lock);
+  pthread_join(f->thread, NULL);
+  free_items(f->head);
+  an_spool_close(f->spool);
+  curl_easy_cleanup(f->curl);
+  pthread_mutex_destroy(&f->lock);
+  pthread_mutex_destroy(&f->spool_lock);
+  pthread_cond_destroy(&f->wake);
+  free(f->url_anomalies);
+  free(f->url_tuning);
+  free(f->auth_header);
+  free(f);
+}
