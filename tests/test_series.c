@@ -75,25 +75,36 @@ typedef struct saved {
   char key[64];
   double sensitivity;
   double last_t;
+  uint32_t seen;
   unsigned char blob[512];
   size_t len;
 } saved_t;
+
+/* The saved series as an_series_table_restore() takes it. */
+static an_series_info_t info_of(const saved_t *s) {
+  return (an_series_info_t){.key = s->key,
+                            .sensitivity = s->sensitivity,
+                            .last_t = s->last_t,
+                            .seen = s->seen,
+                            .blob = s->blob,
+                            .len = s->len};
+}
 
 typedef struct save_ctx {
   saved_t items[16];
   int n;
 } save_ctx_t;
 
-static int collect(void *ctx, const char *key, double sensitivity,
-                   double last_t, const void *blob, size_t len) {
+static int collect(void *ctx, const an_series_info_t *info) {
   save_ctx_t *c = ctx;
   saved_t *s = &c->items[c->n++];
-  snprintf(s->key, sizeof(s->key), "%s", key);
-  s->sensitivity = sensitivity;
-  s->last_t = last_t;
-  assert_true(len <= sizeof(s->blob));
-  memcpy(s->blob, blob, len);
-  s->len = len;
+  snprintf(s->key, sizeof(s->key), "%s", info->key);
+  s->sensitivity = info->sensitivity;
+  s->last_t = info->last_t;
+  s->seen = info->seen;
+  assert_true(info->len <= sizeof(s->blob));
+  memcpy(s->blob, info->blob, info->len);
+  s->len = info->len;
   return 0;
 }
 
@@ -117,10 +128,13 @@ static void test_ordered(void **unused) {
   save_ctx_t ctx = {.n = 0};
   an_series_table_save(t, collect, &ctx);
   assert_true(ctx.items[0].last_t == 11);
-  an_series_table_restore(u, "k", 1, ctx.items[0].last_t, ctx.items[0].blob,
-                          ctx.items[0].len);
+  an_series_info_t info = info_of(&ctx.items[0]);
+  an_series_table_restore(u, &info);
   assert_int_equal(an_series_table_update_ordered(u, "k", 11, 1, &r, &last),
                    ERANGE);
+  /* the count of values survives too, for warm-up rules */
+  assert_int_equal(an_series_table_update_ordered(u, "k", 12, 1, &r, &last), 0);
+  assert_int_equal(r.seen, 3);
   an_series_table_destroy(t);
   an_series_table_destroy(u);
 }
@@ -139,12 +153,10 @@ static void test_save_restore(void **unused) {
   an_series_table_set_sensitivity(a, "s2", 0.75);
   assert_int_equal(an_series_table_save(a, collect, &ctx), 0);
   assert_int_equal(ctx.n, 2);
-  for (int i = 0; i < ctx.n; i++)
-    assert_int_equal(
-        an_series_table_restore(b, ctx.items[i].key, ctx.items[i].sensitivity,
-                                ctx.items[i].last_t, ctx.items[i].blob,
-                                ctx.items[i].len),
-        0);
+  for (int i = 0; i < ctx.n; i++) {
+    an_series_info_t info = info_of(&ctx.items[i]);
+    assert_int_equal(an_series_table_restore(b, &info), 0);
+  }
   for (int i = 300; i < 400; i++) {
     double x = i == 350 ? 80 : 50 + test_rng_normal(&rng);
     an_series_table_update(a, "s2", i, x, &ra);
@@ -153,16 +165,14 @@ static void test_save_restore(void **unused) {
   }
   /* A damaged blob is refused and the series keeps its state. */
   ctx.items[0].blob[ctx.items[0].len - 1] ^= 1;
-  assert_int_equal(an_series_table_restore(b, ctx.items[0].key, 1, 0,
-                                           ctx.items[0].blob, ctx.items[0].len),
-                   EINVAL);
+  an_series_info_t damaged = info_of(&ctx.items[0]);
+  assert_int_equal(an_series_table_restore(b, &damaged), EINVAL);
   assert_int_equal(an_series_table_count(b), 2);
   an_series_table_destroy(a);
   an_series_table_destroy(b);
 }
 
-static int stop_at_first(void *ctx, const char *key, double s, double last,
-                         const void *blob, size_t len) {
+static int stop_at_first(void *ctx, const an_series_info_t *info) {
   (*(int *)ctx)++;
   return ECANCELED;
 }
@@ -234,9 +244,9 @@ typedef struct compare_ctx {
   int compared;
 } compare_ctx_t;
 
-static int compare_with_reference(void *ctx, const char *key, double s,
-                                  double last, const void *blob, size_t len) {
+static int compare_with_reference(void *ctx, const an_series_info_t *info) {
   compare_ctx_t *c = ctx;
+  const char *key = info->key;
   if (strcmp(key, "shared/series") == 0)
     return 0;
   /* Restoring into a scratch table and saving it again would be circular:
@@ -253,7 +263,8 @@ static int compare_with_reference(void *ctx, const char *key, double s,
   save_ctx_t one = {.n = 0};
   an_series_table_save(ref, collect, &one);
   c->compared++;
-  return one.items[0].len == len && memcmp(one.items[0].blob, blob, len) == 0
+  return one.items[0].len == info->len &&
+                 memcmp(one.items[0].blob, info->blob, info->len) == 0
              ? 0
              : EINVAL;
 }

@@ -189,7 +189,8 @@ static char *anomaly_record(const char *host, const char *metric, cdtime_t time,
   STR("detectedAt", stamp);
   STR("explanation", explanation);
   STR("kind", kind);
-  NUM("p_value", r->p_value);
+  /* below 1e-300 a p-value is 0 for every purpose, and no parser balks */
+  NUM("p_value", r->p_value < 1e-300 ? 0.0 : r->p_value);
   yajl_gen_map_close(g);
 #undef STR
 #undef NUM

@@ -11,7 +11,8 @@
 
 /* "ANSTATE" and a version byte; then the detector name (u32 length and
  * bytes), the raw size (u64) and one zstd frame of records: u16 key length,
- * key, f64 sensitivity, f64 last time, u32 state length, state. */
+ * key, f64 sensitivity, f64 last time, u32 values seen, u32 state length,
+ * state. */
 static const char magic[8] = {'A', 'N', 'S', 'T', 'A', 'T', 'E', 1};
 
 typedef struct buffer {
@@ -35,15 +36,15 @@ static int put(buffer_t *b, const void *p, size_t n) {
   return 0;
 }
 
-static int add_series(void *ctx, const char *key, double sensitivity,
-                      double last_t, const void *blob, size_t len) {
+static int add_series(void *ctx, const an_series_info_t *info) {
   buffer_t *b = ctx;
-  uint16_t kl = (uint16_t)strlen(key);
-  uint32_t bl = (uint32_t)len;
-  if (put(b, &kl, sizeof(kl)) || put(b, key, kl) ||
-      put(b, &sensitivity, sizeof(sensitivity)) ||
-      put(b, &last_t, sizeof(last_t)) || put(b, &bl, sizeof(bl)) ||
-      put(b, blob, len))
+  uint16_t kl = (uint16_t)strlen(info->key);
+  uint32_t bl = (uint32_t)info->len;
+  if (put(b, &kl, sizeof(kl)) || put(b, info->key, kl) ||
+      put(b, &info->sensitivity, sizeof(double)) ||
+      put(b, &info->last_t, sizeof(double)) ||
+      put(b, &info->seen, sizeof(uint32_t)) || put(b, &bl, sizeof(bl)) ||
+      put(b, info->blob, info->len))
     return ENOMEM;
   return 0;
 }
@@ -151,7 +152,7 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
   restored = 0;
   for (size_t q = 0; q < rl;) {
     uint16_t kl;
-    uint32_t bl;
+    uint32_t bl, seen;
     double sens, last;
     char key[AN_SERIES_KEY_MAX + 1];
     if (q + sizeof(kl) > rl)
@@ -159,7 +160,7 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
     memcpy(&kl, raw + q, sizeof(kl));
     q += sizeof(kl);
     if (kl == 0 || kl > AN_SERIES_KEY_MAX ||
-        q + kl + 2 * sizeof(double) + sizeof(bl) > rl)
+        q + kl + 2 * sizeof(double) + 2 * sizeof(uint32_t) > rl)
       break;
     memcpy(key, raw + q, kl);
     key[kl] = '\0';
@@ -168,11 +169,19 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
     q += sizeof(sens);
     memcpy(&last, raw + q, sizeof(last));
     q += sizeof(last);
+    memcpy(&seen, raw + q, sizeof(seen));
+    q += sizeof(seen);
     memcpy(&bl, raw + q, sizeof(bl));
     q += sizeof(bl);
     if (q + bl > rl)
       break;
-    if (an_series_table_restore(table, key, sens, last, raw + q, bl) == 0)
+    an_series_info_t info = {.key = key,
+                             .sensitivity = sens,
+                             .last_t = last,
+                             .seen = seen,
+                             .blob = raw + q,
+                             .len = bl};
+    if (an_series_table_restore(table, &info) == 0)
       restored++;
     q += bl;
   }

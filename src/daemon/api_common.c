@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 yajl_val an_api_body(an_request_t *req) {
   size_t len;
@@ -49,6 +50,10 @@ int an_api_number(yajl_val v, double *out) {
     d = (double)YAJL_GET_INTEGER(v);
   else if (YAJL_IS_DOUBLE(v))
     d = YAJL_GET_DOUBLE(v);
+  else if (YAJL_IS_NUMBER(v))
+    d = strtod(v->u.number.r, NULL); /* yajl calls underflow invalid: a
+                                         tiny p-value is 0, not an error;
+                                         overflow is caught below */
   else
     return EINVAL;
   if (!isfinite(d))

@@ -85,8 +85,7 @@ typedef struct checkpoint {
   size_t n, cap;
 } checkpoint_t;
 
-static int collect(void *ctx, const char *key, double sensitivity,
-                   double last_t, const void *blob, size_t len) {
+static int collect(void *ctx, const an_series_info_t *info) {
   checkpoint_t *c = ctx;
   if (c->n == c->cap) {
     size_t cap = c->cap ? 2 * c->cap : 64;
@@ -97,17 +96,17 @@ static int collect(void *ctx, const char *key, double sensitivity,
     c->cap = cap;
   }
   saved_state_t *s = &c->states[c->n];
-  s->key = strdup(key);
-  s->blob = malloc(len);
+  s->key = strdup(info->key);
+  s->blob = malloc(info->len);
   if (s->key == NULL || s->blob == NULL) {
     free(s->key);
     free(s->blob);
     return ENOMEM;
   }
-  memcpy(s->blob, blob, len);
-  s->len = len;
-  s->sensitivity = sensitivity;
-  s->last_t = last_t;
+  memcpy(s->blob, info->blob, info->len);
+  s->len = info->len;
+  s->sensitivity = info->sensitivity;
+  s->last_t = info->last_t;
   c->n++;
   return 0;
 }
@@ -161,8 +160,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 static int restore_state(void *ctx, const char *key, double sensitivity,
                          double last_t, const void *blob, size_t len) {
   an_engine_t *e = ctx;
-  if (an_series_table_restore(e->table, key, sensitivity, last_t, blob, len) !=
-      0)
+  an_series_info_t info = {.key = key,
+                           .sensitivity = sensitivity,
+                           .last_t = last_t,
+                           .seen = 0, /* the daemon has no warm-up rule */
+                           .blob = blob,
+                           .len = len};
+  if (an_series_table_restore(e->table, &info) != 0)
     syslog(LOG_WARNING,
            "engine: state of %s is not valid; starting it "
            "afresh",

@@ -166,6 +166,11 @@ static void update(void *p, double t, double x, an_result_t *r) {
     return;
   }
 
+  /* an incident ends with a silence longer than itself, too */
+  if (s->quiet > 0 && s->interval > 0 && isfinite(t) && isfinite(s->last_t) &&
+      t - s->last_t > REFRACTORY * s->interval)
+    s->quiet = 0;
+
   double sf = spread(s, s->fast_dev, s->fast);
   double ss = spread(s, s->slow_dev, s->slow);
   double mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, ss);

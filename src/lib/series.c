@@ -306,7 +306,13 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
     for (size_t b = (size_t)s; b < t->nbuckets && rc == 0; b += NSTRIPES)
       for (entry_t *e = t->buckets[b]; e != NULL && rc == 0; e = e->next) {
         an_detector_save(t->cls, e->data, blob, len);
-        rc = cb(ctx, entry_key(t, e), e->sensitivity, e->last_t, blob, len);
+        an_series_info_t info = {.key = entry_key(t, e),
+                                 .sensitivity = e->sensitivity,
+                                 .last_t = e->last_t,
+                                 .seen = e->seen,
+                                 .blob = blob,
+                                 .len = len};
+        rc = cb(ctx, &info);
       }
     stripe_unlock(&t->stripes[s]);
   }
@@ -314,17 +320,18 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
   return rc;
 }
 
-int an_series_table_restore(an_series_table_t *t, const char *key,
-                            double sensitivity, double last_t, const void *blob,
-                            size_t len) {
+int an_series_table_restore(an_series_table_t *t,
+                            const an_series_info_t *info) {
+  const char *key = info->key;
   size_t klen = 0;
   uint32_t hash = key != NULL ? hash_key(key, &klen) : 0;
-  if (check_key(key, klen) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
+  if (check_key(key, klen) != 0 || !isfinite(info->sensitivity) ||
+      info->sensitivity <= 0 || isinf(info->last_t))
     return EINVAL;
   unsigned char *state = malloc(t->state_size);
   if (state == NULL)
     return ENOMEM;
-  int rc = an_detector_restore(t->cls, state, blob, len);
+  int rc = an_detector_restore(t->cls, state, info->blob, info->len);
   if (rc == 0) {
     stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
     int created = 0;
@@ -332,8 +339,9 @@ int an_series_table_restore(an_series_table_t *t, const char *key,
     entry_t *e = find_nolock(t, key, klen, hash, 1, &created);
     if (e != NULL) {
       memcpy(e->data, state, t->cls->state_size);
-      e->sensitivity = (float)sensitivity;
-      e->last_t = last_t;
+      e->sensitivity = (float)info->sensitivity;
+      e->last_t = info->last_t;
+      e->seen = info->seen;
     }
     stripe_unlock(lock);
     rc = e != NULL ? 0 : ENOMEM;

@@ -12,6 +12,7 @@
 #include "detector.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct an_series_table an_series_table_t;
 
@@ -52,23 +53,31 @@ size_t an_series_table_count(const an_series_table_t *table);
 /* Bytes the table holds: entries, keys, states and the bucket array. */
 size_t an_series_table_bytes(const an_series_table_t *table);
 
-/* Called once per series by an_series_table_save(): blob is the detector
- * state as an_detector_save() writes it, valid only during the call;
- * last_t the time of its last value (NaN when unknown). A
- * non-zero return stops the walk and is returned by the save. */
-typedef int (*an_series_save_cb)(void *ctx, const char *key, double sensitivity,
-                                 double last_t, const void *blob, size_t len);
+/* A series as saved: its key, how it is tuned and what it has learned. */
+typedef struct an_series_info {
+  const char *key;
+  double sensitivity;
+  double last_t;    /* time of the last value, NaN when unknown */
+  uint32_t seen;    /* values scored */
+  const void *blob; /* the detector state as an_detector_save() writes it */
+  size_t len;
+} an_series_info_t;
+
+/* Called once per series by an_series_table_save(); info and what it
+ * points to are valid only during the call. A non-zero return stops the
+ * walk and is returned by the save. */
+typedef int (*an_series_save_cb)(void *ctx, const an_series_info_t *info);
 
 /* Walks every series, stripe by stripe, holding only that stripe's lock. */
 int an_series_table_save(an_series_table_t *table, an_series_save_cb cb,
                          void *ctx);
 
-/* Creates or replaces the series key with a state saved by
+/* Creates or replaces the series info->key with a state saved by
  * an_series_table_save(). Returns 0, EINVAL when the blob is not a valid
- * state of this table's detector (nothing changes) or ENOMEM. */
-int an_series_table_restore(an_series_table_t *table, const char *key,
-                            double sensitivity, double last_t, const void *blob,
-                            size_t len);
+ * state of this table's detector or a field is out of range (nothing
+ * changes), or ENOMEM. */
+int an_series_table_restore(an_series_table_t *table,
+                            const an_series_info_t *info);
 
 /* Longest key accepted, in bytes. */
 #define AN_SERIES_KEY_MAX 1023
