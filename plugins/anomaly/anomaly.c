@@ -40,11 +40,13 @@ static struct {
   char *state_file;
   double threshold;
   int warmup;
+  double tuning_interval;
   bool dispatch_scores;
   bool notify;
   an_select_t *select;
   an_severity_bands_t bands;
-} conf = {.threshold = 0.7, .warmup = 30, .notify = true};
+} conf = {
+    .threshold = 0.7, .warmup = 30, .tuning_interval = 60, .notify = true};
 
 static const an_detector_class_t *detector;
 static an_series_table_t *table;
@@ -123,6 +125,14 @@ static int anomaly_config(oconfig_item_t *ci) {
         ERROR("anomaly plugin: WarmUp must be 0 or more, not %d", conf.warmup);
         rc = -1;
       }
+    } else if (strcasecmp("TuningInterval", c->key) == 0) {
+      rc = cf_util_get_double(c, &conf.tuning_interval);
+      if (rc == 0 && !(conf.tuning_interval >= 0)) {
+        ERROR("anomaly plugin: TuningInterval must be 0 (never) or more "
+              "seconds, not %g",
+              conf.tuning_interval);
+        rc = -1;
+      }
     } else if (strcasecmp("DispatchScores", c->key) == 0) {
       rc = cf_util_get_boolean(c, &conf.dispatch_scores);
     } else if (strcasecmp("Notify", c->key) == 0) {
@@ -133,7 +143,9 @@ static int anomaly_config(oconfig_item_t *ci) {
       rc = config_select(c);
     } else {
       ERROR("anomaly plugin: unknown option \"%s\" (URL, ApiKey, Detector, "
-            "Threshold, WarmUp, DispatchScores, Notify, StateFile, Select)",
+            "Threshold, WarmUp, TuningInterval, DispatchScores, Notify, "
+            "StateFile, "
+            "Select)",
             c->key);
       rc = -1;
     }
@@ -390,7 +402,7 @@ static int anomaly_init(void) {
       .api_key = conf.api_key,
       .spool_path = spool,
       .timeout = 10,
-      .tuning_interval = 60,
+      .tuning_interval = conf.tuning_interval,
       .tuning = apply_tuning,
       .log = forwarder_log,
   };

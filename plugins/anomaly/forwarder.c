@@ -38,6 +38,7 @@ struct an_forwarder {
   double retry_at; /* monotonic time of the next try while down */
   double backoff;
   double next_tuning;
+  uint32_t tuning_hash;       /* of the last tuning answer, to log changes */
   an_forwarder_stats_t stats; /* guarded by lock */
 };
 
@@ -236,6 +237,10 @@ static void pull_tuning(an_forwarder_t *f) {
     const char *path[] = {"series", NULL};
     yajl_val series =
         doc != NULL ? yajl_tree_get(doc, path, yajl_t_array) : NULL;
+    uint32_t h = 2166136261u;
+    for (const char *c = resp.body; *c; c++)
+      h = (h ^ (unsigned char)*c) * 16777619u;
+    size_t applied = 0;
     for (size_t i = 0; series != NULL && i < series->u.array.len; i++) {
       yajl_val s = series->u.array.values[i];
       const char *ps[] = {"sourceId", NULL}, *pm[] = {"metric", NULL},
@@ -243,10 +248,18 @@ static void pull_tuning(an_forwarder_t *f) {
       yajl_val src = yajl_tree_get(s, ps, yajl_t_string);
       yajl_val met = yajl_tree_get(s, pm, yajl_t_string);
       yajl_val sen = yajl_tree_get(s, pv, yajl_t_number);
-      if (src != NULL && met != NULL && sen != NULL)
+      if (src != NULL && met != NULL && sen != NULL) {
         f->conf.tuning(f->conf.tuning_ctx, YAJL_GET_STRING(src),
                        YAJL_GET_STRING(met), YAJL_GET_DOUBLE(sen));
+        applied++;
+      }
     }
+    if (h != f->tuning_hash && applied > 0)
+      logf_(f, LOG_INFO,
+            "anomaly: applied the sensitivity of %zu series "
+            "from %s",
+            applied, f->url_tuning);
+    f->tuning_hash = h;
     yajl_tree_free(doc);
   }
   free(resp.body);

@@ -126,7 +126,8 @@ AN_PLUGIN="${top_builddir:-.}/plugins/anomaly/.libs/anomaly.so"
 an_collectd_config() {
   dir=$1 url=$2; shift 2
   mkdir -p "$dir/plugins"
-  cp "$AN_PLUGIN" /usr/lib/collectd/unixsock.so /usr/lib/collectd/logfile.so "$dir/plugins/"
+  cp "$AN_PLUGIN" /usr/lib/collectd/unixsock.so /usr/lib/collectd/logfile.so \
+    /usr/lib/collectd/csv.so "$dir/plugins/"
   {
     echo 'Hostname "testhost"'
     echo "BaseDir \"$dir\""

@@ -9,7 +9,9 @@ port=$(an_free_port)
 an_write_config "$AN_TMP/a.conf" "$port" "$AN_TMP/data"
 an_start "$AN_TMP/a.conf" || { not_ok "anomalyd starts"; an_finish; }
 cd_dir="$AN_TMP/cd"
-an_collectd_config "$cd_dir" "$AN_URL/v1" "WarmUp 30"
+an_collectd_config "$cd_dir" "$AN_URL/v1" "WarmUp 30" "TuningInterval 1" \
+  "DispatchScores true" '</Plugin>' 'LoadPlugin csv' '<Plugin csv>' \
+  "  DataDir \"$AN_TMP/cd/csv\""
 an_collectd_start "$cd_dir" || { not_ok "collectd starts with the plugin"; an_finish; }
 ok "collectd starts with LoadPlugin anomaly"
 
@@ -20,6 +22,19 @@ check "a spike arrives in anomalyd" an_wait_total "sourceId=testhost" 1
 check "…as the right series" is "$(json "(j['anomalies'][0]['metric'], j['anomalies'][0]['value'], j['anomalies'][0]['severity'])")" "('app-web/gauge-latency', 500, 'critical')"
 check "…with its explanation" has "$(json "j['anomalies'][0]['explanation']")" "above its"
 check "a notification in collectd's log" has "$(cat "$cd_dir/collectd.log")" "Notification: severity = FAILURE, host = testhost, plugin = app"
+
+# Scores are dispatched as values (here to the csv plugin), and never
+# scored themselves.
+check "anomaly_score values are dispatched" [ -n "$(find "$cd_dir/csv" -path '*app-web/anomaly_score-gauge-latency*' 2>/dev/null)" ]
+req GET "/v1/anomalies?sourceId=testhost&limit=1000"
+check "…and not scored" is "$(json "[a['metric'] for a in j['anomalies'] if 'anomaly_score' in a['metric']]")" "[]"
+
+# Feedback in anomalyd reaches the plugin as the series' sensitivity.
+spike_id=$(json "j['anomalies'][0]['id']")
+req POST "/v1/anomalies/$spike_id/feedback" '{"feedback_type":"false_positive"}'
+i=0
+while ! grep -q "applied the sensitivity of 1 series" "$cd_dir/collectd.log" && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+check "the plugin pulls the tuning feedback made" has "$(cat "$cd_dir/collectd.log")" "applied the sensitivity of 1 series"
 
 # Counters are scored as rates: a steady climb is quiet, a jump in the
 # rate is an anomaly.
