@@ -1,4 +1,5 @@
 #include "forwarder.h"
+#include "backoff.h"
 #include "spool.h"
 
 #include <curl/curl.h>
@@ -35,8 +36,8 @@ struct an_forwarder {
   an_spool_t *spool;
   pthread_mutex_t spool_lock; /* the spool, for enqueue's last resort */
   CURL *curl;
-  double retry_at; /* monotonic time of the next try while down */
-  double backoff;
+  double retry_at;   /* monotonic time of the next try while down */
+  unsigned failures; /* tries failed in a row */
   double next_tuning;
   uint32_t tuning_hash;       /* of the last tuning answer, to log changes */
   an_forwarder_stats_t stats; /* guarded by lock */
@@ -129,9 +130,10 @@ static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   response_t resp = {0};
   long status = request(f, f->url_anomalies, body, &resp);
   free(body);
-  outcome_t out = status >= 200 && status < 300                    ? DELIVERED
-                  : status >= 400 && status < 500 && status != 429 ? REJECTED
-                                                                   : RETRY;
+  an_http_outcome_t outcome = an_http_outcome(status);
+  outcome_t out = outcome == AN_HTTP_DELIVERED  ? DELIVERED
+                  : outcome == AN_HTTP_REJECTED ? REJECTED
+                                                : RETRY;
   if (out == REJECTED)
     logf_(f, LOG_ERR,
           "anomaly: the daemon refused a batch of %zu (HTTP %ld): "
@@ -182,11 +184,9 @@ static off_t spool_pending(an_forwarder_t *f) {
 }
 
 static void went_down(an_forwarder_t *f) {
-  f->backoff =
-      f->backoff > 0 ? fmin(BACKOFF_MAX, 2 * f->backoff) : BACKOFF_FIRST;
-  /* jitter: 50 % to 100 % of the backoff, so many hosts do not retry in
-   * step after an outage */
-  f->retry_at = monotonic() + f->backoff * (0.5 + 0.5 * drand48());
+  f->failures++;
+  f->retry_at = monotonic() + an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX,
+                                               f->failures, drand48());
   pthread_mutex_lock(&f->lock);
   f->stats.failures++;
   pthread_mutex_unlock(&f->lock);
@@ -221,7 +221,7 @@ static int replay(an_forwarder_t *f) {
       went_down(f);
       return 0;
     }
-    f->backoff = 0;
+    f->failures = 0;
   }
   return 1;
 }

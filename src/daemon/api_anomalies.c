@@ -5,23 +5,21 @@
 #include "api.h"
 #include "conf.h"
 #include "engine.h"
+#include "feedback.h"
 #include "metrics.h"
+#include "query.h"
 #include "severity.h"
 #include "timefmt.h"
-#include "token.h"
 #include "uuid.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_LIMIT 100
-#define MAX_LIMIT 1000
 #define MAX_INGEST 10000
 
 static const char *const status_names[] = {"detected", "acknowledged",
@@ -96,47 +94,8 @@ typedef struct list_job {
 
 typedef struct parse_ctx {
   list_job_t *job;
-  char err[200];
+  an_query_err_t err;
 } parse_ctx_t;
-
-static int bad_param(parse_ctx_t *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int bad_param(parse_ctx_t *c, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(c->err, sizeof(c->err), fmt, ap);
-  va_end(ap);
-  return EINVAL;
-}
-
-static int parse_fraction(parse_ctx_t *c, const char *key, const char *v,
-                          double *out) {
-  char *end;
-  double d = strtod(v, &end);
-  if (*v == '\0' || *end != '\0' || !(d >= 0 && d <= 1))
-    return bad_param(c, "%s must be a number from 0 to 1, not '%s'", key, v);
-  *out = d;
-  return 0;
-}
-
-/* Splits a comma list and sets one bit per name; parse returns the bit. */
-static int parse_list(parse_ctx_t *c, const char *key, const char *v,
-                      int (*parse)(const char *, int *), unsigned *bits,
-                      const char *allowed) {
-  char buf[200];
-  snprintf(buf, sizeof(buf), "%s", v);
-  for (char *save, *tok = strtok_r(buf, ",", &save); tok != NULL;
-       tok = strtok_r(NULL, ",", &save)) {
-    int b;
-    if (parse(tok, &b) != 0)
-      return bad_param(c, "%s must be %s, not '%s'", key, allowed, tok);
-    *bits |= 1u << b;
-  }
-  if (*bits == 0)
-    return bad_param(c, "%s must be %s", key, allowed);
-  return 0;
-}
 
 static int parse_severity_bit(const char *s, int *out) {
   an_severity_t sev;
@@ -149,55 +108,39 @@ static int parse_severity_bit(const char *s, int *out) {
 static int parse_param(void *ctx, const char *key, const char *v) {
   parse_ctx_t *c = ctx;
   an_filter_t *f = &c->job->filter;
-  if (strcmp(key, "limit") == 0) {
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < 1)
-      return bad_param(c,
-                       "limit must be a whole number of at least 1, "
-                       "not '%s'",
-                       v);
-    f->limit = n > MAX_LIMIT ? MAX_LIMIT : (int)n;
-  } else if (strcmp(key, "severity") == 0) {
-    return parse_list(c, key, v, parse_severity_bit, &f->severities,
-                      "low, medium, high or critical");
-  } else if (strcmp(key, "status") == 0) {
-    return parse_list(c, key, v, parse_status, &f->statuses,
-                      "detected, acknowledged or resolved (or new, viewed, "
-                      "archived)");
-  } else if (strcmp(key, "start") == 0 || strcmp(key, "since") == 0 ||
-             strcmp(key, "end") == 0 || strcmp(key, "until") == 0) {
-    double *t = key[0] == 's' ? &f->start : &f->end;
-    if (an_time_parse_iso8601(v, t) != 0)
-      return bad_param(c,
-                       "%s must be an ISO 8601 date such as "
-                       "2024-01-20T10:00:00Z, not '%s'",
-                       key, v);
-  } else if (strcmp(key, "sourceId") == 0 || strcmp(key, "stream_id") == 0) {
+  an_query_err_t *e = &c->err;
+  if (strcmp(key, "limit") == 0)
+    return an_query_limit(key, v, &f->limit, e);
+  if (strcmp(key, "severity") == 0)
+    return an_query_bits(key, v, parse_severity_bit, &f->severities,
+                         "low, medium, high or critical", e);
+  if (strcmp(key, "status") == 0)
+    return an_query_bits(key, v, parse_status, &f->statuses,
+                         "detected, acknowledged or resolved (or new, viewed, "
+                         "archived)",
+                         e);
+  if (strcmp(key, "start") == 0 || strcmp(key, "since") == 0)
+    return an_query_time(key, v, &f->start, e);
+  if (strcmp(key, "end") == 0 || strcmp(key, "until") == 0)
+    return an_query_time(key, v, &f->end, e);
+  if (strcmp(key, "sourceId") == 0 || strcmp(key, "stream_id") == 0) {
     free(c->job->source);
-    c->job->source = strdup(v);
-    f->source = c->job->source;
+    f->source = c->job->source = strdup(v);
   } else if (strcmp(key, "metric") == 0) {
     free(c->job->metric);
-    c->job->metric = strdup(v);
-    f->metric = c->job->metric;
+    f->metric = c->job->metric = strdup(v);
   } else if (strcmp(key, "min_score") == 0) {
-    return parse_fraction(c, key, v, &f->min_score);
+    return an_query_fraction(key, v, &f->min_score, e);
   } else if (strcmp(key, "min_ncd") == 0) {
-    return parse_fraction(c, key, v, &f->min_ncd);
+    return an_query_fraction(key, v, &f->min_ncd, e);
   } else if (strcmp(key, "max_p_value") == 0) {
-    return parse_fraction(c, key, v, &f->max_p_value);
+    return an_query_fraction(key, v, &f->max_p_value, e);
   } else if (strcmp(key, "has_evidence") == 0) {
-    if (strcmp(v, "true") == 0)
-      f->has_evidence = 1;
-    else if (strcmp(v, "false") == 0)
-      f->has_evidence = 0;
-    else
-      return bad_param(c, "has_evidence must be true or false, not '%s'", v);
+    return an_query_bool(key, v, &f->has_evidence, e);
   } else if (strcmp(key, "page_token") == 0) {
-    if (an_token_decode(v, &f->after_t, c->job->after_id,
-                        sizeof(c->job->after_id), &c->job->page) != 0)
-      return bad_param(c, "page_token is not a token this API issued");
+    if (an_query_page_token(v, &f->after_t, c->job->after_id,
+                            sizeof(c->job->after_id), &c->job->page, e) != 0)
+      return EINVAL;
     f->after_id = c->job->after_id;
   }
   return 0; /* unknown parameters are ignored */
@@ -236,19 +179,9 @@ static void list_done(void *arg, int rc) {
   for (size_t i = 0; i < j->n; i++)
     an_api_write_anomaly(g, &j->rows[i]);
   yajl_gen_array_close(g);
-  an_json_int(g, "total", j->total);
-  an_json_int(g, "page", j->page);
-  an_json_int(g, "limit", j->filter.limit);
-  long long seen = (long long)(j->page - 1) * j->filter.limit + (long long)j->n;
-  if (j->n == (size_t)j->filter.limit && seen < j->total) {
-    char token[200];
-    const an_anomaly_t *last = &j->rows[j->n - 1];
-    an_json_str(g, "next_page_token",
-                an_token_encode(last->detected_at, last->id, j->page + 1, token,
-                                sizeof(token)));
-  } else {
-    an_json_null(g, "next_page_token");
-  }
+  const an_anomaly_t *last = j->n > 0 ? &j->rows[j->n - 1] : NULL;
+  an_query_write_page(g, j->total, j->page, j->filter.limit, j->n,
+                      last ? last->detected_at : 0, last ? last->id : "");
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
   list_job_free(j);
@@ -268,10 +201,10 @@ void an_api_anomalies_list(an_request_t *req) {
                             .min_ncd = NAN,
                             .max_p_value = NAN,
                             .has_evidence = -1,
-                            .limit = DEFAULT_LIMIT};
+                            .limit = AN_QUERY_DEFAULT_LIMIT};
   parse_ctx_t c = {.job = j};
   if (an_request_query_each(req, parse_param, &c) != 0) {
-    an_reply_error(req, 400, "INVALID_DATA", "%s", c.err);
+    an_reply_error(req, 400, "INVALID_DATA", "%s", c.err.msg);
     list_job_free(j);
     return;
   }
@@ -307,37 +240,15 @@ static void one_job_free(one_job_t *j) {
   free(j);
 }
 
-/* Feedback moves the series' sensitivity: a false positive makes it 20 %
- * less sensitive, a confirmation 10 % more, within [0.25, 2]. */
-static double tuned(double sensitivity, const char *type) {
-  if (strcmp(type, "false_positive") == 0)
-    sensitivity *= 0.8;
-  else if (strcmp(type, "confirmed") == 0)
-    sensitivity *= 1.1;
-  return fmin(2.0, fmax(0.25, sensitivity));
-}
-
 static int run_one(sqlite3 *db, void *arg) {
   one_job_t *j = arg;
   int rc = 0;
   an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
   if (j->status >= 0)
     rc = an_store_set_status(db, j->id, j->status);
-  if (rc == 0 && j->feedback_type != NULL) {
-    double now = an_daemon_now();
-    rc = an_store_set_feedback(db, j->id, j->feedback_type, j->reason, now);
-    if (rc == 0)
-      rc = an_store_get_anomaly(db, j->id, &j->anomaly);
-    if (rc == 0)
-      rc = an_store_get_sensitivity(db, j->anomaly.source, j->anomaly.metric,
-                                    &j->sensitivity);
-    if (rc == 0) {
-      j->sensitivity = tuned(j->sensitivity, j->feedback_type);
-      rc = an_store_put_sensitivity(db, j->anomaly.source, j->anomaly.metric,
-                                    j->sensitivity, now);
-    }
-    return rc;
-  }
+  if (rc == 0 && j->feedback_type != NULL)
+    return an_feedback_record(db, j->id, j->feedback_type, j->reason,
+                              an_daemon_now(), &j->anomaly, &j->sensitivity);
   if (rc == 0)
     rc = an_store_get_anomaly(db, j->id, &j->anomaly);
   return rc;
@@ -433,8 +344,7 @@ void an_api_anomaly_feedback(an_request_t *req) {
   yajl_val type = an_json_get(body, "feedback_type");
   yajl_val reason = an_json_get(body, "reason");
   const char *t = YAJL_IS_STRING(type) ? YAJL_GET_STRING(type) : "";
-  if (strcmp(t, "false_positive") != 0 && strcmp(t, "confirmed") != 0 &&
-      strcmp(t, "dismissed") != 0) {
+  if (!an_feedback_type_valid(t)) {
     an_reply_error(req, 400, "INVALID_DATA",
                    "feedback_type must be false_positive, confirmed or "
                    "dismissed");

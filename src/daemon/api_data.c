@@ -5,6 +5,7 @@
 #include "api.h"
 #include "conf.h"
 #include "engine.h"
+#include "ids.h"
 #include "metrics.h"
 #include "severity.h"
 #include "timefmt.h"
@@ -16,9 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_POINTS 10000
 #define MAX_NAME 256
@@ -68,31 +66,6 @@ static int grow(void **items, size_t *cap, size_t n, size_t size) {
   *items = p;
   *cap = c;
   return 0;
-}
-
-/* Ids come from a generator seeded once from the kernel: a getrandom()
- * per point would be a system call on the busiest path. Only the loop
- * thread calls this. */
-static void new_uuid(char *out) {
-  static uint64_t state[2];
-  static int seeded;
-  if (!seeded) {
-    if (getrandom(state, sizeof(state), 0) != sizeof(state))
-      state[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    state[1] |= 1;
-    seeded = 1;
-  }
-  uint8_t r[16];
-  for (int half = 0; half < 2; half++) {
-    /* xorshift128+ */
-    uint64_t a = state[0], b = state[1];
-    state[0] = b;
-    a ^= a << 23;
-    state[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
-    uint64_t v = state[1] + b;
-    memcpy(r + 8 * half, &v, 8);
-  }
-  an_uuid_format(r, out);
 }
 
 /* A point that failed: its error, named by where it is. */
@@ -230,7 +203,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   }
   an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n);
 
-  new_uuid(point_id);
+  an_ids_new(point_id);
   yajl_gen_map_open(g);
   an_json_str(g, "dataPointId", point_id);
   an_json_num(g, "anomalyScore", best);
@@ -274,7 +247,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
       memset(a, 0, sizeof(*a));
-      new_uuid(a->id);
+      an_ids_new(a->id);
       a->source = strdup(source);
       a->metric = strdup(metric);
       a->value = x;

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "conf.h"
 #include "metrics.h"
+#include "sql.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,14 +24,6 @@ typedef struct job {
   an_store_t *store;
   struct job *next;
 } job_t;
-
-/* Prepared statements, kept: preparing costs more than running most of
- * them. Keyed by the SQL text's address (all cached SQL is a literal). */
-#define CACHE_SIZE 32
-typedef struct cached {
-  const char *sql;
-  sqlite3_stmt *st;
-} cached_t;
 
 struct an_store {
   an_daemon_t *daemon;
@@ -85,16 +78,6 @@ static const char *const schema[] = {
     " blob BLOB NOT NULL)",
 };
 
-static int exec(sqlite3 *db, const char *sql) {
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    syslog(LOG_ERR, "store: %s: %s", sql, msg ? msg : "error");
-    sqlite3_free(msg);
-    return EIO;
-  }
-  return 0;
-}
-
 static int migrate(sqlite3 *db, char *err, size_t errlen) {
   sqlite3_stmt *st;
   int version = 0;
@@ -110,17 +93,17 @@ static int migrate(sqlite3 *db, char *err, size_t errlen) {
              version, SCHEMA_VERSION);
     return EINVAL;
   }
-  if (exec(db, "BEGIN IMMEDIATE") != 0)
+  if (an_sql_exec(db, "BEGIN IMMEDIATE") != 0)
     goto fail;
   for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
-    if (exec(db, schema[i]) != 0) {
-      exec(db, "ROLLBACK");
+    if (an_sql_exec(db, schema[i]) != 0) {
+      an_sql_exec(db, "ROLLBACK");
       goto fail;
     }
   char sql[64];
   snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-  if (exec(db, sql) != 0 || exec(db, "COMMIT") != 0) {
-    exec(db, "ROLLBACK");
+  if (an_sql_exec(db, sql) != 0 || an_sql_exec(db, "COMMIT") != 0) {
+    an_sql_exec(db, "ROLLBACK");
     goto fail;
   }
   return 0;
@@ -151,8 +134,8 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
   }
   sqlite3_busy_timeout(s->db, 5000);
   /* WAL: readers never block the writer; FULL: a commit is on disk. */
-  if (exec(s->db, "PRAGMA journal_mode=WAL") != 0 ||
-      exec(s->db, "PRAGMA synchronous=FULL") != 0) {
+  if (an_sql_exec(s->db, "PRAGMA journal_mode=WAL") != 0 ||
+      an_sql_exec(s->db, "PRAGMA synchronous=FULL") != 0) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
     goto fail;
   }
@@ -169,12 +152,12 @@ fail:
 }
 
 int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
-  if (exec(s->db, "BEGIN IMMEDIATE") != 0)
+  if (an_sql_exec(s->db, "BEGIN IMMEDIATE") != 0)
     return EIO;
   int rc = fn(s->db, arg);
-  if (rc == 0 && exec(s->db, "COMMIT") == 0)
+  if (rc == 0 && an_sql_exec(s->db, "COMMIT") == 0)
     return 0;
-  exec(s->db, "ROLLBACK");
+  an_sql_exec(s->db, "ROLLBACK");
   return rc != 0 ? rc : EIO;
 }
 
@@ -197,74 +180,12 @@ static void free_jobs(job_t *j) {
   }
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
-  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-    syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
-    return EIO;
-  }
-  return 0;
-}
-
-/* One store per process: its connection's statement cache. Only the
- * thread that owns the connection (start-up, then the worker) uses it. */
-static cached_t statement_cache[CACHE_SIZE];
-
-/* Like prepare() for literal SQL, from the cache; release with done(). */
-static int cached(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
-  for (int i = 0; i < CACHE_SIZE; i++) {
-    cached_t *c = &statement_cache[i];
-    if (c->sql == sql) {
-      *st = c->st;
-      return 0;
-    }
-    if (c->sql == NULL) {
-      if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                             NULL) != SQLITE_OK) {
-        syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
-        return EIO;
-      }
-      c->sql = sql;
-      c->st = *st;
-      return 0;
-    }
-  }
-  return prepare(db, sql, st);
-}
-
-static int is_cached(sqlite3_stmt *st) {
-  for (int i = 0; i < CACHE_SIZE; i++)
-    if (statement_cache[i].st == st)
-      return 1;
-  return 0;
-}
-
-/* Ends a statement's use: a cached one is reset for next time. */
-static void release(sqlite3_stmt *st) {
-  if (is_cached(st)) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-  } else {
-    sqlite3_finalize(st);
-  }
-}
-
-/* Steps a statement that returns no rows, then releases it. */
-static int finish(sqlite3 *db, sqlite3_stmt *st) {
-  int rc = sqlite3_step(st);
-  release(st);
-  if (rc != SQLITE_DONE) {
-    syslog(LOG_ERR, "store: %s", sqlite3_errmsg(db));
-    return EIO;
-  }
-  return 0;
-}
-
 /* Runs a statement of transaction control, kept prepared. */
 static int control(sqlite3 *db, const char *sql) {
   sqlite3_stmt *st;
-  if (cached(db, sql, &st) != 0)
+  if (an_sql_cached(db, sql, &st) != 0)
     return EIO;
-  return finish(db, st);
+  return an_sql_finish(db, st);
 }
 
 /* Runs every job of a batch in the open transaction; with savepoints, a
@@ -386,10 +307,7 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_unlock(&s->lock);
   if (s->started)
     pthread_join(s->thread, NULL);
-  for (int i = 0; i < CACHE_SIZE; i++) {
-    sqlite3_finalize(statement_cache[i].st);
-    statement_cache[i] = (cached_t){NULL, NULL};
-  }
+  an_sql_cache_clear();
   sqlite3_close(s->db);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
@@ -408,80 +326,56 @@ void an_anomaly_clear(an_anomaly_t *a) {
   memset(a, 0, sizeof(*a));
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s == NULL)
-    sqlite3_bind_null(st, i);
-  else
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static void bind_real(sqlite3_stmt *st, int i, double v) {
-  if (isfinite(v))
-    sqlite3_bind_double(st, i, v);
-  else
-    sqlite3_bind_null(st, i);
-}
-
-static char *column_text(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  return t != NULL ? strdup((const char *)t) : NULL;
-}
-
-static double column_real(sqlite3_stmt *st, int i) {
-  return sqlite3_column_type(st, i) == SQLITE_NULL
-             ? NAN
-             : sqlite3_column_double(st, i);
-}
-
 int an_store_add_source(sqlite3 *db, const char *source, double at) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT OR IGNORE INTO sources(name, created_at) "
-              "VALUES (?, ?)",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "INSERT OR IGNORE INTO sources(name, created_at) "
+                     "VALUES (?, ?)",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, source);
+  an_sql_bind_text(st, 1, source);
   sqlite3_bind_double(st, 2, at);
-  return finish(db, st);
+  return an_sql_finish(db, st);
 }
 
 int an_store_each_source(sqlite3 *db, int (*fn)(void *, const char *),
                          void *ctx) {
   sqlite3_stmt *st;
   int rc = 0;
-  if (cached(db, "SELECT name FROM sources", &st) != 0)
+  if (an_sql_cached(db, "SELECT name FROM sources", &st) != 0)
     return EIO;
   while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-  release(st);
+  an_sql_release(st);
   return rc;
 }
 
 int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT OR IGNORE INTO anomalies(id, source, metric, value,"
-              " expected, score, severity, status, detected_at, explanation,"
-              " kind, p_value, ncd, has_evidence, created_at)"
-              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-              &st) != 0)
+  if (an_sql_prepare(
+          db,
+          "INSERT OR IGNORE INTO anomalies(id, source, metric, value,"
+          " expected, score, severity, status, detected_at, explanation,"
+          " kind, p_value, ncd, has_evidence, created_at)"
+          " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          &st) != 0)
     return EIO;
-  bind_text(st, 1, a->id);
-  bind_text(st, 2, a->source);
-  bind_text(st, 3, a->metric);
-  bind_real(st, 4, a->value);
-  bind_real(st, 5, a->expected);
+  an_sql_bind_text(st, 1, a->id);
+  an_sql_bind_text(st, 2, a->source);
+  an_sql_bind_text(st, 3, a->metric);
+  an_sql_bind_real(st, 4, a->value);
+  an_sql_bind_real(st, 5, a->expected);
   sqlite3_bind_double(st, 6, a->score);
   sqlite3_bind_int(st, 7, a->severity);
   sqlite3_bind_int(st, 8, a->status);
   sqlite3_bind_double(st, 9, a->detected_at);
-  bind_text(st, 10, a->explanation);
-  bind_text(st, 11, a->kind);
-  bind_real(st, 12, a->p_value);
-  bind_real(st, 13, a->ncd);
+  an_sql_bind_text(st, 10, a->explanation);
+  an_sql_bind_text(st, 11, a->kind);
+  an_sql_bind_real(st, 12, a->p_value);
+  an_sql_bind_real(st, 13, a->ncd);
   sqlite3_bind_int(st, 14, a->has_evidence);
   sqlite3_bind_double(st, 15, a->created_at);
-  int rc = finish(db, st);
+  int rc = an_sql_finish(db, st);
   if (rc != 0)
     return rc;
   *inserted = sqlite3_changes(db) > 0;
@@ -491,17 +385,17 @@ int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
 int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
                        double t, double value, double score) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT INTO points(source, metric, t, value, score) "
-              "VALUES (?,?,?,?,?)",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "INSERT INTO points(source, metric, t, value, score) "
+                     "VALUES (?,?,?,?,?)",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, source);
-  bind_text(st, 2, metric);
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
   sqlite3_bind_double(st, 3, t);
   sqlite3_bind_double(st, 4, value);
   sqlite3_bind_double(st, 5, score);
-  return finish(db, st);
+  return an_sql_finish(db, st);
 }
 
 #define ANOMALY_COLUMNS                                                        \
@@ -512,35 +406,36 @@ int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
 static void read_anomaly(sqlite3_stmt *st, an_anomaly_t *a) {
   memset(a, 0, sizeof(*a));
   snprintf(a->id, sizeof(a->id), "%s", sqlite3_column_text(st, 0));
-  a->source = column_text(st, 1);
-  a->metric = column_text(st, 2);
-  a->value = column_real(st, 3);
-  a->expected = column_real(st, 4);
+  a->source = an_sql_column_text(st, 1);
+  a->metric = an_sql_column_text(st, 2);
+  a->value = an_sql_column_real(st, 3);
+  a->expected = an_sql_column_real(st, 4);
   a->score = sqlite3_column_double(st, 5);
   a->severity = sqlite3_column_int(st, 6);
   a->status = sqlite3_column_int(st, 7);
   a->detected_at = sqlite3_column_double(st, 8);
-  a->explanation = column_text(st, 9);
-  a->kind = column_text(st, 10);
-  a->p_value = column_real(st, 11);
-  a->ncd = column_real(st, 12);
+  a->explanation = an_sql_column_text(st, 9);
+  a->kind = an_sql_column_text(st, 10);
+  a->p_value = an_sql_column_real(st, 11);
+  a->ncd = an_sql_column_real(st, 12);
   a->has_evidence = sqlite3_column_int(st, 13);
-  a->feedback_type = column_text(st, 14);
-  a->feedback_reason = column_text(st, 15);
-  a->feedback_at = column_real(st, 16);
+  a->feedback_type = an_sql_column_text(st, 14);
+  a->feedback_reason = an_sql_column_text(st, 15);
+  a->feedback_at = an_sql_column_real(st, 16);
   a->created_at = sqlite3_column_double(st, 17);
 }
 
 int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
   sqlite3_stmt *st;
-  if (cached(db, "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
-             &st) != 0)
+  if (an_sql_cached(db,
+                    "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
+                    &st) != 0)
     return EIO;
-  bind_text(st, 1, id);
+  an_sql_bind_text(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
     read_anomaly(st, out);
-  release(st);
+  an_sql_release(st);
   return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
 }
 
@@ -599,14 +494,15 @@ static void bind_filter(sqlite3_stmt *st, const an_filter_t *f) {
   bind_named(st, ":max_p", f->max_p_value);
   int i = sqlite3_bind_parameter_index(st, ":source");
   if (i > 0)
-    bind_text(st, i, f->source);
+    an_sql_bind_text(st, i, f->source);
   i = sqlite3_bind_parameter_index(st, ":metric");
   if (i > 0)
-    bind_text(st, i, f->metric);
+    an_sql_bind_text(st, i, f->metric);
   i = sqlite3_bind_parameter_index(st, ":after_t");
   if (i > 0) {
     sqlite3_bind_double(st, i, f->after_t);
-    bind_text(st, sqlite3_bind_parameter_index(st, ":after_id"), f->after_id);
+    an_sql_bind_text(st, sqlite3_bind_parameter_index(st, ":after_id"),
+                     f->after_id);
   }
 }
 
@@ -619,11 +515,11 @@ int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
 
   snprintf(sql, sizeof(sql), "SELECT count(*) FROM anomalies");
   where_clause(f, sql, sizeof(sql));
-  if (prepare(db, sql, &st) != 0)
+  if (an_sql_prepare(db, sql, &st) != 0)
     return EIO;
   bind_filter(st, f);
   *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  release(st);
+  an_sql_release(st);
 
   snprintf(sql, sizeof(sql), "SELECT " ANOMALY_COLUMNS " FROM anomalies");
   where_clause(f, sql, sizeof(sql));
@@ -633,60 +529,61 @@ int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
              " id < :after_id))");
   snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
            " ORDER BY detected_at DESC, id DESC LIMIT %d", f->limit);
-  if (prepare(db, sql, &st) != 0)
+  if (an_sql_prepare(db, sql, &st) != 0)
     return EIO;
   bind_filter(st, f);
   an_anomaly_t *rows = calloc((size_t)f->limit, sizeof(*rows));
   if (rows == NULL) {
-    release(st);
+    an_sql_release(st);
     return ENOMEM;
   }
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)f->limit)
     read_anomaly(st, &rows[(*n)++]);
-  release(st);
+  an_sql_release(st);
   *out = rows;
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
 }
 
 int an_store_set_status(sqlite3 *db, const char *id, int status) {
   sqlite3_stmt *st;
-  if (cached(db, "UPDATE anomalies SET status = ? WHERE id = ?", &st) != 0)
+  if (an_sql_cached(db, "UPDATE anomalies SET status = ? WHERE id = ?", &st) !=
+      0)
     return EIO;
   sqlite3_bind_int(st, 1, status);
-  bind_text(st, 2, id);
-  int rc = finish(db, st);
+  an_sql_bind_text(st, 2, id);
+  int rc = an_sql_finish(db, st);
   return rc != 0 ? rc : sqlite3_changes(db) > 0 ? 0 : ENOENT;
 }
 
 int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
                           const char *reason, double at) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "UPDATE anomalies SET feedback_type = ?,"
-              " feedback_reason = ?, feedback_at = ? WHERE id = ?",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "UPDATE anomalies SET feedback_type = ?,"
+                     " feedback_reason = ?, feedback_at = ? WHERE id = ?",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, type);
-  bind_text(st, 2, reason);
+  an_sql_bind_text(st, 1, type);
+  an_sql_bind_text(st, 2, reason);
   sqlite3_bind_double(st, 3, at);
-  bind_text(st, 4, id);
-  int rc = finish(db, st);
+  an_sql_bind_text(st, 4, id);
+  int rc = an_sql_finish(db, st);
   return rc != 0 ? rc : sqlite3_changes(db) > 0 ? 0 : ENOENT;
 }
 
 int an_store_get_sensitivity(sqlite3 *db, const char *source,
                              const char *metric, double *out) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "SELECT sensitivity FROM tuning WHERE source = ? AND"
-              " metric = ?",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "SELECT sensitivity FROM tuning WHERE source = ? AND"
+                     " metric = ?",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, source);
-  bind_text(st, 2, metric);
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
   *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 1.0;
-  release(st);
+  an_sql_release(st);
   return 0;
 }
 
@@ -694,16 +591,16 @@ int an_store_put_sensitivity(sqlite3 *db, const char *source,
                              const char *metric, double sensitivity,
                              double at) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT OR REPLACE INTO tuning(source, metric,"
-              " sensitivity, updated_at) VALUES (?,?,?,?)",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "INSERT OR REPLACE INTO tuning(source, metric,"
+                     " sensitivity, updated_at) VALUES (?,?,?,?)",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, source);
-  bind_text(st, 2, metric);
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
   sqlite3_bind_double(st, 3, sensitivity);
   sqlite3_bind_double(st, 4, at);
-  return finish(db, st);
+  return an_sql_finish(db, st);
 }
 
 int an_store_each_tuning(sqlite3 *db,
@@ -712,32 +609,32 @@ int an_store_each_tuning(sqlite3 *db,
                          void *ctx) {
   sqlite3_stmt *st;
   int rc = 0;
-  if (prepare(db,
-              "SELECT source, metric, sensitivity, updated_at FROM"
-              " tuning ORDER BY source, metric",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "SELECT source, metric, sensitivity, updated_at FROM"
+                     " tuning ORDER BY source, metric",
+                     &st) != 0)
     return EIO;
   while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  release(st);
+  an_sql_release(st);
   return rc;
 }
 
 int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
                        double last_t, const void *blob, size_t len) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT OR REPLACE INTO detector_state(key, sensitivity,"
-              " last_t, blob) VALUES (?,?,?,?)",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "INSERT OR REPLACE INTO detector_state(key, sensitivity,"
+                     " last_t, blob) VALUES (?,?,?,?)",
+                     &st) != 0)
     return EIO;
-  bind_text(st, 1, key);
+  an_sql_bind_text(st, 1, key);
   sqlite3_bind_double(st, 2, sensitivity);
-  bind_real(st, 3, last_t);
+  an_sql_bind_real(st, 3, last_t);
   sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_TRANSIENT);
-  return finish(db, st);
+  return an_sql_finish(db, st);
 }
 
 int an_store_each_state(sqlite3 *db,
@@ -746,16 +643,16 @@ int an_store_each_state(sqlite3 *db,
                         void *ctx) {
   sqlite3_stmt *st;
   int rc = 0;
-  if (prepare(db,
-              "SELECT key, sensitivity, last_t, blob FROM"
-              " detector_state",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "SELECT key, sensitivity, last_t, blob FROM"
+                     " detector_state",
+                     &st) != 0)
     return EIO;
   while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            sqlite3_column_double(st, 1), column_real(st, 2),
+            sqlite3_column_double(st, 1), an_sql_column_real(st, 2),
             sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-  release(st);
+  an_sql_release(st);
   return rc;
 }
 
@@ -765,18 +662,18 @@ int an_store_each_point_after_state(sqlite3 *db,
                                     void *ctx) {
   sqlite3_stmt *st;
   int rc = 0;
-  if (prepare(db,
-              "SELECT p.source, p.metric, p.t, p.value FROM points p"
-              " LEFT JOIN detector_state d"
-              " ON d.key = p.source || '/' || p.metric"
-              " WHERE d.last_t IS NULL OR p.t > d.last_t"
-              " ORDER BY p.rowid",
-              &st) != 0)
+  if (an_sql_prepare(db,
+                     "SELECT p.source, p.metric, p.t, p.value FROM points p"
+                     " LEFT JOIN detector_state d"
+                     " ON d.key = p.source || '/' || p.metric"
+                     " WHERE d.last_t IS NULL OR p.t > d.last_t"
+                     " ORDER BY p.rowid",
+                     &st) != 0)
     return EIO;
   while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  release(st);
+  an_sql_release(st);
   return rc;
 }

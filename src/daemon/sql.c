@@ -1,0 +1,115 @@
+#include "sql.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define CACHE_SIZE 48
+
+/* Preparing costs more than running most statements: they are kept. */
+typedef struct cached {
+  const char *sql;
+  sqlite3_stmt *st;
+} cached_t;
+
+/* One store per process, so one cache: its connection's statements. */
+static cached_t statement_cache[CACHE_SIZE];
+
+int an_sql_exec(sqlite3 *db, const char *sql) {
+  char *msg = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    syslog(LOG_ERR, "store: %s: %s", sql, msg ? msg : "error");
+    sqlite3_free(msg);
+    return EIO;
+  }
+  return 0;
+}
+
+int an_sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+    syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+    return EIO;
+  }
+  return 0;
+}
+
+int an_sql_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
+  for (int i = 0; i < CACHE_SIZE; i++) {
+    cached_t *c = &statement_cache[i];
+    if (c->sql == sql) {
+      *st = c->st;
+      return 0;
+    }
+    if (c->sql == NULL) {
+      if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                             NULL) != SQLITE_OK) {
+        syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+        return EIO;
+      }
+      c->sql = sql;
+      c->st = *st;
+      return 0;
+    }
+  }
+  return an_sql_prepare(db, sql, st);
+}
+
+static int is_cached(sqlite3_stmt *st) {
+  for (int i = 0; i < CACHE_SIZE; i++)
+    if (statement_cache[i].st == st)
+      return 1;
+  return 0;
+}
+
+void an_sql_release(sqlite3_stmt *st) {
+  if (is_cached(st)) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  } else {
+    sqlite3_finalize(st);
+  }
+}
+
+void an_sql_cache_clear(void) {
+  for (int i = 0; i < CACHE_SIZE; i++) {
+    sqlite3_finalize(statement_cache[i].st);
+    statement_cache[i] = (cached_t){NULL, NULL};
+  }
+}
+
+int an_sql_finish(sqlite3 *db, sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  an_sql_release(st);
+  if (rc != SQLITE_DONE) {
+    syslog(LOG_ERR, "store: %s", sqlite3_errmsg(db));
+    return EIO;
+  }
+  return 0;
+}
+
+void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
+  if (s == NULL)
+    sqlite3_bind_null(st, i);
+  else
+    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+void an_sql_bind_real(sqlite3_stmt *st, int i, double v) {
+  if (isfinite(v))
+    sqlite3_bind_double(st, i, v);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+char *an_sql_column_text(sqlite3_stmt *st, int i) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+double an_sql_column_real(sqlite3_stmt *st, int i) {
+  return sqlite3_column_type(st, i) == SQLITE_NULL
+             ? NAN
+             : sqlite3_column_double(st, i);
+}

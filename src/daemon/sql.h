@@ -1,0 +1,41 @@
+/* sql.h: SQLite helpers for the files that hold the store's SQL (store.c,
+ * store_alerts.c): a cache of prepared statements, binding that maps NULL
+ * and non-finite numbers to SQL NULL, and stepping with one log line on
+ * failure. Functions returning int return 0 or EIO. */
+#ifndef AN_SQL_H
+#define AN_SQL_H
+
+#include <sqlite3.h>
+
+/* Runs sql (no rows wanted). */
+int an_sql_exec(sqlite3 *db, const char *sql);
+
+/* Prepares sql; release the statement with an_sql_release(). */
+int an_sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+
+/* Like an_sql_prepare() for literal SQL (the cache is keyed by the text's
+ * address), kept prepared for next time. Only for the store's own
+ * connection, on the thread that owns it (start-up, then the worker):
+ * other connections use an_sql_prepare(). */
+int an_sql_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+
+/* Ends a statement's use: a cached one is reset, any other finalized. */
+void an_sql_release(sqlite3_stmt *st);
+
+/* Finalizes every cached statement (before the connection closes). */
+void an_sql_cache_clear(void);
+
+/* Steps a statement that returns no rows, then releases it. */
+int an_sql_finish(sqlite3 *db, sqlite3_stmt *st);
+
+/* Binds s, or NULL when s is NULL. */
+void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds v, or NULL when v is not finite. */
+void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
+
+/* The column as a malloc'd string, NULL for SQL NULL. */
+char *an_sql_column_text(sqlite3_stmt *st, int i);
+/* The column as a number, NaN for SQL NULL. */
+double an_sql_column_real(sqlite3_stmt *st, int i);
+
+#endif
