@@ -1,14 +1,19 @@
 /* anomalyd: the companion daemon of the collectd anomaly plugin. Start-up
- * in order (config, data directory, store, engine, server), shutdown in
- * reverse, finishing what was accepted. */
+ * in order (config, data directory, store, engine, channels, delivery
+ * thread, alert check, server), shutdown in reverse, finishing what was
+ * accepted. */
+#include "alerts.h"
 #include "api.h"
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
 #include "metrics.h"
+#include "notify.h"
 #include "server.h"
 #include "store.h"
+#include "store_alerts.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -54,6 +59,11 @@ static int make_dirs(const char *path) {
   if (mkdir(buf, 0750) != 0 && errno != EEXIST)
     return errno;
   return 0;
+}
+
+static int sync_channels(sqlite3 *db, void *arg) {
+  an_daemon_t *d = arg;
+  return an_store_sync_channels(db, d->config, an_daemon_now());
 }
 
 typedef struct shutdown {
@@ -136,6 +146,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* before any thread: libcurl's global set-up is not thread-safe */
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   an_api_health_start();
 
   an_daemon_t d = {.config = config};
@@ -149,8 +161,19 @@ int main(int argc, char **argv) {
   if (an_store_open(&d, &d.store, err, sizeof(err)) != 0 ||
       an_engine_open(&d, &d.engine, err, sizeof(err)) != 0)
     goto done;
+  if (an_store_run_now(d.store, sync_channels, &d) != 0) {
+    snprintf(err, sizeof(err), "cannot store the channels of the config");
+    goto done;
+  }
+  if (an_notify_start(&d, &d.notify, err, sizeof(err)) != 0)
+    goto done;
+  an_store_on_commit(d.store, an_notify_committed, d.notify);
   if (an_store_start(d.store) != 0) {
     snprintf(err, sizeof(err), "cannot start the storage thread");
+    goto done;
+  }
+  if (an_alerts_open(&d, &d.alerts) != 0) {
+    snprintf(err, sizeof(err), "cannot start the alert check");
     goto done;
   }
   if (an_server_start(&d, err, sizeof(err)) != 0)
@@ -179,6 +202,9 @@ done:
   an_server_free(d.server);
   an_engine_close(d.engine); /* queues the last checkpoint … */
   an_store_close(d.store);   /* … which this commits */
+  /* after the store: its last jobs may still use these */
+  an_alerts_close(d.alerts);
+  an_notify_stop(d.notify);
   if (stop.poll != NULL)
     event_free(stop.poll);
   if (sigterm != NULL)
@@ -189,6 +215,7 @@ done:
   if (d.base != NULL)
     event_base_free(d.base);
   an_config_free(config);
+  curl_global_cleanup();
   syslog(LOG_NOTICE, "stopped");
   closelog();
   return status;

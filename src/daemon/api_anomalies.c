@@ -2,6 +2,7 @@
  * one anomaly, its status, feedback, and the batch ingest the plugin uses.
  * Each handler validates, hands a job to the store, and answers from the
  * job's done callback. */
+#include "alerts.h"
 #include "api.h"
 #include "conf.h"
 #include "engine.h"
@@ -480,7 +481,8 @@ static int run_ingest(sqlite3 *db, void *arg) {
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
-    int rc = an_store_put_anomaly(db, &j->items[i], &inserted);
+    int rc = an_alerts_record_anomaly(db, an_request_daemon(j->req),
+                                      &j->items[i], &inserted);
     if (rc != 0)
       return rc;
     j->stored += inserted;

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 yajl_val an_api_body(an_request_t *req) {
   size_t len;
@@ -60,4 +62,124 @@ int an_api_number(yajl_val v, double *out) {
     return EINVAL;
   *out = d;
   return 0;
+}
+
+yajl_val an_api_body_or_empty(an_request_t *req) {
+  size_t len;
+  const char *body = an_request_body(req, &len);
+  size_t i = 0;
+  while (i < len && strchr(" \t\r\n", body[i]) != NULL)
+    i++;
+  if (i == len)
+    body = "{}", len = 2;
+  char err[256];
+  yajl_val v = an_json_parse(body, len, err, sizeof(err));
+  if (v == NULL)
+    an_reply_error(req, 400, "INVALID_DATA", "%s", err);
+  else if (!YAJL_IS_OBJECT(v)) {
+    an_reply_error(req, 400, "INVALID_DATA", "the body must be a JSON object");
+    yajl_tree_free(v);
+    v = NULL;
+  }
+  return v;
+}
+
+/* ---- jobs whose answer is built on the store worker ---- */
+
+an_api_job_t *an_api_job_new(an_request_t *req, an_api_run_fn run, int status) {
+  an_api_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return NULL;
+  }
+  j->req = req;
+  j->daemon = an_request_daemon(req);
+  j->run = run;
+  j->status = status;
+  snprintf(j->what, sizeof(j->what), "the resource");
+  return j;
+}
+
+void an_api_job_free(an_api_job_t *j) {
+  if (j == NULL)
+    return;
+  if (j->free_data != NULL)
+    j->free_data(j->data);
+  if (j->answer != NULL)
+    yajl_gen_free(j->answer);
+  free(j);
+}
+
+static int run_job(sqlite3 *db, void *arg) {
+  an_api_job_t *j = arg;
+  if (j->answer != NULL) /* from a first run of the batch */
+    yajl_gen_free(j->answer);
+  j->err[0] = '\0';
+  if ((j->answer = an_json_gen()) == NULL)
+    return ENOMEM;
+  return j->run(db, j, j->answer);
+}
+
+static void job_done(void *arg, int rc) {
+  an_api_job_t *j = arg;
+  an_request_t *req = j->req;
+  switch (rc) {
+  case 0:
+    if (j->after != NULL)
+      j->after(j);
+    if (j->status == 204) {
+      an_reply_raw(req, 204, "application/json", "", 0);
+    } else {
+      an_api_reply_gen(req, j->status, j->answer);
+      j->answer = NULL;
+    }
+    break;
+  case EINVAL:
+    an_reply_error(req, 400, "INVALID_DATA", "%s", j->err);
+    break;
+  case EEXIST:
+  case EBUSY:
+  case EPERM:
+  case EALREADY:
+    an_reply_error(req, 409, "CONFLICT", "%s", j->err);
+    break;
+  default:
+    an_api_reply_store_error(req, rc, j->what);
+    break;
+  }
+  an_api_job_free(j);
+}
+
+void an_api_job_submit(an_api_job_t *j) {
+  int rc = an_store_submit(j->daemon->store, run_job, job_done, j);
+  if (rc != 0) {
+    an_api_reply_store_error(j->req, rc, j->what);
+    an_api_job_free(j);
+  }
+}
+
+const char *an_api_path_id(an_request_t *req, const char *param,
+                           const char *what) {
+  const char *id = an_request_param(req, param);
+  if (id == NULL || id[0] == '\0' || strlen(id) > 100) {
+    an_reply_error(req, 404, "NOT_FOUND", "%s not found", what);
+    return NULL;
+  }
+  return id;
+}
+
+void an_api_submit_for_path(an_request_t *req, const char *param,
+                            const char *what, an_api_run_fn run, int status) {
+  const char *id = an_api_path_id(req, param, what);
+  an_api_job_t *j = id != NULL ? an_api_job_new(req, run, status) : NULL;
+  if (j == NULL)
+    return;
+  if ((j->data = strdup(id)) == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    an_api_job_free(j);
+    return;
+  }
+  j->free_data = free;
+  snprintf(j->what, sizeof(j->what), "%s %s", what, id);
+  an_api_job_submit(j);
 }

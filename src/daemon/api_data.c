@@ -2,6 +2,7 @@
  * the same detectors the plugin uses. One point or a batch; each point is
  * validated and answered on its own, and the batch is stored in one
  * transaction before the answer (202 means on disk). */
+#include "alerts.h"
 #include "api.h"
 #include "conf.h"
 #include "engine.h"
@@ -291,7 +292,8 @@ static int store_data(sqlite3 *db, void *arg) {
     rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
                             j->rows[i].t, j->rows[i].value, j->rows[i].score);
   for (size_t i = 0; rc == 0 && i < j->nanomalies; i++)
-    rc = an_store_put_anomaly(db, &j->anomalies[i], &inserted);
+    rc = an_alerts_record_anomaly(db, an_request_daemon(j->req),
+                                  &j->anomalies[i], &inserted);
   return rc;
 }
 

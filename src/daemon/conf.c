@@ -33,6 +33,7 @@ typedef struct parser {
   const char *file;
   char *err;
   size_t errlen;
+  int public_url_set; /* else links follow Listen */
 } parser_t;
 
 static int fail(parser_t *p, int line, const char *fmt, ...)
@@ -362,6 +363,11 @@ static int read_source(parser_t *p, const node_t *b, an_config_t *c) {
   return 0;
 }
 
+int an_config_channel_type_valid(const char *type) {
+  return strcmp(type, "slack") == 0 || strcmp(type, "pagerduty") == 0 ||
+         strcmp(type, "webhook") == 0;
+}
+
 static int read_channel(parser_t *p, const node_t *b, an_config_t *c) {
   an_channel_conf_t ch = {0};
   int rc = block_name(p, b, &ch.name);
@@ -371,8 +377,7 @@ static int read_channel(parser_t *p, const node_t *b, an_config_t *c) {
       break;
     if (strcasecmp(n->key, "Type") == 0) {
       rc = get_string(p, n, &ch.type);
-      if (rc == 0 && strcmp(ch.type, "slack") != 0 &&
-          strcmp(ch.type, "pagerduty") != 0 && strcmp(ch.type, "webhook") != 0)
+      if (rc == 0 && !an_config_channel_type_valid(ch.type))
         rc = fail(p, n->line,
                   "Type must be \"slack\", \"pagerduty\" or "
                   "\"webhook\", not \"%s\"",
@@ -392,6 +397,10 @@ static int read_channel(parser_t *p, const node_t *b, an_config_t *c) {
     rc = fail(p, b->line, "Channel \"%s\" has no Type", ch.name);
   if (rc == 0 && ch.url == NULL)
     rc = fail(p, b->line, "Channel \"%s\" has no URL", ch.name);
+  if (rc == 0 && strcmp(ch.type, "pagerduty") == 0 && ch.routing_key == NULL)
+    rc =
+        fail(p, b->line,
+             "Channel \"%s\" of Type \"pagerduty\" has no RoutingKey", ch.name);
   for (size_t i = 0; rc == 0 && i < c->nchannels; i++)
     if (strcmp(c->channels[i].name, ch.name) == 0)
       rc = fail(p, b->line, "Channel \"%s\" is defined twice", ch.name);
@@ -481,6 +490,23 @@ static int read_listen(parser_t *p, const node_t *n, an_config_t *c) {
   return 0;
 }
 
+static int read_public_url(parser_t *p, const node_t *n, an_config_t *c) {
+  char *url = NULL;
+  if (get_string(p, n, &url) != 0)
+    return EINVAL;
+  size_t len = strlen(url);
+  while (len > 0 && url[len - 1] == '/') /* links append "/v1/…" */
+    url[--len] = '\0';
+  if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+    free(url);
+    return fail(p, n->line, "PublicURL must start with http:// or https://");
+  }
+  free(c->public_url);
+  c->public_url = url;
+  p->public_url_set = 1;
+  return 0;
+}
+
 static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
   const char *k = n->key;
   double d;
@@ -535,6 +561,14 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     return get_number(p, n, 0.01, 1, &c->threshold);
   if (strcasecmp(k, "LogLevel") == 0)
     return read_log_level(p, n, c);
+  if (strcasecmp(k, "PublicURL") == 0)
+    return read_public_url(p, n, c);
+  if (strcasecmp(k, "AlertResolveAfter") == 0)
+    return get_number(p, n, 0, 366 * 86400.0, &c->resolve_after);
+  if (strcasecmp(k, "NotifyTimeout") == 0)
+    return get_number(p, n, 1, 300, &c->notify_timeout);
+  if (strcasecmp(k, "NotifyGiveUpAfter") == 0)
+    return get_number(p, n, 60, 30 * 86400.0, &c->notify_give_up);
   return fail(p, n->line, "unknown option %s", k);
 }
 
@@ -547,6 +581,14 @@ static const char *default_data_dir(void) {
     return "/var/lib/anomalyd";
   snprintf(buf, sizeof(buf), "%s/.local/state/anomalyd", home);
   return buf;
+}
+
+/* Links point at the listening address unless PublicURL says otherwise. */
+static int default_public_url(an_config_t *c) {
+  char url[600];
+  free(c->public_url);
+  snprintf(url, sizeof(url), "http://%s:%d", c->listen_host, c->listen_port);
+  return (c->public_url = strdup(url)) != NULL ? 0 : ENOMEM;
 }
 
 an_config_t *an_config_defaults(void) {
@@ -563,7 +605,11 @@ an_config_t *an_config_defaults(void) {
   c->threshold = 0.7;
   c->bands = an_severity_default_bands;
   c->log_level = LOG_INFO;
-  if (c->listen_host == NULL || c->data_dir == NULL || c->detector == NULL) {
+  c->resolve_after = 300;
+  c->notify_timeout = 10;
+  c->notify_give_up = 86400;
+  if (c->listen_host == NULL || c->data_dir == NULL || c->detector == NULL ||
+      default_public_url(c) != 0) {
     an_config_free(c);
     return NULL;
   }
@@ -592,6 +638,8 @@ an_config_t *an_config_load(const char *path, char *err, size_t errlen) {
     rc = read_option(&p, &root.children[i], c);
   if (rc == 0 && c->rate_burst == 0 && c->rate_limit > 0)
     c->rate_burst = fmax(1, 2 * c->rate_limit);
+  if (rc == 0 && !p.public_url_set && default_public_url(c) != 0)
+    rc = fail(&p, line, "out of memory");
   if (rc == 0 && c->threshold < c->bands.low)
     rc = fail(&p, line, "Threshold %g is below the Low severity band %g",
               c->threshold, c->bands.low);
@@ -626,5 +674,6 @@ void an_config_free(an_config_t *c) {
   free(c->data_dir);
   free(c->rrd_dir);
   free(c->detector);
+  free(c->public_url);
   free(c);
 }

@@ -49,7 +49,14 @@ typedef struct an_config {
   double threshold;          /* isAnomaly when score >= threshold; 0.7 */
   an_severity_bands_t bands; /* severity of a score */
   int log_level;             /* syslog level: LOG_INFO by default */
+  char *public_url;          /* base of the links in notifications */
+  double resolve_after;      /* default quiet seconds before auto-resolve */
+  double notify_timeout;     /* seconds one delivery attempt may take */
+  double notify_give_up;     /* seconds after which a delivery is failed */
 } an_config_t;
+
+/* Whether type is a channel type: slack, pagerduty or webhook. */
+int an_config_channel_type_valid(const char *type);
 
 /* The embedded defaults (DESIGN.md). Returns NULL when out of memory. */
 an_config_t *an_config_defaults(void);

@@ -10,6 +10,8 @@ typedef struct an_store an_store_t;     /* store.h */
 typedef struct an_engine an_engine_t;   /* engine.h: scoring of pushed points */
 typedef struct an_metrics an_metrics_t; /* metrics.h */
 typedef struct an_server an_server_t;   /* server.h: evhttp, routing, auth */
+typedef struct an_alerts an_alerts_t;   /* alerts.h: the periodic alert check */
+typedef struct an_notify an_notify_t;   /* notify.h: the delivery thread */
 
 typedef struct an_daemon {
   struct event_base *base; /* the one event loop; evhttp runs on it */
@@ -18,6 +20,8 @@ typedef struct an_daemon {
   an_engine_t *engine;
   an_metrics_t *metrics;
   an_server_t *server;
+  an_alerts_t *alerts;
+  an_notify_t *notify;
 } an_daemon_t;
 
 /* Runs fn(arg) on the event loop thread as soon as it can. Safe to call

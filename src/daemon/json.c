@@ -1,4 +1,5 @@
 #include "json.h"
+#include "timefmt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -113,4 +114,12 @@ void an_json_bool(yajl_gen g, const char *key, int value) {
 void an_json_null(yajl_gen g, const char *key) {
   an_json_key(g, key);
   yajl_gen_null(g);
+}
+
+void an_json_time(yajl_gen g, const char *key, double t) {
+  char stamp[40];
+  if (isnan(t))
+    an_json_null(g, key);
+  else
+    an_json_str(g, key, an_time_format(t, stamp, sizeof(stamp)));
 }

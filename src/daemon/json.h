@@ -27,6 +27,9 @@ void an_json_int(yajl_gen g, const char *key, long long value);
 void an_json_bool(yajl_gen g, const char *key, int value);
 void an_json_null(yajl_gen g, const char *key);
 void an_json_key(yajl_gen g, const char *key);
+/* A time as an ISO 8601 string ("2024-01-20T10:00:00Z"); NaN writes
+ * null. */
+void an_json_time(yajl_gen g, const char *key, double t);
 /* A string value (NULL writes null). */
 void an_json_string(yajl_gen g, const char *value);
 /* A number value; non-finite numbers are written as null. */

@@ -24,6 +24,7 @@ struct an_metrics {
   atomic_ulong latency_buckets[NBUCKETS + 1]; /* the last is +Inf */
   _Atomic double latency_sum;
   atomic_size_t queue_depth;
+  atomic_size_t notify_pending;
   route_count_t *routes;
   size_t nroutes;
 };
@@ -34,6 +35,9 @@ static const char *const counter_names[AN_COUNTER_MAX] = {
     [AN_COUNTER_ANOMALIES_DUPLICATE] = "anomalyd_anomalies_duplicate_total",
     [AN_COUNTER_STORE_COMMITS] = "anomalyd_store_commits_total",
     [AN_COUNTER_STORE_ERRORS] = "anomalyd_store_errors_total",
+    [AN_COUNTER_NOTIFY_DELIVERED] = "anomalyd_notifications_delivered_total",
+    [AN_COUNTER_NOTIFY_RETRIED] = "anomalyd_notifications_retried_total",
+    [AN_COUNTER_NOTIFY_FAILED] = "anomalyd_notifications_failed_total",
 };
 
 an_metrics_t *an_metrics_create(void) {
@@ -84,6 +88,10 @@ void an_metrics_store_queue(an_metrics_t *m, size_t depth) {
   atomic_store(&m->queue_depth, depth);
 }
 
+void an_metrics_notify_pending(an_metrics_t *m, size_t pending) {
+  atomic_store(&m->notify_pending, pending);
+}
+
 char *an_metrics_render(an_metrics_t *m, size_t *len) {
   char *out = NULL;
   size_t size = 0;
@@ -119,6 +127,10 @@ char *an_metrics_render(an_metrics_t *m, size_t *len) {
           "# TYPE anomalyd_store_queue_depth gauge\n"
           "anomalyd_store_queue_depth %zu\n",
           atomic_load(&m->queue_depth));
+  fprintf(f,
+          "# TYPE anomalyd_notifications_pending gauge\n"
+          "anomalyd_notifications_pending %zu\n",
+          atomic_load(&m->notify_pending));
   if (fclose(f) != 0) {
     free(out);
     return NULL;

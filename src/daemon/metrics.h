@@ -11,6 +11,9 @@ typedef enum an_counter {
   AN_COUNTER_ANOMALIES_DUPLICATE, /* re-sent anomalies already stored */
   AN_COUNTER_STORE_COMMITS,       /* transactions (one per group commit) */
   AN_COUNTER_STORE_ERRORS,        /* failed transactions */
+  AN_COUNTER_NOTIFY_DELIVERED,    /* notifications a receiver took */
+  AN_COUNTER_NOTIFY_RETRIED,      /* attempts that failed and will be retried */
+  AN_COUNTER_NOTIFY_FAILED,       /* notifications refused or given up */
   AN_COUNTER_MAX
 } an_counter_t;
 
@@ -31,6 +34,9 @@ void an_metrics_store_latency(an_metrics_t *m, double seconds);
 
 /* Sets the storage queue depth gauge (operations waiting). */
 void an_metrics_store_queue(an_metrics_t *m, size_t depth);
+
+/* Sets the gauge of notifications waiting in the outbox. */
+void an_metrics_notify_pending(an_metrics_t *m, size_t pending);
 
 /* Writes the Prometheus text exposition into a malloc'd string; returns
  * NULL when out of memory. The caller frees it. */

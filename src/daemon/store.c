@@ -14,7 +14,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 typedef struct job {
   an_store_fn fn;
@@ -38,6 +38,8 @@ struct an_store {
   int stopping;       /* guarded by lock */
   int idle;           /* guarded by lock: the worker waits for work */
   atomic_int healthy;
+  void (*on_commit)(void *arg);
+  void *on_commit_arg;
 };
 
 static const char *const schema[] = {
@@ -76,6 +78,63 @@ static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS detector_state ("
     " key TEXT PRIMARY KEY, sensitivity REAL NOT NULL, last_t REAL,"
     " blob BLOB NOT NULL)",
+    /* version 2: alerting (store_alerts.c) */
+    "CREATE TABLE IF NOT EXISTS channels ("
+    " name TEXT PRIMARY KEY, type TEXT NOT NULL, url TEXT NOT NULL,"
+    " routing_key TEXT, from_config INTEGER NOT NULL,"
+    " created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rules ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, severity INTEGER NOT NULL,"
+    " metric TEXT NOT NULL, threshold REAL NOT NULL, source TEXT,"
+    " min_hits INTEGER NOT NULL, hit_window REAL NOT NULL,"
+    " resolve_after REAL NOT NULL, escalation_timeout REAL NOT NULL,"
+    " escalate_to TEXT, enabled INTEGER NOT NULL, created_at REAL NOT NULL,"
+    " updated_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rule_channels ("
+    " rule_id TEXT NOT NULL, position INTEGER NOT NULL,"
+    " channel TEXT NOT NULL, PRIMARY KEY (rule_id, position))",
+    "CREATE INDEX IF NOT EXISTS rule_channels_channel"
+    " ON rule_channels(channel)",
+    "CREATE TABLE IF NOT EXISTS alerts ("
+    " id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, rule_name TEXT NOT NULL,"
+    " source TEXT NOT NULL, metric TEXT NOT NULL, severity INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, created_at REAL NOT NULL,"
+    " started_at REAL NOT NULL, fired_at REAL, updated_at REAL NOT NULL,"
+    " hits INTEGER NOT NULL, max_score REAL NOT NULL,"
+    " first_anomaly_id TEXT NOT NULL, last_anomaly_id TEXT NOT NULL,"
+    " acknowledged_at REAL, acknowledged_by TEXT, notes TEXT,"
+    " false_positive INTEGER NOT NULL, resolved_at REAL, resolved_by TEXT,"
+    " escalated_at REAL, silenced INTEGER NOT NULL)",
+    /* one open alert per rule and series */
+    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_open"
+    " ON alerts(rule_id, source, metric) WHERE status < 3",
+    "CREATE INDEX IF NOT EXISTS alerts_time ON alerts(created_at DESC, id "
+    "DESC)",
+    "CREATE INDEX IF NOT EXISTS alerts_status"
+    " ON alerts(status, created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS alerts_source"
+    " ON alerts(source, created_at DESC, id DESC)",
+    "CREATE TABLE IF NOT EXISTS alert_anomalies ("
+    " alert_id TEXT NOT NULL, anomaly_id TEXT NOT NULL,"
+    " PRIMARY KEY (alert_id, anomaly_id)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS silences ("
+    " id TEXT PRIMARY KEY, source TEXT, metric TEXT,"
+    " starts_at REAL NOT NULL, ends_at REAL NOT NULL, comment TEXT,"
+    " created_by TEXT, created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    " id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL, channel TEXT NOT NULL,"
+    " event TEXT NOT NULL, notice TEXT NOT NULL, state INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,"
+    " created_at REAL NOT NULL, done_at REAL, last_status INTEGER,"
+    " last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_at)"
+    " WHERE state = 0",
+    "CREATE INDEX IF NOT EXISTS outbox_alert ON outbox(alert_id, id)",
+    "CREATE TABLE IF NOT EXISTS delivery_attempts ("
+    " delivery_id INTEGER NOT NULL, at REAL NOT NULL, status INTEGER,"
+    " error TEXT)",
+    "CREATE INDEX IF NOT EXISTS delivery_attempts_delivery"
+    " ON delivery_attempts(delivery_id)",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen) {
@@ -228,6 +287,8 @@ static void run_batch(an_store_t *s, job_t *jobs) {
     for (job_t *j = jobs; j != NULL; j = j->next)
       j->rc = EIO;
   }
+  if (ok && s->on_commit != NULL)
+    s->on_commit(s->on_commit_arg);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   an_metrics_t *m = s->daemon->metrics;
   an_metrics_store_latency(m, (t1.tv_sec - t0.tv_sec) +
@@ -294,6 +355,11 @@ int an_store_submit(an_store_t *s, an_store_fn fn, an_store_done_fn done,
   pthread_mutex_unlock(&s->lock);
   an_metrics_store_queue(s->daemon->metrics, depth);
   return 0;
+}
+
+void an_store_on_commit(an_store_t *s, void (*fn)(void *), void *arg) {
+  s->on_commit = fn;
+  s->on_commit_arg = arg;
 }
 
 int an_store_healthy(an_store_t *s) { return atomic_load(&s->healthy); }

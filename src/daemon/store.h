@@ -39,6 +39,10 @@ int an_store_start(an_store_t *s);
 int an_store_submit(an_store_t *s, an_store_fn fn, an_store_done_fn done,
                     void *arg);
 
+/* Calls fn(arg) on the worker after every transaction it commits (set it
+ * before an_store_start()). */
+void an_store_on_commit(an_store_t *s, void (*fn)(void *arg), void *arg);
+
 /* 1 while the last transaction committed; 0 while storage is failing. */
 int an_store_healthy(an_store_t *s);
 

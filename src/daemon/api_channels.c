@@ -1,0 +1,181 @@
+/* api_channels.c: /v1/channels (admin): the channels of anomalyd.conf and
+ * those added through the API. Webhook URLs and routing keys are secrets:
+ * answers show the URL's scheme and host only, and the routing key's last
+ * four characters. */
+#include "api.h"
+#include "conf.h"
+#include "store_alerts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NAME 100
+#define MAX_URL 2000
+
+static void channel_free(void *data) {
+  if (data != NULL)
+    an_channel_clear(data);
+  free(data);
+}
+
+static void write_channel(yajl_gen g, const an_channel_t *c) {
+  char shown[300];
+  const char *host = strstr(c->url, "://");
+  size_t end =
+      host != NULL ? (size_t)(host + 3 - c->url) + strcspn(host + 3, "/?#") : 0;
+  snprintf(shown, sizeof(shown), "%.*s/…", (int)end, c->url);
+  yajl_gen_map_open(g);
+  an_json_str(g, "name", c->name);
+  an_json_str(g, "type", c->type);
+  an_json_str(g, "url", shown);
+  if (c->routing_key != NULL) {
+    size_t n = strlen(c->routing_key);
+    snprintf(shown, sizeof(shown), "…%s", n > 4 ? c->routing_key + n - 4 : "");
+    an_json_str(g, "routingKey", shown);
+  } else {
+    an_json_null(g, "routingKey");
+  }
+  an_json_str(g, "origin", c->from_config ? "config" : "api");
+  an_json_time(g, "createdAt", c->created_at);
+  yajl_gen_map_close(g);
+}
+
+static int valid_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > MAX_NAME)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && strchr("-_.", s[i]) == NULL)
+      return 0;
+  return 1;
+}
+
+/* A string field, or NULL; *bad is set when present but not a string. */
+static const char *text(yajl_val body, const char *key, int *bad) {
+  yajl_val v = an_json_get(body, key);
+  if (v == NULL || YAJL_IS_NULL(v))
+    return NULL;
+  if (!YAJL_IS_STRING(v)) {
+    *bad = 1;
+    return NULL;
+  }
+  return v->u.string;
+}
+
+static int read_channel(yajl_val body, an_channel_t *c, char *err,
+                        size_t errlen) {
+  int bad = 0;
+  const char *name = text(body, "name", &bad);
+  if (name == NULL || !valid_name(name)) {
+    snprintf(err, errlen,
+             "name must be 1 to %d letters, digits, '-', '_' or '.'", MAX_NAME);
+    return EINVAL;
+  }
+  const char *type = text(body, "type", &bad);
+  if (type == NULL || !an_config_channel_type_valid(type)) {
+    snprintf(err, errlen, "type must be slack, pagerduty or webhook");
+    return EINVAL;
+  }
+  const char *url = text(body, "url", &bad);
+  if (url == NULL || strlen(url) > MAX_URL ||
+      (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+    snprintf(err, errlen, "url must be an http:// or https:// URL");
+    return EINVAL;
+  }
+  const char *key = text(body, "routingKey", &bad);
+  if (bad || (strcmp(type, "pagerduty") == 0 && (key == NULL || !key[0]))) {
+    snprintf(err, errlen,
+             "routingKey must be a string; a pagerduty channel needs it "
+             "(the integration key of the service)");
+    return EINVAL;
+  }
+  c->name = strdup(name);
+  c->type = strdup(type);
+  c->url = strdup(url);
+  c->routing_key = key != NULL ? strdup(key) : NULL;
+  c->created_at = an_daemon_now();
+  return 0;
+}
+
+static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  an_channel_t *c = j->data;
+  int rc = an_store_add_channel(db, c);
+  if (rc == EEXIST)
+    snprintf(j->err, sizeof(j->err), "a channel named \"%s\" exists already",
+             c->name);
+  if (rc == 0)
+    write_channel(g, c);
+  return rc;
+}
+
+void an_api_channel_create(an_request_t *req) {
+  yajl_val body = an_api_body_or_empty(req);
+  if (body == NULL)
+    return;
+  an_channel_t *c = calloc(1, sizeof(*c));
+  char err[300];
+  int rc = c != NULL ? read_channel(body, c, err, sizeof(err)) : ENOMEM;
+  yajl_tree_free(body);
+  if (rc != 0) {
+    if (rc == ENOMEM)
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
+    else
+      an_reply_error(req, 400, "INVALID_DATA", "%s", err);
+    channel_free(c);
+    return;
+  }
+  an_api_job_t *j = an_api_job_new(req, run_create, 201);
+  if (j == NULL) {
+    channel_free(c);
+    return;
+  }
+  j->data = c;
+  j->free_data = channel_free;
+  an_api_job_submit(j);
+}
+
+static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  an_channel_t *rows;
+  size_t n;
+  int rc = an_store_list_channels(db, &rows, &n);
+  if (rc == 0) {
+    yajl_gen_map_open(g);
+    an_json_key(g, "channels");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+      write_channel(g, &rows[i]);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+  }
+  for (size_t i = 0; i < n; i++)
+    an_channel_clear(&rows[i]);
+  free(rows);
+  return rc;
+}
+
+void an_api_channels_list(an_request_t *req) {
+  an_api_job_t *j = an_api_job_new(req, run_list, 200);
+  if (j != NULL)
+    an_api_job_submit(j);
+}
+
+static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  char rule[256] = "";
+  int rc = an_store_delete_channel(db, j->data, rule, sizeof(rule));
+  if (rc == EPERM)
+    snprintf(j->err, sizeof(j->err),
+             "channel \"%s\" is defined in anomalyd.conf: remove it there",
+             (const char *)j->data);
+  else if (rc == EBUSY)
+    snprintf(j->err, sizeof(j->err),
+             "channel \"%s\" is used by the alert rule \"%s\"",
+             (const char *)j->data, rule);
+  return rc;
+}
+
+void an_api_channel_delete(an_request_t *req) {
+  an_api_submit_for_path(req, "name", "channel", run_delete, 204);
+}
