@@ -34,6 +34,9 @@ static void test_defaults(void **unused) {
   assert_true(c->threshold == 0.7);
   assert_int_equal(c->nkeys, 0);
   assert_false(c->auto_register_sources);
+  assert_string_equal(c->public_url, "http://127.0.0.1:8427");
+  assert_true(c->resolve_after == 300);
+  assert_true(c->notify_timeout == 10);
   an_config_free(c);
   an_config_free(NULL);
 }
@@ -53,7 +56,9 @@ static void test_full_file(void **unused) {
                         "  URL \"https://hooks.example/x\"\n</Channel>\n"
                         "MaxBodySize 2048\nRateLimit 5\n"
                         "<Severity>\n Low 0.4\n Medium 0.6\n</Severity>\n"
-                        "Threshold 0.65\n",
+                        "Threshold 0.65\n"
+                        "AlertResolveAfter 60\nNotifyTimeout 5\n"
+                        "NotifyGiveUpAfter 3600\n",
                         err, sizeof(err));
   assert_non_null(c);
   assert_string_equal(c->listen_host, "0.0.0.0");
@@ -69,6 +74,15 @@ static void test_full_file(void **unused) {
   assert_true(c->rate_burst == 10);
   assert_true(c->bands.low == 0.4 && c->bands.medium == 0.6);
   assert_true(c->threshold == 0.65);
+  /* links follow Listen unless PublicURL says otherwise */
+  assert_string_equal(c->public_url, "http://0.0.0.0:9000");
+  assert_true(c->resolve_after == 60);
+  assert_true(c->notify_timeout == 5);
+  assert_true(c->notify_give_up == 3600);
+  an_config_free(c);
+  c = load("PublicURL \"https://anomalyd.example.com/\"\n", err, sizeof(err));
+  assert_non_null(c);
+  assert_string_equal(c->public_url, "https://anomalyd.example.com");
   an_config_free(c);
 }
 
@@ -103,6 +117,10 @@ static void test_errors(void **unused) {
   expect("RateLimit many\n", ":1: RateLimit: 'many' is not a number");
   expect("<Channel \"c\">\nType \"fax\"\nURL \"http://x\"\n</Channel>\n",
          ":2: Type must be");
+  expect("<Channel \"pd\">\nType \"pagerduty\"\nURL \"http://x\"\n</Channel>\n",
+         ":1: Channel \"pd\" of Type \"pagerduty\" has no RoutingKey");
+  expect("PublicURL \"anomalyd.example.com\"\n", ":1: PublicURL must start");
+  expect("NotifyTimeout 0\n", "NotifyTimeout must be between");
   expect("<Severity>\nLow 0.9\n</Severity>\n", "Severity bands must rise");
   expect("Detector \"magic\"\n", ":1: unknown Detector \"magic\"");
   expect("<Mystery \"x\">\n</Mystery>\n", ":1: unknown block <Mystery>");

@@ -38,7 +38,8 @@ an_free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-AN_DAEMON="${top_builddir:-.}/src/daemon/anomalyd"
+# AN_DAEMON may name a wrapper, e.g. one that runs anomalyd under valgrind
+AN_DAEMON="${AN_DAEMON:-${top_builddir:-.}/src/daemon/anomalyd}"
 if [ ! -x "$AN_DAEMON" ]; then
   not_ok "anomalyd is built at $AN_DAEMON"
   an_finish
@@ -210,4 +211,50 @@ an_wait_total() {
   done
   echo "# total is $(json "j['total']"), wanted $2"
   return 1
+}
+
+# ---- receivers standing in for Slack, PagerDuty and webhooks ----
+
+AN_RECEIVER="$(dirname "$0")/receiver.py"
+
+# an_receiver_start PORT DIR: starts receiver.py (sets AN_RCV_PID), waits
+# until it listens. Its requests go to DIR/requests.jsonl; DIR/mode sets
+# its answers.
+an_receiver_start() {
+  mkdir -p "$2"
+  rm -f "$2/ready"
+  python3 "$AN_RECEIVER" "$1" "$2" >>"$2/receiver.log" 2>&1 &
+  AN_RCV_PID=$!
+  AN_PIDS="$AN_PIDS $AN_RCV_PID"
+  i=0
+  while [ ! -f "$2/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -f "$2/ready" ] || { echo "# the receiver did not start:"; cat "$2/receiver.log"; return 1; }
+}
+
+an_receiver_stop() {
+  kill -TERM "$AN_RCV_PID" 2>/dev/null
+  wait "$AN_RCV_PID" 2>/dev/null
+}
+
+# received DIR EXPR: evaluates a Python expression over r, the list of
+# requests the receiver in DIR got (each {"path", "t", "status", "body"}).
+received() {
+  python3 - "$1" "$2" <<'PY' 2>/dev/null
+import json, os, sys
+path = os.path.join(sys.argv[1], "requests.jsonl")
+r = [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+print(eval(sys.argv[2]))
+PY
+}
+
+# until_true SECONDS CMD…: retries CMD every 0.2 s until it succeeds or
+# SECONDS pass; returns its last status.
+until_true() {
+  limit=$(($1 * 5)); shift
+  i=0
+  while ! "$@" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -ge $limit ] && { "$@"; return 1; }
+    sleep 0.2
+  done
 }
