@@ -81,6 +81,11 @@ an_api_job_t *an_api_job_new(an_request_t *req, an_api_run_fn run, int status);
  * once. Either way the job is the store's and later freed. */
 void an_api_job_submit(an_api_job_t *job);
 
+/* The usual case in one call: a job with data (freed with free_data, which
+ * may be NULL, whatever happens) and what (may be NULL), submitted. */
+void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
+                   void (*free_data)(void *), const char *what);
+
 /* Frees a job that was never submitted (its request already answered). */
 void an_api_job_free(an_api_job_t *job);
 

@@ -20,10 +20,6 @@ static void rule_free(void *data) {
   free(data);
 }
 
-static void name_rule(an_api_job_t *j, const char *id) {
-  snprintf(j->what, sizeof(j->what), "alert rule %s", id);
-}
-
 /* The rule in the body, or NULL after replying 400. */
 static an_rule_t *body_rule(an_request_t *req) {
   yajl_val body = an_api_body(req);
@@ -77,15 +73,7 @@ void an_api_rule_create(an_request_t *req) {
     return;
   an_ids_new(r->id);
   r->created_at = r->updated_at = an_daemon_now();
-  an_api_job_t *j = an_api_job_new(req, run_create, 201);
-  if (j == NULL) {
-    rule_free(r);
-    return;
-  }
-  j->data = r;
-  j->free_data = rule_free;
-  name_rule(j, r->id);
-  an_api_job_submit(j);
+  an_api_submit(req, run_create, 201, r, rule_free, NULL);
 }
 
 void an_api_rule_update(an_request_t *req) {
@@ -97,15 +85,9 @@ void an_api_rule_update(an_request_t *req) {
     return;
   snprintf(r->id, sizeof(r->id), "%s", id);
   r->updated_at = an_daemon_now();
-  an_api_job_t *j = an_api_job_new(req, run_update, 200);
-  if (j == NULL) {
-    rule_free(r);
-    return;
-  }
-  j->data = r;
-  j->free_data = rule_free;
-  name_rule(j, id);
-  an_api_job_submit(j);
+  char what[128];
+  snprintf(what, sizeof(what), "alert rule %s", id);
+  an_api_submit(req, run_update, 200, r, rule_free, what);
 }
 
 static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
@@ -152,7 +134,5 @@ static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
 }
 
 void an_api_rules_list(an_request_t *req) {
-  an_api_job_t *j = an_api_job_new(req, run_list, 200);
-  if (j != NULL)
-    an_api_job_submit(j);
+  an_api_submit(req, run_list, 200, NULL, NULL, NULL);
 }

@@ -37,14 +37,6 @@ static void list_free(void *data) {
   free(l);
 }
 
-static int parse_severity_bit(const char *s, int *out) {
-  an_severity_t sev;
-  if (an_severity_parse(s, &sev) != 0)
-    return EINVAL;
-  *out = (int)sev;
-  return 0;
-}
-
 /* Keeps a copy of a string parameter (the last one given wins). */
 static int keep(char **field, const char **filter, const char *v) {
   free(*field);
@@ -62,7 +54,7 @@ static int parse_param(void *ctx, const char *key, const char *v) {
     return an_query_bits(key, v, an_alert_status_parse, &f->statuses,
                          "pending, firing, acknowledged or resolved", e);
   if (strcmp(key, "severity") == 0)
-    return an_query_bits(key, v, parse_severity_bit, &f->severities,
+    return an_query_bits(key, v, an_query_severity_bit, &f->severities,
                          "low, medium, high or critical", e);
   if (strcmp(key, "start") == 0 || strcmp(key, "since") == 0)
     return an_query_time(key, v, &f->start, e);
@@ -128,14 +120,7 @@ void an_api_alerts_list(an_request_t *req) {
     list_free(l);
     return;
   }
-  an_api_job_t *j = an_api_job_new(req, run_list, 200);
-  if (j == NULL) {
-    list_free(l);
-    return;
-  }
-  j->data = l;
-  j->free_data = list_free;
-  an_api_job_submit(j);
+  an_api_submit(req, run_list, 200, l, list_free, NULL);
 }
 
 /* ---- GET /v1/alerts/{id} ---- */

@@ -98,14 +98,6 @@ typedef struct parse_ctx {
   an_query_err_t err;
 } parse_ctx_t;
 
-static int parse_severity_bit(const char *s, int *out) {
-  an_severity_t sev;
-  if (an_severity_parse(s, &sev) != 0)
-    return EINVAL;
-  *out = (int)sev;
-  return 0;
-}
-
 static int parse_param(void *ctx, const char *key, const char *v) {
   parse_ctx_t *c = ctx;
   an_filter_t *f = &c->job->filter;
@@ -113,7 +105,7 @@ static int parse_param(void *ctx, const char *key, const char *v) {
   if (strcmp(key, "limit") == 0)
     return an_query_limit(key, v, &f->limit, e);
   if (strcmp(key, "severity") == 0)
-    return an_query_bits(key, v, parse_severity_bit, &f->severities,
+    return an_query_bits(key, v, an_query_severity_bit, &f->severities,
                          "low, medium, high or critical", e);
   if (strcmp(key, "status") == 0)
     return an_query_bits(key, v, parse_status, &f->statuses,

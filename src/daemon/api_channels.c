@@ -127,14 +127,7 @@ void an_api_channel_create(an_request_t *req) {
     channel_free(c);
     return;
   }
-  an_api_job_t *j = an_api_job_new(req, run_create, 201);
-  if (j == NULL) {
-    channel_free(c);
-    return;
-  }
-  j->data = c;
-  j->free_data = channel_free;
-  an_api_job_submit(j);
+  an_api_submit(req, run_create, 201, c, channel_free, NULL);
 }
 
 static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
@@ -157,9 +150,7 @@ static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
 }
 
 void an_api_channels_list(an_request_t *req) {
-  an_api_job_t *j = an_api_job_new(req, run_list, 200);
-  if (j != NULL)
-    an_api_job_submit(j);
+  an_api_submit(req, run_list, 200, NULL, NULL, NULL);
 }
 
 static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {

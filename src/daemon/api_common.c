@@ -168,18 +168,32 @@ const char *an_api_path_id(an_request_t *req, const char *param,
   return id;
 }
 
-void an_api_submit_for_path(an_request_t *req, const char *param,
-                            const char *what, an_api_run_fn run, int status) {
-  const char *id = an_api_path_id(req, param, what);
-  an_api_job_t *j = id != NULL ? an_api_job_new(req, run, status) : NULL;
-  if (j == NULL)
-    return;
-  if ((j->data = strdup(id)) == NULL) {
-    an_reply_error(req, 500, "INTERNAL", "out of memory");
-    an_api_job_free(j);
+void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
+                   void (*free_data)(void *), const char *what) {
+  an_api_job_t *j = an_api_job_new(req, run, status);
+  if (j == NULL) {
+    if (free_data != NULL)
+      free_data(data);
     return;
   }
-  j->free_data = free;
-  snprintf(j->what, sizeof(j->what), "%s %s", what, id);
+  j->data = data;
+  j->free_data = free_data;
+  if (what != NULL)
+    snprintf(j->what, sizeof(j->what), "%s", what);
   an_api_job_submit(j);
+}
+
+void an_api_submit_for_path(an_request_t *req, const char *param,
+                            const char *what, an_api_run_fn run, int status) {
+  char name[128];
+  const char *id = an_api_path_id(req, param, what);
+  if (id == NULL)
+    return;
+  char *data = strdup(id);
+  if (data == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  snprintf(name, sizeof(name), "%s %s", what, id);
+  an_api_submit(req, run, status, data, free, name);
 }

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "conf.h"
 #include "engine.h"
+#include "grow.h"
 #include "ids.h"
 #include "metrics.h"
 #include "severity.h"
@@ -55,18 +56,6 @@ static void job_free(data_job_t *j) {
   if (j->answer != NULL)
     yajl_gen_free(j->answer);
   free(j);
-}
-
-static int grow(void **items, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return 0;
-  size_t c = *cap ? 2 * *cap : 16;
-  void *p = realloc(*items, c * size);
-  if (p == NULL)
-    return ENOMEM;
-  *items = p;
-  *cap = c;
-  return 0;
 }
 
 /* A point that failed: its error, named by where it is. */
@@ -235,7 +224,8 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     if (r->warming_up)
       an_json_bool(g, "warmingUp", 1);
 
-    if (grow((void **)&j->rows, &j->cap_rows, j->nrows, sizeof(row_t)) == 0) {
+    if (an_grow((void **)&j->rows, &j->cap_rows, j->nrows, sizeof(row_t)) ==
+        0) {
       row_t *row = &j->rows[j->nrows++];
       row->source = strdup(source);
       row->metric = strdup(metric);
@@ -243,8 +233,8 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       row->value = x;
       row->score = r->score;
     }
-    if (anomalous && grow((void **)&j->anomalies, &j->cap_anomalies,
-                          j->nanomalies, sizeof(an_anomaly_t)) == 0) {
+    if (anomalous && an_grow((void **)&j->anomalies, &j->cap_anomalies,
+                             j->nanomalies, sizeof(an_anomaly_t)) == 0) {
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
       memset(a, 0, sizeof(*a));

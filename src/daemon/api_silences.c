@@ -160,14 +160,7 @@ void an_api_silence_create(an_request_t *req) {
   s->created_at = now;
   s->created_by = strdup(an_request_key_name(req)[0] ? an_request_key_name(req)
                                                      : "anonymous");
-  an_api_job_t *j = an_api_job_new(req, run_create, 201);
-  if (j == NULL) {
-    silence_free(s);
-    return;
-  }
-  j->data = s;
-  j->free_data = silence_free;
-  an_api_job_submit(j);
+  an_api_submit(req, run_create, 201, s, silence_free, NULL);
 }
 
 typedef struct list {
@@ -217,14 +210,7 @@ void an_api_silences_list(an_request_t *req) {
     free(l);
     return;
   }
-  an_api_job_t *j = an_api_job_new(req, run_list, 200);
-  if (j == NULL) {
-    free(l);
-    return;
-  }
-  j->data = l;
-  j->free_data = free;
-  an_api_job_submit(j);
+  an_api_submit(req, run_list, 200, l, free, NULL);
 }
 
 static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {

@@ -123,3 +123,13 @@ void an_json_time(yajl_gen g, const char *key, double t) {
   else
     an_json_str(g, key, an_time_format(t, stamp, sizeof(stamp)));
 }
+
+char *an_json_gen_take(yajl_gen g) {
+  const unsigned char *buf;
+  size_t len;
+  char *out = NULL;
+  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+    out = strndup((const char *)buf, len);
+  yajl_gen_free(g);
+  return out;
+}

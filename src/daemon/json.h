@@ -20,6 +20,10 @@ yajl_val an_json_get(yajl_val o, const char *key);
 /* A generator that validates UTF-8 and escapes '/' never; NULL on ENOMEM. */
 yajl_gen an_json_gen(void);
 
+/* The generator's document as a malloc'd string; frees g. NULL when out
+ * of memory or the document is not complete. */
+char *an_json_gen_take(yajl_gen g);
+
 /* Shorthands that emit a key and its value into an open map. */
 void an_json_str(yajl_gen g, const char *key, const char *value);
 void an_json_num(yajl_gen g, const char *key, double value);

@@ -54,13 +54,7 @@ char *an_notice_json(const char *event, const an_alert_t *a,
   snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
   an_json_str(g, "link", link);
   yajl_gen_map_close(g);
-  const unsigned char *buf;
-  size_t len;
-  char *out = NULL;
-  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-    out = strndup((const char *)buf, len);
-  yajl_gen_free(g);
-  return out;
+  return an_json_gen_take(g);
 }
 
 const char *an_notice_str(yajl_val notice, const char *key) {

@@ -129,15 +129,14 @@ static char *render(const an_delivery_t *dl, const an_channel_t *ch, char *err,
   yajl_val notice = yajl_tree_parse(dl->notice, NULL, 0);
   yajl_gen g = an_json_gen();
   char *body = NULL;
-  const unsigned char *buf;
-  size_t len;
-  if (notice == NULL || g == NULL || fn(notice, ch, g) != 0 ||
-      yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-    snprintf(err, errlen, "the notice cannot be rendered for %s", ch->type);
-  else
-    body = strndup((const char *)buf, len);
+  if (notice != NULL && g != NULL && fn(notice, ch, g) == 0) {
+    body = an_json_gen_take(g);
+    g = NULL;
+  }
   if (g != NULL)
     yajl_gen_free(g);
+  if (body == NULL)
+    snprintf(err, errlen, "the notice cannot be rendered for %s", ch->type);
   yajl_tree_free(notice);
   return body;
 }

@@ -1,5 +1,6 @@
 #include "query.h"
 #include "json.h"
+#include "severity.h"
 #include "timefmt.h"
 #include "token.h"
 
@@ -74,6 +75,14 @@ int an_query_bits(const char *key, const char *v,
   }
   if (*bits == 0)
     return bad(e, "%s must be %s", key, allowed);
+  return 0;
+}
+
+int an_query_severity_bit(const char *name, int *bit) {
+  an_severity_t sev;
+  if (an_severity_parse(name, &sev) != 0)
+    return EINVAL;
+  *bit = (int)sev;
   return 0;
 }
 

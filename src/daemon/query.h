@@ -36,6 +36,9 @@ int an_query_bits(const char *key, const char *v,
                   int (*parse)(const char *name, int *bit), unsigned *bits,
                   const char *allowed, an_query_err_t *e);
 
+/* For an_query_bits: a severity name (low … critical) as its bit. */
+int an_query_severity_bit(const char *name, int *bit);
+
 /* A page_token this API issued: where the last page ended and the number
  * of the page it asks for. */
 int an_query_page_token(const char *v, double *after_t, char *after_id,

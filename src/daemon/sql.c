@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -87,6 +88,44 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st) {
     return EIO;
   }
   return 0;
+}
+
+int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
+                long long *total) {
+  char sql[2048];
+  sqlite3_stmt *st;
+  *rows = NULL;
+  *n = 0;
+  snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s", p->table, p->where);
+  if (an_sql_prepare(db, sql, &st) != 0)
+    return EIO;
+  p->bind(st, p->filter);
+  *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  an_sql_release(st);
+
+  int len = snprintf(sql, sizeof(sql), "SELECT %s FROM %s%s", p->columns,
+                     p->table, p->where);
+  if (p->after)
+    len += snprintf(sql + len, sizeof(sql) - (size_t)len,
+                    " AND (%s < :after_t OR (%s = :after_t AND"
+                    " id < :after_id))",
+                    p->order_column, p->order_column);
+  snprintf(sql + len, sizeof(sql) - (size_t)len,
+           " ORDER BY %s DESC, id DESC LIMIT %d", p->order_column, p->limit);
+  if (an_sql_prepare(db, sql, &st) != 0)
+    return EIO;
+  p->bind(st, p->filter);
+  unsigned char *out = calloc((size_t)p->limit, p->row_size);
+  if (out == NULL) {
+    an_sql_release(st);
+    return ENOMEM;
+  }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)p->limit)
+    p->read(st, out + (*n)++ * p->row_size);
+  an_sql_release(st);
+  *rows = out;
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
 }
 
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {

@@ -6,6 +6,7 @@
 #define AN_SQL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 /* Runs sql (no rows wanted). */
 int an_sql_exec(sqlite3 *db, const char *sql);
@@ -32,6 +33,26 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st);
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
+
+/* A page of a list paged by keyset, newest first: the rows of table that
+ * match where (" WHERE …", whose named parameters bind binds), after the
+ * row (:after_t, :after_id) when after is set, by order_column then id,
+ * both descending; and the count of all that match where. */
+typedef struct an_sql_page {
+  const char *table, *columns, *order_column;
+  const char *where;
+  int after;
+  int limit;
+  void (*bind)(sqlite3_stmt *st, const void *filter); /* also :after_… */
+  const void *filter;
+  size_t row_size;
+  void (*read)(sqlite3_stmt *st, void *row); /* one row of columns */
+} an_sql_page_t;
+
+/* Fills *rows (malloc'd, limit rows of row_size) and *n. Returns 0, EIO
+ * or ENOMEM. */
+int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
+                long long *total);
 
 /* The column as a malloc'd string, NULL for SQL NULL. */
 char *an_sql_column_text(sqlite3_stmt *st, int i);

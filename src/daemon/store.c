@@ -572,43 +572,29 @@ static void bind_filter(sqlite3_stmt *st, const an_filter_t *f) {
   }
 }
 
+static void bind_filter_of(sqlite3_stmt *st, const void *f) {
+  bind_filter(st, f);
+}
+
+static void read_anomaly_row(sqlite3_stmt *st, void *row) {
+  read_anomaly(st, row);
+}
+
 int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
                             an_anomaly_t **out, size_t *n, long long *total) {
-  char sql[1024];
-  sqlite3_stmt *st;
-  *out = NULL;
-  *n = 0;
-
-  snprintf(sql, sizeof(sql), "SELECT count(*) FROM anomalies");
-  where_clause(f, sql, sizeof(sql));
-  if (an_sql_prepare(db, sql, &st) != 0)
-    return EIO;
-  bind_filter(st, f);
-  *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  an_sql_release(st);
-
-  snprintf(sql, sizeof(sql), "SELECT " ANOMALY_COLUMNS " FROM anomalies");
-  where_clause(f, sql, sizeof(sql));
-  if (f->after_id != NULL)
-    snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
-             " AND (detected_at < :after_t OR (detected_at = :after_t AND"
-             " id < :after_id))");
-  snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
-           " ORDER BY detected_at DESC, id DESC LIMIT %d", f->limit);
-  if (an_sql_prepare(db, sql, &st) != 0)
-    return EIO;
-  bind_filter(st, f);
-  an_anomaly_t *rows = calloc((size_t)f->limit, sizeof(*rows));
-  if (rows == NULL) {
-    an_sql_release(st);
-    return ENOMEM;
-  }
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)f->limit)
-    read_anomaly(st, &rows[(*n)++]);
-  an_sql_release(st);
-  *out = rows;
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
+  char where[1024] = "";
+  where_clause(f, where, sizeof(where));
+  an_sql_page_t page = {.table = "anomalies",
+                        .columns = ANOMALY_COLUMNS,
+                        .order_column = "detected_at",
+                        .where = where,
+                        .after = f->after_id != NULL,
+                        .limit = f->limit,
+                        .bind = bind_filter_of,
+                        .filter = f,
+                        .row_size = sizeof(an_anomaly_t),
+                        .read = read_anomaly_row};
+  return an_sql_page(db, &page, (void **)out, n, total);
 }
 
 int an_store_set_status(sqlite3 *db, const char *id, int status) {

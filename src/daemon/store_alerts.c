@@ -1,6 +1,7 @@
 /* store_alerts.c: the SQL of channels, rules, alerts, silences and the
  * outbox (store_alerts.h). */
 #include "store_alerts.h"
+#include "grow.h"
 #include "match.h"
 #include "sql.h"
 
@@ -15,19 +16,6 @@ static void copy_id(char *dst, size_t len, sqlite3_stmt *st, int i) {
   snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
-/* Grows a malloc'd array for one more item of size bytes. */
-static int grow(void **items, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return 0;
-  size_t c = *cap ? 2 * *cap : 16;
-  void *p = realloc(*items, c * size);
-  if (p == NULL)
-    return ENOMEM;
-  *items = p;
-  *cap = c;
-  return 0;
-}
-
 /* Steps st to its end, collecting column 0 of each row as an id. */
 static int collect_ids(sqlite3_stmt *st, an_id_list_t *out) {
   size_t cap = 0;
@@ -35,7 +23,7 @@ static int collect_ids(sqlite3_stmt *st, an_id_list_t *out) {
   out->ids = NULL;
   out->n = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)&out->ids, &cap, out->n, sizeof(*out->ids)) != 0) {
+    if (an_grow((void **)&out->ids, &cap, out->n, sizeof(*out->ids)) != 0) {
       an_sql_release(st);
       an_id_list_free(out);
       return ENOMEM;
@@ -130,7 +118,7 @@ int an_store_list_channels(sqlite3 *db, an_channel_t **out, size_t *n) {
                      &st) != 0)
     return EIO;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)out, &cap, *n, sizeof(**out)) != 0)
+    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
       break;
     memset(&(*out)[*n], 0, sizeof(**out));
     read_channel(st, &(*out)[(*n)++]);
@@ -321,7 +309,7 @@ static int read_rule(sqlite3 *db, sqlite3_stmt *row, an_rule_t *r) {
   size_t cap = 0;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)&r->channels, &cap, r->nchannels, sizeof(char *)) != 0)
+    if (an_grow((void **)&r->channels, &cap, r->nchannels, sizeof(char *)) != 0)
       break;
     r->channels[r->nchannels++] = an_sql_column_text(st, 0);
   }
@@ -371,7 +359,7 @@ typedef struct rule_list {
 
 static int keep_rule(void *ctx, an_rule_t *r) {
   rule_list_t *l = ctx;
-  if (grow((void **)&l->rules, &l->cap, l->n, sizeof(*l->rules)) != 0)
+  if (an_grow((void **)&l->rules, &l->cap, l->n, sizeof(*l->rules)) != 0)
     return ENOMEM;
   /* take the strings over: the caller clears the original */
   l->rules[l->n++] = *r;
@@ -707,41 +695,27 @@ static void alert_bind(sqlite3_stmt *st, const an_alert_filter_t *f) {
   bind_if(st, ":after_id", f->after_id, 0);
 }
 
+static void read_alert_row(sqlite3_stmt *st, void *row) { read_alert(st, row); }
+
+static void alert_bind_of(sqlite3_stmt *st, const void *f) {
+  alert_bind(st, f);
+}
+
 int an_store_list_alerts(sqlite3 *db, const an_alert_filter_t *f,
                          an_alert_t **out, size_t *n, long long *total) {
-  char sql[1024] = "SELECT count(*) FROM alerts";
-  sqlite3_stmt *st;
-  *out = NULL;
-  *n = 0;
-  alert_where(f, sql, sizeof(sql));
-  if (an_sql_prepare(db, sql, &st) != 0)
-    return EIO;
-  alert_bind(st, f);
-  *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  an_sql_release(st);
-
-  snprintf(sql, sizeof(sql), "SELECT " ALERT_COLUMNS " FROM alerts");
-  alert_where(f, sql, sizeof(sql));
-  if (f->after_id != NULL)
-    snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
-             " AND (created_at < :after_t OR (created_at = :after_t AND"
-             " id < :after_id))");
-  snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),
-           " ORDER BY created_at DESC, id DESC LIMIT %d", f->limit);
-  if (an_sql_prepare(db, sql, &st) != 0)
-    return EIO;
-  alert_bind(st, f);
-  an_alert_t *rows = calloc((size_t)f->limit, sizeof(*rows));
-  if (rows == NULL) {
-    an_sql_release(st);
-    return ENOMEM;
-  }
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)f->limit)
-    read_alert(st, &rows[(*n)++]);
-  an_sql_release(st);
-  *out = rows;
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
+  char where[1024] = "";
+  alert_where(f, where, sizeof(where));
+  an_sql_page_t page = {.table = "alerts",
+                        .columns = ALERT_COLUMNS,
+                        .order_column = "created_at",
+                        .where = where,
+                        .after = f->after_id != NULL,
+                        .limit = f->limit,
+                        .bind = alert_bind_of,
+                        .filter = f,
+                        .row_size = sizeof(an_alert_t),
+                        .read = read_alert_row};
+  return an_sql_page(db, &page, (void **)out, n, total);
 }
 
 /* ---- silences ---- */
@@ -794,7 +768,7 @@ int an_store_list_silences(sqlite3 *db, double active_at, an_silence_t **out,
   if (!isnan(active_at))
     sqlite3_bind_double(st, 1, active_at);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)out, &cap, *n, sizeof(**out)) != 0)
+    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
       break;
     an_silence_t *s = &(*out)[(*n)++];
     memset(s, 0, sizeof(*s));
@@ -894,7 +868,7 @@ int an_store_alert_channels(sqlite3 *db, const char *alert_id, char ***out,
     return EIO;
   an_sql_bind_text(st, 1, alert_id);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)out, &cap, *n, sizeof(char *)) != 0)
+    if (an_grow((void **)out, &cap, *n, sizeof(char *)) != 0)
       break;
     (*out)[(*n)++] = an_sql_column_text(st, 0);
   }
@@ -930,7 +904,7 @@ static int read_deliveries(sqlite3_stmt *st, int with_notice,
   *out = NULL;
   *n = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (grow((void **)out, &cap, *n, sizeof(**out)) != 0)
+    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
       break;
     an_delivery_t *d = &(*out)[(*n)++];
     read_delivery(st, d);
