@@ -206,8 +206,9 @@ int an_alerts_acknowledge(sqlite3 *db, an_daemon_t *d, const char *id,
   if (out->status == AN_ALERT_RESOLVED)
     return EALREADY;
   int was_open = out->status != AN_ALERT_ACKNOWLEDGED;
+  /* acknowledging again may add notes; who acknowledged first stays */
   if (set_text(&out->notes, notes) != 0 ||
-      set_text(&out->acknowledged_by, by) != 0)
+      (was_open && set_text(&out->acknowledged_by, by) != 0))
     return ENOMEM;
   if (false_positive && !out->false_positive) {
     out->false_positive = 1;

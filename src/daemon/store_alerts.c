@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 static void copy_id(char *dst, size_t len, sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
@@ -88,6 +89,21 @@ int an_store_sync_channels(sqlite3 *db, const an_config_t *config, double now) {
   /* 2: was in the config, is no longer */
   if (rc == 0)
     rc = an_sql_exec(db, "DELETE FROM channels WHERE from_config = 2");
+  if (rc == 0 && an_sql_prepare(db,
+                                "SELECT r.name, c.channel FROM rules r JOIN"
+                                " (SELECT rule_id, channel FROM rule_channels"
+                                " UNION SELECT id, escalate_to FROM rules"
+                                " WHERE escalate_to IS NOT NULL) c"
+                                " ON c.rule_id = r.id WHERE c.channel NOT IN"
+                                " (SELECT name FROM channels)",
+                                &st) == 0) {
+    while (sqlite3_step(st) == SQLITE_ROW)
+      syslog(LOG_WARNING,
+             "alert rule \"%s\" names the channel \"%s\", which no longer "
+             "exists: its notifications there will fail",
+             sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+    an_sql_release(st);
+  }
   return rc;
 }
 
