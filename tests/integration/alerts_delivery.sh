@@ -19,7 +19,8 @@ channel() { # name type path [routing key]
 an_write_config "$AN_TMP/a.conf" "$port" "$AN_TMP/data" \
   "$(channel slack slack /slack)" "$(channel pagerduty pagerduty /pd rk-0123456789)" \
   "$(channel hook webhook /hook)" "$(channel manager webhook /manager)" \
-  'PublicURL "https://anomalyd.example.com/"'
+  "$(channel slow webhook /slow)" 'PublicURL "https://anomalyd.example.com/"' \
+  'NotifyTimeout 1'
 an_receiver_start "$rport" "$R" || { not_ok "receiver starts"; an_finish; }
 an_start "$AN_TMP/a.conf" || { not_ok "anomalyd starts"; an_finish; }
 
@@ -115,6 +116,18 @@ req GET "/v1/alerts/$a7"
 check "…recorded as failed with the receiver's answer" is "$(json "[(d['status'], d['attempts'], 'HTTP 400' in d['lastError'], 'mode 400' in d['lastError']) for d in j['deliveries']]")" "[('failed', 1, True, True)]"
 : >"$R/mode"
 check "the webhook gets the notice as JSON" is "$(received "$R" "[(x['body']['event'], x['body']['sourceId'], x['body']['metric'], x['body']['score'], x['body']['severity']) for x in r if $(hook /hook "$a7")]")" "[('trigger', 'web-7', 'memory/memory-used', 0.8, 'medium')]"
+
+# --- a receiver that does not answer in NotifyTimeout is tried again
+req POST /v1/alert-rules '{"name":"Net","severity":"low","conditions":{"metric":"interface","threshold":0.5},"channels":["slow"]}' "$ADMIN_KEY"
+echo "/slow hang" >"$R/mode"
+anomaly web-10 interface-eth0/if_octets/rx 0.8
+a10=$(alert_of web-10)
+check "a hanging receiver is asked" until_true 10 got "$(hook /slow "$a10")" 1
+: >"$R/mode"
+check "…and asked again after the timeout" until_true 15 at_least "$(hook /slow "$a10")" 2
+deliveries_are() { req GET "/v1/alerts/$1"; test "$(json "[d['status'] for d in j['deliveries']]")" = "$2"; }
+check "…until it took it" until_true 15 deliveries_are "$a10" "['delivered']"
+check "the history names the timeout" is "$(json "'imeout' in j['deliveries'][0]['history'][0]['error']")" True
 
 # --- a receiver down for a while gets every notification once it is back
 an_receiver_stop

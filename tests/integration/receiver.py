@@ -6,8 +6,9 @@
 Every POST is appended to DIR/requests.jsonl as one JSON object
 {"path", "t", "body"} (body parsed as JSON when it is JSON), then answered
 as DIR/mode says: a line "STATUS [RETRY-AFTER]" per path prefix, e.g.
-"/pd 500" or "/slack 429 2"; paths without a line get 200 (PagerDuty's
-path /pd gets 202, as PagerDuty answers). Write DIR/mode to change the
+"/pd 500" or "/slack 429 2", or "hang" for a receiver that answers 200
+only after 5 s; paths without a line get 200 (PagerDuty's path /pd gets
+202, as PagerDuty answers). Write DIR/mode to change the
 behaviour while it runs; stop the process to be "down".
 """
 import json
@@ -25,6 +26,8 @@ def behaviour(path):
             for line in f:
                 parts = line.split()
                 if len(parts) >= 2 and path.startswith(parts[0]):
+                    if parts[1] == "hang":
+                        return "hang", None
                     return int(parts[1]), (parts[2] if len(parts) > 2 else None)
     except FileNotFoundError:
         pass
@@ -39,6 +42,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         status, retry_after = behaviour(self.path)
+        if status == "hang":
+            time.sleep(5)
+            status = 200
         with open(os.path.join(folder, "requests.jsonl"), "a") as f:
             f.write(json.dumps({"path": self.path, "t": time.time(),
                                 "status": status, "body": body}) + "\n")
