@@ -52,35 +52,49 @@ struct an_series_table {
   atomic_size_t key_bytes;
 };
 
-/* Hashes 16 bytes a round in two independent lanes (multiply and fold),
- * several times faster than a byte loop on keys of 30 to 60 bytes, and
- * sets *len to the key's length. */
-static uint32_t hash_key(const char *key, size_t *len) {
-  const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xbf58476d1ce4e5b9ull;
-  size_t n = strlen(key);
+static uint64_t load64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static uint64_t load32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* The high and low halves of a * b, folded: one multiply mixes 64 bits
+ * into 64. */
+static uint64_t mix(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* wyhash's shape: 16 bytes a multiply, the last (partial) block read as
+ * two overlapping words, so no byte loop and no variable-length memcpy
+ * for the 30- to 60-byte keys of collectd. */
+static uint64_t hash_key(const char *key, size_t n) {
+  const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull;
   const unsigned char *p = (const unsigned char *)key;
-  uint64_t a = 0x243f6a8885a308d3ull ^ n, b = 0x13198a2e03707344ull;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    uint64_t w1, w2;
-    memcpy(&w1, p + i, 8);
-    memcpy(&w2, p + i + 8, 8);
-    a = (a ^ w1) * k1;
-    b = (b ^ w2) * k2;
-    a ^= a >> 31;
-    b ^= b >> 29;
+  uint64_t seed = k0, a, b;
+  if (n <= 16) {
+    if (n >= 4) {
+      size_t mid = (n >> 3) << 2;
+      a = load32(p) << 32 | load32(p + mid);
+      b = load32(p + n - 4) << 32 | load32(p + n - 4 - mid);
+    } else {
+      a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+      b = 0;
+    }
+  } else {
+    size_t i = n;
+    for (; i > 16; i -= 16, p += 16)
+      seed = mix(load64(p) ^ k1, load64(p + 8) ^ seed);
+    a = load64(p + i - 16);
+    b = load64(p + i - 8);
   }
-  uint64_t t1 = 0, t2 = 0;
-  size_t rest = n - i;
-  memcpy(&t1, p + i, rest < 8 ? rest : 8);
-  if (rest > 8)
-    memcpy(&t2, p + i + 8, rest - 8);
-  a = (a ^ t1) * k1;
-  b = (b ^ t2) * k2;
-  uint64_t h = (a ^ (b >> 32) ^ (b << 32)) * k2;
-  h ^= h >> 32;
-  *len = n;
-  return (uint32_t)h;
+  return mix(k1 ^ n, mix(a ^ k1, b ^ seed));
 }
 
 static const char *entry_key(const an_series_table_t *t, const entry_t *e) {
@@ -197,10 +211,10 @@ static void sensitize(float sensitivity, an_result_t *r) {
 static int update(an_series_table_t *t, const char *key, double ts,
                   double value, an_result_t *result, int ordered,
                   double *last) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0)
     return EINVAL;
+  uint32_t hash = (uint32_t)hash_key(key, len);
   stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
   int created = 0, rc = 0;
   stripe_lock(lock);
@@ -240,10 +254,10 @@ int an_series_table_update_ordered(an_series_table_t *t, const char *key,
 
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
                                     double sensitivity) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
     return EINVAL;
+  uint32_t hash = (uint32_t)hash_key(key, len);
   stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
   int created = 0;
   stripe_lock(lock);
@@ -259,10 +273,10 @@ int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
 }
 
 int an_series_table_remove(an_series_table_t *t, const char *key) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0)
     return ENOENT;
+  uint32_t hash = (uint32_t)hash_key(key, len);
   stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
   int rc = ENOENT;
   stripe_lock(lock);
@@ -323,11 +337,11 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
 int an_series_table_restore(an_series_table_t *t,
                             const an_series_info_t *info) {
   const char *key = info->key;
-  size_t klen = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &klen) : 0;
+  size_t klen = key != NULL ? strlen(key) : 0;
   if (check_key(key, klen) != 0 || !isfinite(info->sensitivity) ||
       info->sensitivity <= 0 || isinf(info->last_t))
     return EINVAL;
+  uint32_t hash = (uint32_t)hash_key(key, klen);
   unsigned char *state = malloc(t->state_size);
   if (state == NULL)
     return ENOMEM;
