@@ -135,11 +135,12 @@ static int steady(uint32_t n) {
          tail_count(n) + 1 >= 1 / RATE_ALPHA; /* as rate_of() tests it */
 }
 
-/* old: steady(n). Always inlined, so that with old a constant 1 the
- * common case (a value of an old series) is straight-line code. */
+/* old: steady(n); calm: u < U0. Always inlined, so that with both
+ * constant 1 the common case (a normal value of an old series) is
+ * straight-line code. */
 static inline __attribute__((always_inline)) void
-tail_learn(tail_t *t, uint32_t n, double u, int old) {
-  int over = u >= U0;
+tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
+  int over = !calm && u >= U0;
   double rate = old ? RATE_ALPHA : rate_of(RATE_ALPHA, tail_count(n));
   t->rate += rate * (over - t->rate);
   if (__builtin_expect(over, 0)) {
@@ -156,10 +157,11 @@ static double clip(double r, double sigma) {
 }
 
 /* sf and ss: the spreads x was scored with (learning starts from them, so
- * they are not computed twice). old: steady(s->n), as for tail_learn(). */
+ * they are not computed twice). old and calm: as for tail_learn(), calm
+ * for every test. */
 static inline __attribute__((always_inline)) void
 learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
-      double mean_next, int old) {
+      double mean_next, int old, int calm) {
   int young = s->n < 20; /* too young to tell outliers from normal */
   double rf = x - s->fast, rs = x - s->slow;
   if (old || !young) {
@@ -175,9 +177,9 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   s->slow_dev += a_spread * (fabs(rs) - s->slow_dev);
   s->mean = mean_next;
   if (old || !young) {
-    tail_learn(&s->tails[FAST], s->n, u[FAST], old);
-    tail_learn(&s->tails[SLOW], s->n, u[SLOW], old);
-    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL], old);
+    tail_learn(&s->tails[FAST], s->n, u[FAST], old, calm);
+    tail_learn(&s->tails[SLOW], s->n, u[SLOW], old, calm);
+    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL], old, calm);
   }
 }
 
@@ -264,10 +266,10 @@ static void update(void *p, double t, double x, an_result_t *r) {
       }
     }
   }
-  if (__builtin_expect(steady(s->n), 1))
-    learn(s, x, sf, ss, u, mean_next, 1);
+  if (__builtin_expect(umax < U0 && steady(s->n), 1))
+    learn(s, x, sf, ss, u, mean_next, 1, 1);
   else
-    learn(s, x, sf, ss, u, mean_next, 0);
+    learn(s, x, sf, ss, u, mean_next, steady(s->n), 0);
   note_time(s, t);
   if (s->n < UINT32_MAX)
     s->n++;
