@@ -128,12 +128,15 @@ static double tail_count(uint32_t n) {
   return (n - 20) + PRIOR_WEIGHT / GAUSS_RATE;
 }
 
-/* 1 once every rate_of() of learn() but the excess's is its alpha: the
- * learning then needs no division and no comparison per rate. */
-static int steady(uint32_t n) {
-  return n >= 1 / SPREAD_ALPHA &&
-         tail_count(n) + 1 >= 1 / RATE_ALPHA; /* as rate_of() tests it */
-}
+/* From this many values on, every rate_of() of learn() but the excess's
+ * is its alpha, so learning needs no division and no comparison per rate:
+ * the tails' test tail_count(n) + 1 >= 1 / RATE_ALPHA holds once n - 20
+ * reaches 1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE (6295.3; the
+ * cast rounds down, hence + 1), and that n is far past 1 / SPREAD_ALPHA. */
+#define STEADY_N                                                               \
+  (20 + 1 + (uint32_t)(1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE))
+
+static int steady(uint32_t n) { return n >= STEADY_N; }
 
 /* old: steady(n); calm: u < U0. Always inlined, so that with both
  * constant 1 the common case (a normal value of an old series) is
@@ -183,10 +186,12 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   }
 }
 
+/* last_t is NaN or finite (check() refuses inf), so t > last_t is false
+ * for the first time. */
 static void note_time(state_t *s, double t) {
   if (!isfinite(t))
     return;
-  if (isfinite(s->last_t) && t > s->last_t) {
+  if (t > s->last_t) {
     double dt = t - s->last_t;
     s->interval =
         s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
