@@ -292,7 +292,9 @@ static int update(an_series_table_t *t, const char *key, double ts,
     *last = e->last_t;
     rc = ERANGE;
   } else {
-    t->cls->update(entry_state(e), ts, value, result);
+    /* The state's address from the key's length, not e->key_len (equal):
+     * its lines are then fetched while the header's still is. */
+    t->cls->update((char *)e + state_offset(len), ts, value, result);
     if (__builtin_expect(e->sensitivity != 1.0f, 0))
       sensitize(e->sensitivity, result);
     if (e->seen < UINT32_MAX)
