@@ -34,7 +34,7 @@ typedef struct entry {
   char key[];
 } entry_t;
 
-/* An open-addressing slot: the entry's address with the low bits of its
+/* An open-addressing slot: the entry's address with a few bits of its
  * hash in the bits malloc's alignment leaves zero (an entry is larger than
  * max_align_t, so malloc aligns it fully). Probing past another series
  * then rarely reads its entry (at a million series each entry read is a
@@ -43,6 +43,10 @@ typedef uintptr_t slot_t;
 #define TAG_MASK ((uintptr_t)alignof(max_align_t) - 1)
 
 static entry_t *slot_entry(slot_t s) { return (entry_t *)(s & ~TAG_MASK); }
+
+/* Bits 32 and up: the slot index is the low bits, and series probed past
+ * are mostly ones whose home is near, with low bits like the key's. */
+static slot_t tag_of(uint64_t hash) { return (hash >> 32) & TAG_MASK; }
 
 /* A stripe: its lock and the table it guards, on one cache line, so
  * taking the lock brings the table's size and slots pointer with it.
@@ -168,7 +172,7 @@ probe_nolock(const stripe_t *st, const char *key, size_t len, uint64_t hash) {
     slot_t sl = st->slots[i];
     if (sl == 0)
       return i;
-    if (((sl ^ hash) & TAG_MASK) == 0) {
+    if ((sl & TAG_MASK) == tag_of(hash)) {
       const entry_t *e = slot_entry(sl);
       if (e->key_len == len && memcmp(e->key, key, len) == 0)
         return i;
@@ -220,7 +224,7 @@ insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
   e->key_len = (uint16_t)len;
   memcpy(e->key, key, len + 1);
   t->cls->init(entry_state(e));
-  st->slots[probe_nolock(st, key, len, hash)] = (slot_t)e | (hash & TAG_MASK);
+  st->slots[probe_nolock(st, key, len, hash)] = (slot_t)e | tag_of(hash);
   st->count++;
   atomic_fetch_add(&t->count, 1);
   atomic_fetch_add(&t->bytes, size);
