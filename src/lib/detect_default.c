@@ -93,10 +93,18 @@ static double deviation(double x, double level, double inv_sigma) {
   return u < U_MAX ? u : U_MAX;
 }
 
+/* exp() of anything below this is 0 (e^-746 < 2^-1075, half the least
+ * subnormal): a new series, its spreads still near 0, has deviations at
+ * U_MAX on every test, and the call would be made for nothing. */
+#define EXP_ZERO -746.0
+
 static double tail_p(const tail_t *t, double u) {
   if (u < U0)
     return 1.0;
-  return t->rate * exp(-(u - U0) / t->excess);
+  double z = -(u - U0) / t->excess;
+  if (z < EXP_ZERO)
+    return 0.0; /* t->rate * exp(z), t->rate being finite and >= 0 */
+  return t->rate * exp(z);
 }
 
 /* The smallest p of the tests and which test gave it. Out of line: it is
