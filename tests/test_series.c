@@ -47,6 +47,33 @@ static void test_basic(void **unused) {
   an_series_table_destroy(NULL);
 }
 
+/* Removing series, many of them sharing probe runs, keeps every other
+ * series with what it learned, and a removed series starts afresh. */
+static void test_remove_keeps_others(void **unused) {
+  an_series_table_t *t = an_series_table_create(cls());
+  an_result_t r;
+  char key[64];
+  const int n = 5000;
+  for (int i = 0; i < n; i++) {
+    snprintf(key, sizeof(key), "host%d/df-var/df_complex-free/value", i);
+    for (int k = 0; k <= i % 7; k++)
+      assert_int_equal(an_series_table_update(t, key, k, k, &r), 0);
+  }
+  for (int i = 0; i < n; i += 3) {
+    snprintf(key, sizeof(key), "host%d/df-var/df_complex-free/value", i);
+    assert_int_equal(an_series_table_remove(t, key), 0);
+    assert_int_equal(an_series_table_remove(t, key), ENOENT);
+  }
+  assert_int_equal(an_series_table_count(t), n - (n + 2) / 3);
+  for (int i = 0; i < n; i++) {
+    snprintf(key, sizeof(key), "host%d/df-var/df_complex-free/value", i);
+    assert_int_equal(an_series_table_update(t, key, 100, 1, &r), 0);
+    assert_int_equal(r.seen, i % 3 == 0 ? 1 : i % 7 + 2);
+  }
+  assert_int_equal(an_series_table_count(t), n);
+  an_series_table_destroy(t);
+}
+
 /* Feeds a series normal noise then one spike; returns the spike's score. */
 static double spike_score(an_series_table_t *t, const char *key) {
   test_rng_t rng = {21};
@@ -290,6 +317,7 @@ static void test_concurrent_writers(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_remove_keeps_others),
       cmocka_unit_test(test_ordered),
       cmocka_unit_test(test_sensitivity),
       cmocka_unit_test(test_save_restore),

@@ -4,7 +4,9 @@
  *   score-bench [--quick]
  *
  * Prints a table and, per run, a line a script can grep:
- *   series=1000 threads=1 ns_per_value=23.1 bytes_per_series=118 ... */
+ *   series=1000 threads=1 ns_per_value=23.1 bytes_per_series=118 ...
+ * The single-thread runs also print issue 2's targets next to them; the
+ * machine is shared, so compare the median of a few runs with those. */
 #include "detector.h"
 #include "series.h"
 
@@ -72,10 +74,16 @@ static void *feed(void *arg) {
   return NULL;
 }
 
+/* Issue 2's targets, for the full (not --quick) runs. */
+#define TARGET_BYTES_PER_SERIES 256
+#define TARGET_NS_1K 30  /* 1 000 series, one thread */
+#define TARGET_NS_1M 250 /* 1 000 000 series, one thread */
+
 /* Runs rounds over n series on nthreads threads (disjoint halves) and
  * prints the figures. The first round creates the series and is timed
- * separately from the steady state. */
-static void run(size_t n, size_t rounds, int nthreads) {
+ * separately from the steady state. target_ns: the figure to compare
+ * with, 0 for none. */
+static void run(size_t n, size_t rounds, int nthreads, int target_ns) {
   const an_detector_class_t *cls = an_detector_find("default");
   char **keys = make_keys(n);
   struct mallinfo2 before = mallinfo2();
@@ -111,6 +119,9 @@ static void run(size_t n, size_t rounds, int nthreads) {
       "%6.1f B/series stated  %6.1f B/series malloc  (first value %.0f ns)\n",
       n, nthreads, nthreads > 1 ? "s" : " ", ns, values / elapsed / 1e6, stated,
       measured, create_s * 1e9 / n);
+  if (target_ns > 0)
+    printf("%9s target: <= %d ns/value, <= %d B/series\n", "", target_ns,
+           TARGET_BYTES_PER_SERIES);
   printf("series=%zu threads=%d ns_per_value=%.1f bytes_per_series=%.1f "
          "malloc_bytes_per_series=%.1f\n",
          n, nthreads, ns, stated, measured);
@@ -144,9 +155,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   run_detector(quick ? 100000 : 20000000);
-  run(1000, quick ? 100 : 20000, 1);
-  run(1000, quick ? 100 : 20000, 2);
-  run(quick ? 20000 : 1000000, quick ? 2 : 4, 1);
-  run(quick ? 20000 : 1000000, quick ? 2 : 4, 2);
+  run(1000, quick ? 100 : 20000, 1, quick ? 0 : TARGET_NS_1K);
+  run(1000, quick ? 100 : 20000, 2, 0);
+  run(quick ? 20000 : 1000000, quick ? 2 : 4, 1, quick ? 0 : TARGET_NS_1M);
+  run(quick ? 20000 : 1000000, quick ? 2 : 4, 2, 0);
   return 0;
 }

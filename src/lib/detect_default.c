@@ -43,6 +43,9 @@
 #define GAUSS_RATE 0.0027               /* P(|Z| > 3) */
 #define GAUSS_EXCESS 0.31               /* E(|Z| - 3 given |Z| > 3) */
 
+/* an_score_from_p() is 0 at and above this p: no need to call it */
+#define SCORED_P 1e-2
+
 /* p below this starts an incident: the p of score 0.5 (an_p_from_score) */
 #define AN_REFRACTORY_P 3.9e-5
 
@@ -80,7 +83,7 @@ static void init(void *p) {
 
 /* The smallest spread believed: float rounding of a series that never
  * moved must not become an infinite deviation. */
-static double spread(const state_t *s, double dev, double level) {
+static double spread(double dev, double level) {
   return MAD_TO_SIGMA * dev + 1e-9 * fabs(level) + 1e-300;
 }
 
@@ -90,10 +93,34 @@ static double deviation(double x, double level, double inv_sigma) {
   return u < U_MAX ? u : U_MAX;
 }
 
+/* exp() of anything below this is 0 (e^-746 < 2^-1075, half the least
+ * subnormal): a new series, its spreads still near 0, has deviations at
+ * U_MAX on every test, and the call would be made for nothing. */
+#define EXP_ZERO -746.0
+
 static double tail_p(const tail_t *t, double u) {
   if (u < U0)
     return 1.0;
-  return t->rate * exp(-(u - U0) / t->excess);
+  double z = -(u - U0) / t->excess;
+  if (z < EXP_ZERO)
+    return 0.0; /* t->rate * exp(z), t->rate being finite and >= 0 */
+  return t->rate * exp(z);
+}
+
+/* The smallest p of the tests and which test gave it. Out of line: it is
+ * only needed once a deviation reaches U0 (below, every p is 1), and its
+ * exp() calls would make the common path save and restore registers. */
+static __attribute__((noinline)) double
+worst_p(const state_t *s, const double u[NTESTS], int *worst) {
+  double pv = 1;
+  for (int i = 0; i < NTESTS; i++) {
+    double pi = tail_p(&s->tails[i], u[i]);
+    if (pi < pv) {
+      pv = pi;
+      *worst = i;
+    }
+  }
+  return pv;
 }
 
 /* A running average while young, exponential forgetting once old. */
@@ -103,11 +130,31 @@ static double rate_of(double alpha, double count) {
   return 1.0 / (count + 1);
 }
 
-static void tail_learn(tail_t *t, uint32_t n, double u) {
-  int over = u >= U0;
-  t->rate +=
-      rate_of(RATE_ALPHA, n + PRIOR_WEIGHT / GAUSS_RATE) * (over - t->rate);
-  if (over) {
+/* The count tail_learn() passes rate_of() for a state that has learned n
+ * values (n >= 20). */
+static double tail_count(uint32_t n) {
+  return (n - 20) + PRIOR_WEIGHT / GAUSS_RATE;
+}
+
+/* From this many values on, every rate_of() of learn() but the excess's
+ * is its alpha, so learning needs no division and no comparison per rate:
+ * the tails' test tail_count(n) + 1 >= 1 / RATE_ALPHA holds once n - 20
+ * reaches 1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE (6295.3; the
+ * cast rounds down, hence + 1), and that n is far past 1 / SPREAD_ALPHA. */
+#define STEADY_N                                                               \
+  (20 + 1 + (uint32_t)(1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE))
+
+static int steady(uint32_t n) { return n >= STEADY_N; }
+
+/* old: steady(n); calm: u < U0. Always inlined, so that with both
+ * constant 1 the common case (a normal value of an old series) is
+ * straight-line code. */
+static inline __attribute__((always_inline)) void
+tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
+  int over = !calm && u >= U0;
+  double rate = old ? RATE_ALPHA : rate_of(RATE_ALPHA, tail_count(n));
+  t->rate += rate * (over - t->rate);
+  if (__builtin_expect(over, 0)) {
     t->excess += rate_of(EXCESS_ALPHA, t->exceedances + PRIOR_WEIGHT) *
                  (u - U0 - t->excess);
     if (t->exceedances < UINT32_MAX)
@@ -120,28 +167,39 @@ static double clip(double r, double sigma) {
   return r > c ? c : r < -c ? -c : r;
 }
 
-static void learn(state_t *s, double x, const double u[NTESTS],
-                  double mean_next) {
-  double young = s->n < 20; /* too young to tell outliers from normal */
+/* sf and ss: the spreads x was scored with (learning starts from them, so
+ * they are not computed twice). old and calm: as for tail_learn(), calm
+ * for every test. */
+static inline __attribute__((always_inline)) void
+learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
+      double mean_next, int old, int calm) {
+  int young = s->n < 20; /* too young to tell outliers from normal */
   double rf = x - s->fast, rs = x - s->slow;
-  if (!young) {
-    rf = clip(rf, spread(s, s->fast_dev, s->fast));
-    rs = clip(rs, spread(s, s->slow_dev, s->slow));
+  if (old || !young) {
+    rf = clip(rf, sf);
+    rs = clip(rs, ss);
   }
-  s->fast += rate_of(FAST_ALPHA, s->n) * rf;
-  s->slow += rate_of(SLOW_ALPHA, s->n) * rs;
-  s->fast_dev += rate_of(SPREAD_ALPHA, s->n) * (fabs(rf) - s->fast_dev);
-  s->slow_dev += rate_of(SPREAD_ALPHA, s->n) * (fabs(rs) - s->slow_dev);
+  double a_fast = old ? FAST_ALPHA : rate_of(FAST_ALPHA, s->n);
+  double a_slow = old ? SLOW_ALPHA : rate_of(SLOW_ALPHA, s->n);
+  double a_spread = old ? SPREAD_ALPHA : rate_of(SPREAD_ALPHA, s->n);
+  s->fast += a_fast * rf;
+  s->slow += a_slow * rs;
+  s->fast_dev += a_spread * (fabs(rf) - s->fast_dev);
+  s->slow_dev += a_spread * (fabs(rs) - s->slow_dev);
   s->mean = mean_next;
-  if (!young)
-    for (int i = 0; i < NTESTS; i++)
-      tail_learn(&s->tails[i], s->n - 20, u[i]);
+  if (old || !young) {
+    tail_learn(&s->tails[FAST], s->n, u[FAST], old, calm);
+    tail_learn(&s->tails[SLOW], s->n, u[SLOW], old, calm);
+    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL], old, calm);
+  }
 }
 
+/* last_t is NaN or finite (check() refuses inf), so t > last_t is false
+ * for the first time. */
 static void note_time(state_t *s, double t) {
   if (!isfinite(t))
     return;
-  if (isfinite(s->last_t) && t > s->last_t) {
+  if (t > s->last_t) {
     double dt = t - s->last_t;
     s->interval =
         s->interval > 0 ? s->interval + 0.05 * (dt - s->interval) : dt;
@@ -149,19 +207,19 @@ static void note_time(state_t *s, double t) {
   s->last_t = t;
 }
 
+/* Scores x and learns from it. Each field of *r is written once (no
+ * memset): at tens of nanoseconds a value, the stores show. */
 static void update(void *p, double t, double x, an_result_t *r) {
   state_t *s = p;
-  memset(r, 0, sizeof(*r));
-  r->p_value = 1;
-  r->expected = s->fast;
-  if (!isfinite(x)) {
-    r->kind = AN_KIND_INVALID;
+  if (__builtin_expect(!isfinite(x), 0)) {
+    *r = (an_result_t){
+        .p_value = 1, .expected = s->fast, .kind = AN_KIND_INVALID};
     return;
   }
-  if (s->n == 0) {
+  if (__builtin_expect(s->n == 0, 0)) {
+    *r = (an_result_t){.p_value = 1, .expected = s->fast, .warming_up = 1};
     s->fast = s->slow = s->mean = x;
     s->n = 1;
-    r->warming_up = 1;
     note_time(s, t);
     return;
   }
@@ -171,49 +229,60 @@ static void update(void *p, double t, double x, an_result_t *r) {
       t - s->last_t > REFRACTORY * s->interval)
     s->quiet = 0;
 
-  double sf = spread(s, s->fast_dev, s->fast);
-  double ss = spread(s, s->slow_dev, s->slow);
+  /* Locals: r may alias *s as far as the compiler knows, so every store
+   * to r would otherwise reload the state. */
+  double fast = s->fast, slow = s->slow;
+  double sf = spread(s->fast_dev, fast);
+  double ss = spread(s->slow_dev, slow);
   double mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, ss);
-  double u[NTESTS];
   double inv_sf = 1 / sf, inv_ss = 1 / ss;
-  u[FAST] = deviation(x, s->fast, inv_sf);
-  u[SLOW] = deviation(x, s->slow, inv_ss);
-  u[LEVEL] = deviation(mean_next, s->slow, inv_ss * LEVEL_SE);
+  double u[NTESTS];
+  u[FAST] = deviation(x, fast, inv_sf);
+  u[SLOW] = deviation(x, slow, inv_ss);
+  u[LEVEL] = deviation(mean_next, slow, inv_ss * LEVEL_SE);
 
   int worst = FAST;
   double pv = 1;
-  for (int i = 0; i < NTESTS; i++) {
-    double pi = tail_p(&s->tails[i], u[i]);
-    if (pi < pv) {
-      pv = pi;
-      worst = i;
-    }
-  }
+  double umax = u[FAST] > u[SLOW] ? u[FAST] : u[SLOW];
+  umax = umax > u[LEVEL] ? umax : u[LEVEL];
+  if (__builtin_expect(umax >= U0, 0))
+    pv = worst_p(s, u, &worst);
 
+  double expected = worst == FAST ? fast : slow;
+  r->score = 0;
+  r->p_value = 1;
+  r->expected = expected;
+  r->deviation = (x - expected) * (worst == FAST ? inv_sf : inv_ss);
   r->spread = worst == FAST ? sf : ss;
-  r->expected = worst == FAST ? s->fast : s->slow;
-  r->deviation = (x - r->expected) * (worst == FAST ? inv_sf : inv_ss);
   r->horizon = s->interval * (1 / SPREAD_ALPHA);
+  r->kind = AN_KIND_NONE;
+  r->warming_up = 0;
+  r->seen = 0;
   if (s->n < WARMUP) {
     r->warming_up = 1;
   } else if (s->quiet > 0 && !(pv < s->incident_p * ESCALATION)) {
     s->quiet--;
   } else {
     r->p_value = pv;
-    r->score = an_score_from_p(pv);
-    if (pv < AN_REFRACTORY_P) {
-      s->quiet = REFRACTORY;
-      s->incident_p = pv;
+    if (pv < SCORED_P) {
+      r->score = an_score_from_p(pv);
+      if (pv < AN_REFRACTORY_P) {
+        s->quiet = REFRACTORY;
+        s->incident_p = pv;
+      }
+      if (r->score > 0) {
+        int up = x >= expected;
+        if (worst == LEVEL)
+          r->kind = up ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
+        else
+          r->kind = up ? AN_KIND_SPIKE : AN_KIND_DIP;
+      }
     }
   }
-  if (r->score > 0) {
-    int up = x >= r->expected;
-    if (worst == LEVEL)
-      r->kind = up ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
-    else
-      r->kind = up ? AN_KIND_SPIKE : AN_KIND_DIP;
-  }
-  learn(s, x, u, mean_next);
+  if (__builtin_expect(umax < U0 && steady(s->n), 1))
+    learn(s, x, sf, ss, u, mean_next, 1, 1);
+  else
+    learn(s, x, sf, ss, u, mean_next, steady(s->n), 0);
   note_time(s, t);
   if (s->n < UINT32_MAX)
     s->n++;

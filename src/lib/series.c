@@ -6,177 +6,262 @@
 #include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Stripes fix which lock guards a series by its hash alone, so growing the
- * bucket array never moves a series to another lock. */
+/* The table is NSTRIPES independent hash tables, the key's hash choosing
+ * one: each has its own lock and grows on its own, so no lock ever covers
+ * the whole table and a series never changes lock. */
 #define NSTRIPES 256
-#define INITIAL_BUCKETS 1024
+#define STRIPE_BITS 8 /* log2(NSTRIPES) */
+#define FIRST_SLOTS 8 /* a stripe's slots when it gets its first series */
+/* A stripe grows past 3/4 full: linear probing then stays within a cache
+ * line or two. */
+#define MAX_LOAD_NUM 3
+#define MAX_LOAD_DEN 4
 
 typedef struct entry {
-  struct entry *next;
-  uint32_t hash;
-  float sensitivity;
-  uint32_t seen;    /* values scored, saturating */
-  uint16_t key_len; /* without the NUL */
-  double last_t;    /* time of the last value, NaN if unknown */
-  /* Detector state, then the key with its NUL. */
-  alignas(8) unsigned char data[];
+  double last_t;     /* time of the last value, NaN if unknown */
+  uint32_t hash;     /* the key's hash, low half: all growing needs */
+  uint32_t seen;     /* values scored, saturating */
+  float sensitivity; /* 1: neutral */
+  uint16_t key_len;  /* without the NUL */
+  /* The key with its NUL, right after the header so that comparing it
+   * reads the line the header is in; then, at the next multiple of 8,
+   * the detector state. */
+  char key[];
 } entry_t;
 
-/* A stripe's lock: a spinlock, because what it guards takes nanoseconds
- * (a lookup and one detector update) and a mutex would cost as much as
- * the work. A waiter yields so a preempted holder can run. */
+/* An open-addressing slot: the entry's address with a few bits of its
+ * hash in the bits malloc's alignment leaves zero (an entry is larger than
+ * max_align_t, so malloc aligns it fully). Probing past another series
+ * then rarely reads its entry (at a million series each entry read is a
+ * cache miss), yet a slot is one word. 0: empty. */
+typedef uintptr_t slot_t;
+#define TAG_MASK ((uintptr_t)alignof(max_align_t) - 1)
+
+static entry_t *slot_entry(slot_t s) { return (entry_t *)(s & ~TAG_MASK); }
+
+/* Bits 32 and up: the slot index is the low bits, and series probed past
+ * are mostly ones whose home is near, with low bits like the key's. */
+static slot_t tag_of(uint64_t hash) { return (hash >> 32) & TAG_MASK; }
+
+/* A stripe: its lock and the table it guards, on one cache line, so
+ * taking the lock brings the table's size and slots pointer with it.
+ * The lock is a spinlock because what it guards takes nanoseconds (a
+ * lookup and one detector update) and a mutex would cost as much as the
+ * work; a waiter yields so a preempted holder can run. */
 typedef struct stripe {
-  alignas(64) atomic_flag busy;
+  alignas(64) atomic_uchar busy;
+  size_t count;  /* series in this stripe */
+  size_t nslots; /* 0, or a power of two */
+  slot_t *slots; /* linear probing, by the hash's low bits; never full */
 } stripe_t;
-
-static void stripe_lock(stripe_t *s) {
-  while (atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire))
-    sched_yield();
-}
-
-static void stripe_unlock(stripe_t *s) {
-  atomic_flag_clear_explicit(&s->busy, memory_order_release);
-}
 
 struct an_series_table {
   const an_detector_class_t *cls;
-  size_t state_size; /* rounded up to keep the key after it aligned */
   stripe_t stripes[NSTRIPES];
-  entry_t **buckets; /* guarded by every stripe lock together */
-  size_t nbuckets;   /* a power of two, a multiple of NSTRIPES */
   atomic_size_t count;
-  atomic_size_t key_bytes;
+  atomic_size_t bytes; /* entries and slot arrays */
 };
 
-/* Hashes 16 bytes a round in two independent lanes (multiply and fold),
- * several times faster than a byte loop on keys of 30 to 60 bytes, and
- * sets *len to the key's length. */
-static uint32_t hash_key(const char *key, size_t *len) {
-  const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xbf58476d1ce4e5b9ull;
-  size_t n = strlen(key);
-  const unsigned char *p = (const unsigned char *)key;
-  uint64_t a = 0x243f6a8885a308d3ull ^ n, b = 0x13198a2e03707344ull;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    uint64_t w1, w2;
-    memcpy(&w1, p + i, 8);
-    memcpy(&w2, p + i + 8, 8);
-    a = (a ^ w1) * k1;
-    b = (b ^ w2) * k2;
-    a ^= a >> 31;
-    b ^= b >> 29;
-  }
-  uint64_t t1 = 0, t2 = 0;
-  size_t rest = n - i;
-  memcpy(&t1, p + i, rest < 8 ? rest : 8);
-  if (rest > 8)
-    memcpy(&t2, p + i + 8, rest - 8);
-  a = (a ^ t1) * k1;
-  b = (b ^ t2) * k2;
-  uint64_t h = (a ^ (b >> 32) ^ (b << 32)) * k2;
-  h ^= h >> 32;
-  *len = n;
-  return (uint32_t)h;
+static void stripe_lock(stripe_t *s) {
+  while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire))
+    while (atomic_load_explicit(&s->busy, memory_order_relaxed))
+      sched_yield();
 }
 
-static const char *entry_key(const an_series_table_t *t, const entry_t *e) {
-  return (const char *)e->data + t->state_size;
+static void stripe_unlock(stripe_t *s) {
+  atomic_store_explicit(&s->busy, 0, memory_order_release);
+}
+
+static uint64_t load64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static uint64_t load32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* The high and low halves of a * b, folded: one multiply mixes 64 bits
+ * into 64. */
+static uint64_t mix(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* wyhash's shape: 16 bytes a multiply, the last (partial) block read as
+ * two overlapping words, so no byte loop and no variable-length memcpy
+ * for the 30- to 60-byte keys of collectd. The top bits choose the
+ * stripe, the low bits the slot. */
+static inline __attribute__((always_inline)) uint64_t hash_key(const char *key,
+                                                               size_t n) {
+  const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull;
+  const unsigned char *p = (const unsigned char *)key;
+  uint64_t seed = k0, a, b;
+  if (n <= 16) {
+    if (n >= 4) {
+      size_t mid = (n >> 3) << 2;
+      a = load32(p) << 32 | load32(p + mid);
+      b = load32(p + n - 4) << 32 | load32(p + n - 4 - mid);
+    } else {
+      a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+      b = 0;
+    }
+  } else {
+    size_t i = n;
+    for (; i > 16; i -= 16, p += 16)
+      seed = mix(load64(p) ^ k1, load64(p + 8) ^ seed);
+    a = load64(p + i - 16);
+    b = load64(p + i - 8);
+  }
+  return mix(k1 ^ n, mix(a ^ k1, b ^ seed));
+}
+
+static stripe_t *stripe_of(an_series_table_t *t, uint64_t hash) {
+  return &t->stripes[hash >> (64 - STRIPE_BITS)];
+}
+
+/* Where the state starts in an entry whose key is len bytes long. */
+static size_t state_offset(size_t len) {
+  return (offsetof(entry_t, key) + len + 1 + 7) & ~(size_t)7;
+}
+
+static void *entry_state(entry_t *e) {
+  return (char *)e + state_offset(e->key_len);
+}
+
+static size_t entry_size(const an_series_table_t *t, size_t len) {
+  return state_offset(len) + t->cls->state_size;
 }
 
 an_series_table_t *an_series_table_create(const an_detector_class_t *cls) {
-  an_series_table_t *t = calloc(1, sizeof(*t));
+  /* aligned: the stripes' lines must not be shared */
+  an_series_table_t *t = aligned_alloc(alignof(an_series_table_t), sizeof(*t));
   if (t == NULL)
     return NULL;
+  memset(t, 0, sizeof(*t));
   t->cls = cls;
-  t->state_size = (cls->state_size + 7) & ~(size_t)7;
-  t->nbuckets = INITIAL_BUCKETS;
-  t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-  if (t->buckets == NULL) {
-    free(t);
-    return NULL;
-  }
-  for (int i = 0; i < NSTRIPES; i++)
-    atomic_flag_clear(&t->stripes[i].busy);
   return t;
 }
 
 void an_series_table_destroy(an_series_table_t *t) {
   if (t == NULL)
     return;
-  for (size_t b = 0; b < t->nbuckets; b++) {
-    entry_t *e = t->buckets[b];
-    while (e != NULL) {
-      entry_t *next = e->next;
-      free(e);
-      e = next;
-    }
+  for (int s = 0; s < NSTRIPES; s++) {
+    stripe_t *st = &t->stripes[s];
+    for (size_t i = 0; i < st->nslots; i++)
+      free(slot_entry(st->slots[i]));
+    free(st->slots);
   }
-  free(t->buckets);
   free(t);
 }
 
-/* Doubles the bucket array once the table averages more than one series a
- * bucket. Takes every stripe lock, in order, so nothing walks a chain
- * meanwhile. */
-static void maybe_grow(an_series_table_t *t) {
-  if (atomic_load(&t->count) <= t->nbuckets)
-    return;
-  for (int i = 0; i < NSTRIPES; i++)
-    stripe_lock(&t->stripes[i]);
-  size_t n = t->nbuckets;
-  if (atomic_load(&t->count) > n) {
-    entry_t **nb = calloc(2 * n, sizeof(*nb));
-    if (nb != NULL) { /* out of memory: keep the longer chains */
-      for (size_t b = 0; b < n; b++) {
-        entry_t *e = t->buckets[b];
-        while (e != NULL) {
-          entry_t *next = e->next;
-          size_t nb_i = e->hash & (2 * n - 1);
-          e->next = nb[nb_i];
-          nb[nb_i] = e;
-          e = next;
-        }
-      }
-      free(t->buckets);
-      t->buckets = nb;
-      t->nbuckets = 2 * n;
+/* The slot of the series, or of the empty slot that ends its probe.
+ * _nolock: the caller holds st's lock; st has slots. */
+static inline __attribute__((always_inline)) size_t
+probe_nolock(const stripe_t *st, const char *key, size_t len, uint64_t hash) {
+  size_t mask = st->nslots - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    slot_t sl = st->slots[i];
+    if (sl == 0)
+      return i;
+    if ((sl & TAG_MASK) == tag_of(hash)) {
+      const entry_t *e = slot_entry(sl);
+      if (e->key_len == len && memcmp(e->key, key, len) == 0)
+        return i;
     }
   }
-  for (int i = NSTRIPES - 1; i >= 0; i--)
-    stripe_unlock(&t->stripes[i]);
 }
 
-/* Finds the series, or creates it when create is set. _nolock: the caller
- * holds the stripe lock of hash. */
-static entry_t *find_nolock(an_series_table_t *t, const char *key, size_t len,
-                            uint32_t hash, int create, int *created) {
-  entry_t **head = &t->buckets[hash & (t->nbuckets - 1)];
-  for (entry_t *e = *head; e != NULL; e = e->next)
-    if (e->hash == hash && e->key_len == len &&
-        memcmp(entry_key(t, e), key, len) == 0)
-      return e;
-  if (!create)
+/* Doubles st's slot array (or makes its first). Returns 0 or ENOMEM (st
+ * unchanged). _nolock: the caller holds st's lock. */
+static int grow_nolock(an_series_table_t *t, stripe_t *st) {
+  size_t n = st->nslots > 0 ? 2 * st->nslots : FIRST_SLOTS;
+  slot_t *slots = calloc(n, sizeof(*slots));
+  if (slots == NULL)
+    return ENOMEM;
+  for (size_t i = 0; i < st->nslots; i++) {
+    slot_t sl = st->slots[i];
+    if (sl == 0)
+      continue;
+    size_t j = slot_entry(sl)->hash & (n - 1);
+    while (slots[j] != 0)
+      j = (j + 1) & (n - 1);
+    slots[j] = sl;
+  }
+  free(st->slots);
+  atomic_fetch_add(&t->bytes, (n - st->nslots) * sizeof(*slots));
+  st->slots = slots;
+  st->nslots = n;
+  return 0;
+}
+
+/* Adds the series, known not to be in st. Returns NULL when out of
+ * memory. _nolock: the caller holds st's lock. */
+static __attribute__((noinline)) entry_t *
+insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
+              uint64_t hash) {
+  /* Out of memory to grow, a stripe still takes series while one slot
+   * stays empty to end every probe. */
+  if ((st->count + 1) * MAX_LOAD_DEN > st->nslots * MAX_LOAD_NUM &&
+      grow_nolock(t, st) != 0 && st->count + 1 >= st->nslots)
     return NULL;
-  entry_t *e = malloc(sizeof(*e) + t->state_size + len + 1);
+  size_t size = entry_size(t, len);
+  entry_t *e = malloc(size);
   if (e == NULL)
     return NULL;
-  e->hash = hash;
-  e->sensitivity = 1.0f;
-  e->seen = 0;
-  e->key_len = (uint16_t)len;
   e->last_t = NAN;
-  t->cls->init(e->data);
-  memcpy(e->data + t->state_size, key, len + 1);
-  e->next = *head;
-  *head = e;
+  e->hash = (uint32_t)hash;
+  e->seen = 0;
+  e->sensitivity = 1.0f;
+  e->key_len = (uint16_t)len;
+  memcpy(e->key, key, len + 1);
+  t->cls->init(entry_state(e));
+  st->slots[probe_nolock(st, key, len, hash)] = (slot_t)e | tag_of(hash);
+  st->count++;
   atomic_fetch_add(&t->count, 1);
-  atomic_fetch_add(&t->key_bytes, len + 1);
-  *created = 1;
+  atomic_fetch_add(&t->bytes, size);
   return e;
+}
+
+/* Finds the series, or creates it when create is set. Returns NULL when it
+ * is not there (create unset) or out of memory. Inlined: a lookup that
+ * hits is the common case and a handful of instructions. _nolock: the
+ * caller holds the lock of stripe_of(hash). */
+static inline __attribute__((always_inline)) entry_t *
+find_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
+            uint64_t hash, int create) {
+  if (__builtin_expect(st->nslots > 0, 1)) {
+    slot_t sl = st->slots[probe_nolock(st, key, len, hash)];
+    if (__builtin_expect(sl != 0, 1))
+      return slot_entry(sl);
+  }
+  return create ? insert_nolock(t, st, key, len, hash) : NULL;
+}
+
+/* Empties slot i and closes the gap: later slots of the run move back
+ * unless that would put them before their home slot, so probes need no
+ * tombstones. Reads the entries of the run. _nolock: the caller holds
+ * st's lock. */
+static void remove_nolock(stripe_t *st, size_t i) {
+  size_t mask = st->nslots - 1;
+  for (size_t j = (i + 1) & mask; st->slots[j] != 0; j = (j + 1) & mask) {
+    size_t home = slot_entry(st->slots[j])->hash & mask;
+    /* j may move to i when its home is not in (i, j], cyclically */
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      st->slots[i] = st->slots[j];
+      i = j;
+    }
+  }
+  st->slots[i] = 0;
+  st->count--;
 }
 
 static int check_key(const char *key, size_t len) {
@@ -185,7 +270,7 @@ static int check_key(const char *key, size_t len) {
 
 /* Applies a series' sensitivity to a detector's result. */
 static void sensitize(float sensitivity, an_result_t *r) {
-  if (sensitivity == 1.0f || r->p_value >= 1.0)
+  if (r->p_value >= 1.0)
     return;
   r->p_value = pow(r->p_value, sensitivity);
   r->score = an_score_from_p(r->p_value);
@@ -197,31 +282,32 @@ static void sensitize(float sensitivity, an_result_t *r) {
 static int update(an_series_table_t *t, const char *key, double ts,
                   double value, an_result_t *result, int ordered,
                   double *last) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0)
     return EINVAL;
-  stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
-  int created = 0, rc = 0;
-  stripe_lock(lock);
-  entry_t *e = find_nolock(t, key, len, hash, 1, &created);
-  if (e == NULL) {
+  uint64_t hash = hash_key(key, len);
+  stripe_t *st = stripe_of(t, hash);
+  int rc = 0;
+  stripe_lock(st);
+  entry_t *e = find_nolock(t, st, key, len, hash, 1);
+  if (__builtin_expect(e == NULL, 0)) {
     rc = ENOMEM;
   } else if (ordered && !(ts > e->last_t) && !isnan(e->last_t)) {
     *last = e->last_t;
     rc = ERANGE;
   } else {
-    t->cls->update(e->data, ts, value, result);
-    sensitize(e->sensitivity, result);
+    /* The state's address from the key's length, not e->key_len (equal):
+     * its lines are then fetched while the header's still is. */
+    t->cls->update((char *)e + state_offset(len), ts, value, result);
+    if (__builtin_expect(e->sensitivity != 1.0f, 0))
+      sensitize(e->sensitivity, result);
     if (e->seen < UINT32_MAX)
       e->seen++;
     result->seen = e->seen;
     if (!isnan(ts))
       e->last_t = ts;
   }
-  stripe_unlock(lock);
-  if (created)
-    maybe_grow(t);
+  stripe_unlock(st);
   return rc;
 }
 
@@ -240,46 +326,39 @@ int an_series_table_update_ordered(an_series_table_t *t, const char *key,
 
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
                                     double sensitivity) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
     return EINVAL;
-  stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
-  int created = 0;
-  stripe_lock(lock);
-  entry_t *e = find_nolock(t, key, len, hash, 1, &created);
+  uint64_t hash = hash_key(key, len);
+  stripe_t *st = stripe_of(t, hash);
+  stripe_lock(st);
+  entry_t *e = find_nolock(t, st, key, len, hash, 1);
   if (e != NULL)
     e->sensitivity = (float)sensitivity;
-  stripe_unlock(lock);
-  if (e == NULL)
-    return ENOMEM;
-  if (created)
-    maybe_grow(t);
-  return 0;
+  stripe_unlock(st);
+  return e != NULL ? 0 : ENOMEM;
 }
 
 int an_series_table_remove(an_series_table_t *t, const char *key) {
-  size_t len = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &len) : 0;
+  size_t len = key != NULL ? strlen(key) : 0;
   if (check_key(key, len) != 0)
     return ENOENT;
-  stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
+  uint64_t hash = hash_key(key, len);
+  stripe_t *st = stripe_of(t, hash);
   int rc = ENOENT;
-  stripe_lock(lock);
-  for (entry_t **pp = &t->buckets[hash & (t->nbuckets - 1)]; *pp != NULL;
-       pp = &(*pp)->next) {
-    entry_t *e = *pp;
-    if (e->hash == hash && e->key_len == len &&
-        memcmp(entry_key(t, e), key, len) == 0) {
-      *pp = e->next;
-      free(e);
+  stripe_lock(st);
+  if (st->nslots > 0) {
+    size_t i = probe_nolock(st, key, len, hash);
+    entry_t *e = slot_entry(st->slots[i]);
+    if (e != NULL) {
+      remove_nolock(st, i);
       atomic_fetch_sub(&t->count, 1);
-      atomic_fetch_sub(&t->key_bytes, len + 1);
+      atomic_fetch_sub(&t->bytes, entry_size(t, len));
+      free(e);
       rc = 0;
-      break;
     }
   }
-  stripe_unlock(lock);
+  stripe_unlock(st);
   return rc;
 }
 
@@ -288,9 +367,7 @@ size_t an_series_table_count(const an_series_table_t *t) {
 }
 
 size_t an_series_table_bytes(const an_series_table_t *t) {
-  size_t n = atomic_load(&t->count);
-  return sizeof(*t) + t->nbuckets * sizeof(entry_t *) +
-         n * (sizeof(entry_t) + t->state_size) + atomic_load(&t->key_bytes);
+  return sizeof(*t) + atomic_load(&t->bytes);
 }
 
 int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
@@ -301,20 +378,22 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
     return ENOMEM;
   int rc = 0;
   for (int s = 0; s < NSTRIPES && rc == 0; s++) {
-    stripe_lock(&t->stripes[s]);
-    /* Buckets of stripe s are s, s + NSTRIPES, …: nbuckets is a multiple. */
-    for (size_t b = (size_t)s; b < t->nbuckets && rc == 0; b += NSTRIPES)
-      for (entry_t *e = t->buckets[b]; e != NULL && rc == 0; e = e->next) {
-        an_detector_save(t->cls, e->data, blob, len);
-        an_series_info_t info = {.key = entry_key(t, e),
-                                 .sensitivity = e->sensitivity,
-                                 .last_t = e->last_t,
-                                 .seen = e->seen,
-                                 .blob = blob,
-                                 .len = len};
-        rc = cb(ctx, &info);
-      }
-    stripe_unlock(&t->stripes[s]);
+    stripe_t *st = &t->stripes[s];
+    stripe_lock(st);
+    for (size_t i = 0; i < st->nslots && rc == 0; i++) {
+      entry_t *e = slot_entry(st->slots[i]);
+      if (e == NULL)
+        continue;
+      an_detector_save(t->cls, entry_state(e), blob, len);
+      an_series_info_t info = {.key = e->key,
+                               .sensitivity = e->sensitivity,
+                               .last_t = e->last_t,
+                               .seen = e->seen,
+                               .blob = blob,
+                               .len = len};
+      rc = cb(ctx, &info);
+    }
+    stripe_unlock(st);
   }
   free(blob);
   return rc;
@@ -323,30 +402,27 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
 int an_series_table_restore(an_series_table_t *t,
                             const an_series_info_t *info) {
   const char *key = info->key;
-  size_t klen = 0;
-  uint32_t hash = key != NULL ? hash_key(key, &klen) : 0;
+  size_t klen = key != NULL ? strlen(key) : 0;
   if (check_key(key, klen) != 0 || !isfinite(info->sensitivity) ||
       info->sensitivity <= 0 || isinf(info->last_t))
     return EINVAL;
-  unsigned char *state = malloc(t->state_size);
+  unsigned char *state = malloc(t->cls->state_size);
   if (state == NULL)
     return ENOMEM;
   int rc = an_detector_restore(t->cls, state, info->blob, info->len);
   if (rc == 0) {
-    stripe_t *lock = &t->stripes[hash & (NSTRIPES - 1)];
-    int created = 0;
-    stripe_lock(lock);
-    entry_t *e = find_nolock(t, key, klen, hash, 1, &created);
+    uint64_t hash = hash_key(key, klen);
+    stripe_t *st = stripe_of(t, hash);
+    stripe_lock(st);
+    entry_t *e = find_nolock(t, st, key, klen, hash, 1);
     if (e != NULL) {
-      memcpy(e->data, state, t->cls->state_size);
+      memcpy(entry_state(e), state, t->cls->state_size);
       e->sensitivity = (float)info->sensitivity;
       e->last_t = info->last_t;
       e->seen = info->seen;
     }
-    stripe_unlock(lock);
+    stripe_unlock(st);
     rc = e != NULL ? 0 : ENOMEM;
-    if (created)
-      maybe_grow(t);
   }
   free(state);
   return rc;

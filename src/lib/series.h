@@ -3,9 +3,9 @@
  * Keyed by the series identifier (for collectd,
  * "host/plugin[-instance]/type[-instance]" and the data source name). Safe
  * for several threads updating at once: the table is split into stripes,
- * each with its own lock, so threads working on different series rarely
- * wait for each other and no lock covers the whole table except while it
- * grows. */
+ * each with its own lock and growing on its own, so threads working on
+ * different series rarely wait for each other and no lock ever covers the
+ * whole table. */
 #ifndef AN_SERIES_H
 #define AN_SERIES_H
 
