@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -85,10 +86,17 @@ int an_detector_restore(const an_detector_class_t *cls, void *state,
       memcmp(h.name, name, SAVE_NAME_LEN) != 0 ||
       h.checksum != fnv1a32(body, cls->state_size))
     return EINVAL;
-  if (cls->check != NULL && cls->check(body) != 0)
-    return EINVAL;
-  memcpy(state, body, cls->state_size);
-  return 0;
+  /* check() reads the state's fields, so it needs them aligned: body
+   * sits anywhere in the caller's buffer. */
+  void *aligned = malloc(cls->state_size);
+  if (aligned == NULL)
+    return ENOMEM;
+  memcpy(aligned, body, cls->state_size);
+  int rc = cls->check != NULL && cls->check(aligned) != 0 ? EINVAL : 0;
+  if (rc == 0)
+    memcpy(state, aligned, cls->state_size);
+  free(aligned);
+  return rc;
 }
 
 static const char *const kind_names[] = {

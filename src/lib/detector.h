@@ -68,7 +68,7 @@ size_t an_detector_save(const an_detector_class_t *cls, const void *state,
 
 /* Restores a state saved by an_detector_save(). Returns 0 on success,
  * EINVAL when buf is not a valid state of this class and version (the
- * caller then starts fresh); state is only written on success. */
+ * caller then starts fresh), ENOMEM; state is only written on success. */
 int an_detector_restore(const an_detector_class_t *cls, void *state,
                         const void *buf, size_t len);
 
