@@ -435,10 +435,10 @@ static double column_real(sqlite3_stmt *st, int i) {
 
 int an_store_add_source(sqlite3 *db, const char *source, double at) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT OR IGNORE INTO sources(name, created_at) "
-              "VALUES (?, ?)",
-              &st) != 0)
+  if (cached(db,
+             "INSERT OR IGNORE INTO sources(name, created_at) "
+             "VALUES (?, ?)",
+             &st) != 0)
     return EIO;
   bind_text(st, 1, source);
   sqlite3_bind_double(st, 2, at);
@@ -491,10 +491,10 @@ int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
 int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
                        double t, double value, double score) {
   sqlite3_stmt *st;
-  if (prepare(db,
-              "INSERT INTO points(source, metric, t, value, score) "
-              "VALUES (?,?,?,?,?)",
-              &st) != 0)
+  if (cached(db,
+             "INSERT INTO points(source, metric, t, value, score) "
+             "VALUES (?,?,?,?,?)",
+             &st) != 0)
     return EIO;
   bind_text(st, 1, source);
   bind_text(st, 2, metric);
