@@ -4,14 +4,17 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 1
 
@@ -44,6 +47,13 @@ struct an_store {
   size_t queued;      /* guarded by lock */
   int stopping;       /* guarded by lock */
   int idle;           /* guarded by lock: the worker waits for work */
+  /* Committed batches go back to the loop through this list and an
+   * eventfd rather than an_daemon_defer(): that takes the event base's
+   * lock, which the busy loop holds most of the time, and allocates. */
+  job_t *done;           /* guarded by lock: committed, not yet answered */
+  job_t **done_tail;     /* guarded by lock */
+  int done_fd;           /* eventfd, readable while done is not empty */
+  struct event *done_ev; /* on the loop */
   atomic_int healthy;
 };
 
@@ -137,6 +147,8 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
     return ENOMEM;
   }
   s->daemon = d;
+  s->done_tail = &s->done;
+  s->done_fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->wake, NULL);
   atomic_store(&s->healthy, 1);
@@ -178,9 +190,8 @@ int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
   return rc != 0 ? rc : EIO;
 }
 
-/* On the loop: answers every job of a committed batch, in order. */
-static void batch_done(void *arg) {
-  job_t *j = arg;
+/* On the loop: answers every job of the committed batches, in order. */
+static void batch_done(job_t *j) {
   while (j != NULL) {
     job_t *next = j->next;
     j->done(j->arg, j->rc);
@@ -336,14 +347,45 @@ static void *worker(void *arg) {
     an_metrics_store_queue(s->daemon->metrics, 0);
     run_batch(s, jobs);
     pthread_mutex_lock(&s->lock);
-    if (s->stopping || an_daemon_defer(s->daemon, batch_done, jobs) != 0)
+    if (s->stopping) {
       free_jobs(jobs); /* the loop is gone: committed, nobody to tell */
+      continue;
+    }
+    int wake = s->done == NULL; /* else the loop has a wake-up pending */
+    *s->done_tail = jobs;
+    while (*s->done_tail != NULL)
+      s->done_tail = &(*s->done_tail)->next;
+    if (wake) {
+      static const uint64_t one = 1;
+      /* fails only when the counter is full: it is readable anyway */
+      (void)!write(s->done_fd, &one, sizeof(one));
+    }
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
 }
 
+/* On the loop: the worker has committed one or more batches. */
+static void on_done(evutil_socket_t fd, short what, void *arg) {
+  an_store_t *s = arg;
+  uint64_t n;
+  (void)!read(fd, &n, sizeof(n));
+  pthread_mutex_lock(&s->lock);
+  job_t *jobs = s->done;
+  s->done = NULL;
+  s->done_tail = &s->done;
+  pthread_mutex_unlock(&s->lock);
+  batch_done(jobs);
+}
+
 int an_store_start(an_store_t *s) {
+  s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (s->done_fd < 0)
+    return errno;
+  s->done_ev =
+      event_new(s->daemon->base, s->done_fd, EV_READ | EV_PERSIST, on_done, s);
+  if (s->done_ev == NULL || event_add(s->done_ev, NULL) != 0)
+    return ENOMEM;
   int rc = pthread_create(&s->thread, NULL, worker, s);
   if (rc == 0)
     s->started = 1;
@@ -386,6 +428,11 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_unlock(&s->lock);
   if (s->started)
     pthread_join(s->thread, NULL);
+  free_jobs(s->done); /* committed after the loop stopped: nobody to tell */
+  if (s->done_ev != NULL)
+    event_free(s->done_ev);
+  if (s->done_fd >= 0)
+    close(s->done_fd);
   for (int i = 0; i < CACHE_SIZE; i++) {
     sqlite3_finalize(statement_cache[i].st);
     statement_cache[i] = (cached_t){NULL, NULL};
