@@ -2,6 +2,7 @@
 #include "store.h"
 #include "conf.h"
 #include "metrics.h"
+#include "walbuf.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -156,7 +157,7 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
   if (sqlite3_open_v2(path, &s->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_FULLMUTEX,
-                      NULL) != SQLITE_OK) {
+                      an_walbuf_vfs()) != SQLITE_OK) {
     snprintf(err, errlen, "%s: %s", path,
              s->db ? sqlite3_errmsg(s->db) : "cannot open");
     goto fail;
