@@ -177,12 +177,162 @@ static void test_writer_replaces_bad_utf8(void **unused) {
   an_jw_free(&w);
 }
 
+/* ---- parsing: an_json_parse gives the tree yajl_tree_parse gives ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1du;
+static unsigned pick(unsigned n) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return (unsigned)(rng % n);
+}
+
+static int same_tree(yajl_val a, yajl_val b) {
+  if (a == NULL || b == NULL)
+    return a == b;
+  if (a->type != b->type)
+    return 0;
+  switch (a->type) {
+  case yajl_t_string:
+    return strcmp(a->u.string, b->u.string) == 0;
+  case yajl_t_number:
+    return strcmp(a->u.number.r, b->u.number.r) == 0 &&
+           a->u.number.flags == b->u.number.flags &&
+           a->u.number.i == b->u.number.i &&
+           memcmp(&a->u.number.d, &b->u.number.d, sizeof(double)) == 0;
+  case yajl_t_object:
+    if (a->u.object.len != b->u.object.len)
+      return 0;
+    for (size_t i = 0; i < a->u.object.len; i++)
+      if (strcmp(a->u.object.keys[i], b->u.object.keys[i]) != 0 ||
+          !same_tree(a->u.object.values[i], b->u.object.values[i]))
+        return 0;
+    return 1;
+  case yajl_t_array:
+    if (a->u.array.len != b->u.array.len)
+      return 0;
+    for (size_t i = 0; i < a->u.array.len; i++)
+      if (!same_tree(a->u.array.values[i], b->u.array.values[i]))
+        return 0;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static void append(char *buf, size_t size, const char *s) {
+  size_t n = strlen(buf);
+  snprintf(buf + n, size - n, "%s", s);
+}
+
+/* Mostly plain JSON, sometimes not: what the fast path must take as yajl
+ * does, and what it must leave to yajl. */
+static void random_value(char *buf, size_t size, int depth) {
+  static const char *const words[] = {"0",
+                                      "-0",
+                                      "40",
+                                      "85.5",
+                                      "-12.25e3",
+                                      "1E5",
+                                      "1e+5",
+                                      "2.5e-3",
+                                      "123456789012345678",
+                                      "1234567890123456789",
+                                      "99999999999999999999",
+                                      "1e999",
+                                      "true",
+                                      "false",
+                                      "null",
+                                      "01",
+                                      "1.",
+                                      "-",
+                                      ".5",
+                                      "1e",
+                                      "+1",
+                                      "tru",
+                                      "nul",
+                                      "NaN",
+                                      "Infinity"};
+  static const char *const strings[] = {
+      "\"\"",         "\"cpu\"",     "\"server-01\"",   "\"a b/c:{}[],\"",
+      "\"esc\\\"q\"", "\"tab\\t\"",  "\"caf\xc3\xa9\"", "\"\x7f\"",
+      "\"ctl\x01\"",  "\"bad\xff\"", "\"unterminated"};
+  static const char *const spaces[] = {"",     " ",  "\n",      "\t",
+                                       "\r\n", "\f", "/* c */", "// c\n"};
+  append(buf, size, spaces[pick(8) < 6 ? pick(5) : pick(8)]);
+  unsigned kind = depth >= 4 ? pick(2) : pick(4);
+  if (kind == 0) {
+    append(buf, size, words[pick(10) < 8 ? pick(15) : pick(25)]);
+  } else if (kind == 1) {
+    append(buf, size, strings[pick(10) < 8 ? pick(4) : pick(11)]);
+  } else {
+    int object = kind == 2;
+    append(buf, size, object ? "{" : "[");
+    unsigned n = pick(5);
+    for (unsigned i = 0; i < n; i++) {
+      if (i > 0)
+        append(buf, size, pick(40) ? "," : "");
+      if (object) {
+        append(buf, size, pick(30) ? strings[pick(4)] : strings[pick(11)]);
+        append(buf, size, pick(40) ? ":" : "");
+      }
+      random_value(buf, size, depth + 1);
+    }
+    append(buf, size, pick(40) ? (object ? "}" : "]") : "");
+  }
+  append(buf, size, spaces[pick(8) < 6 ? pick(5) : pick(8)]);
+}
+
+static void assert_parses_as_yajl(const char *doc) {
+  char err[256];
+  yajl_val ours = an_json_parse(doc, strlen(doc), err, sizeof(err));
+  yajl_val theirs = yajl_tree_parse(doc, NULL, 0);
+  if (!same_tree(ours, theirs))
+    fail_msg("different trees for: %s", doc);
+  yajl_tree_free(ours);
+  yajl_tree_free(theirs);
+}
+
+static void test_parse_like_yajl(void **unused) {
+  static const char *const fixed[] = {
+      "{\"sourceId\":\"bench-3\",\"values\":{\"cpu\":42}}",
+      "{\"points\":[{\"sourceId\":\"a\",\"values\":{\"x\":1.5}},"
+      "{\"sourceId\":\"b\",\"values\":{\"x\":-2e-3,\"y\":0}}]}",
+      "[]",
+      "{}",
+      " [ ] ",
+      "{\"a\":{}}",
+      "[[],[[]],{}]",
+      "{\"a\":1,\"a\":2}",
+      "{\"a\":1}x",
+      "{\"a\":1} {",
+      "{\"a\":}",
+      "{\"a\" 1}",
+      "{,}",
+      "[1,]",
+      "42",
+      "\"s\"",
+      "{\"a\":1}\f",
+      "{\"a\":1 /* c */}"};
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+    assert_parses_as_yajl(fixed[i]);
+  char doc[8192];
+  for (int i = 0; i < 20000; i++) {
+    doc[0] = '\0';
+    random_value(doc, sizeof(doc), 0);
+    if (pick(4) == 0 && doc[0] != '\0') { /* and a damaged copy */
+      size_t n = strlen(doc), at = pick((unsigned)n);
+      doc[at] = " {}[],:\"0-.etx"[pick(14)];
+    }
+    assert_parses_as_yajl(doc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numbers_read_as_printf_writes_them),
       cmocka_unit_test(test_non_finite_is_null),
       cmocka_unit_test(test_writer_writes_what_yajl_writes),
       cmocka_unit_test(test_writer_replaces_bad_utf8),
+      cmocka_unit_test(test_parse_like_yajl),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
