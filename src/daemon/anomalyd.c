@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
+#include "mem.h"
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
@@ -155,6 +156,7 @@ int main(int argc, char **argv) {
   an_daemon_t d = {.config = config};
   shutdown_t stop = {.daemon = &d};
   struct event *sigterm = NULL, *sigint = NULL;
+  an_mem_use_for_libevent();
   if (evthread_use_pthreads() != 0 || (d.base = new_base()) == NULL ||
       (d.metrics = an_metrics_create()) == NULL) {
     snprintf(err, sizeof(err), "cannot set up the event loop");
@@ -202,6 +204,7 @@ done:
   an_metrics_destroy(d.metrics);
   if (d.base != NULL)
     event_base_free(d.base);
+  an_mem_release();
   an_config_free(config);
   syslog(LOG_NOTICE, "stopped");
   closelog();
