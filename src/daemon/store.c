@@ -163,7 +163,8 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
     goto fail;
   }
   sqlite3_busy_timeout(s->db, 5000);
-  /* WAL: readers never block the writer; FULL: a commit is on disk. */
+  /* WAL: readers never block the writer; FULL: a commit is on disk (and
+   * walbuf.c, which writes the frames at the sync, needs that sync). */
   if (exec(s->db, "PRAGMA journal_mode=WAL") != 0 ||
       exec(s->db, "PRAGMA synchronous=FULL") != 0) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));

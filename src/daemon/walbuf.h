@@ -7,7 +7,11 @@
  * makes frames visible to readers only after the sync that commits them,
  * and every sync, read, truncate, size query, file control and close of
  * the log first writes what was gathered (a failed write is reported
- * there). Files other than the log pass straight through. */
+ * there). Files other than the log pass straight through.
+ *
+ * Only for WAL connections with synchronous=FULL (or EXTRA): with NORMAL
+ * or OFF a commit is not synced, and other connections would be shown
+ * frames still gathered here. */
 #ifndef AN_WALBUF_H
 #define AN_WALBUF_H
 
