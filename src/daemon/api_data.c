@@ -37,7 +37,7 @@ typedef struct data_job {
   size_t nanomalies, cap_anomalies;
   char **new_sources;
   size_t nnew_sources;
-  yajl_gen answer;
+  an_jw_t answer; /* the reply, written as points are scored */
   int single;
 } data_job_t;
 
@@ -53,9 +53,41 @@ static void job_free(data_job_t *j) {
   free(j->rows);
   free(j->anomalies);
   free(j->new_sources);
-  if (j->answer != NULL)
-    yajl_gen_free(j->answer);
+  an_jw_free(&j->answer);
   free(j);
+}
+
+/* an_time_format(t) for the answers, where t is mostly the time of the
+ * request: the date and time of day are formatted once a second and the
+ * milliseconds added, as an_time_format adds them. Loop thread only. */
+static const char *answer_time(double t, char *buf, size_t len) {
+  static double prefix_of = -1;
+  static char prefix[40];               /* "2024-01-20T10:00:00" */
+  if (!(t >= 0 && t < 4e9) || len < 40) /* 1970 to 2096 */
+    return an_time_format(t, buf, len);
+  double whole = floor(t);
+  int ms = (int)lround((t - whole) * 1000);
+  if (ms == 1000) {
+    whole += 1;
+    ms = 0;
+  }
+  if (whole != prefix_of) {
+    if (an_time_format(whole, prefix, sizeof(prefix)) == NULL)
+      return an_time_format(t, buf, len);
+    prefix[strlen(prefix) - 1] = '\0'; /* the Z */
+    prefix_of = whole;
+  }
+  size_t n = strlen(prefix);
+  memcpy(buf, prefix, n);
+  if (ms != 0) {
+    buf[n++] = '.';
+    buf[n++] = (char)('0' + ms / 100);
+    buf[n++] = (char)('0' + ms / 10 % 10);
+    buf[n++] = (char)('0' + ms % 10);
+  }
+  buf[n++] = 'Z';
+  buf[n] = '\0';
+  return buf;
 }
 
 /* A point that failed: its error, named by where it is. */
@@ -151,7 +183,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
                        const char *source, yajl_val values, double t,
                        point_error_t *e) {
   const an_config_t *c = d->config;
-  yajl_gen g = j->answer;
+  an_jw_t *g = &j->answer;
   char point_id[AN_UUID_LEN + 1], stamp[40];
   double best = 0;
 
@@ -194,35 +226,35 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n);
 
   an_ids_new(point_id);
-  yajl_gen_map_open(g);
-  an_json_str(g, "dataPointId", point_id);
-  an_json_num(g, "anomalyScore", best);
-  an_json_bool(g, "isAnomaly", best >= c->threshold);
-  an_json_str(g, "severity",
-              an_severity_name(best >= c->threshold
-                                   ? an_severity_of(&c->bands, best)
-                                   : AN_SEVERITY_NONE));
-  an_json_str(g, "sourceId", source);
-  an_json_str(g, "timestamp", an_time_format(t, stamp, sizeof(stamp)));
-  an_json_key(g, "metrics");
-  yajl_gen_map_open(g);
+  an_jw_map_open(g);
+  an_jw_str(g, "dataPointId", point_id);
+  an_jw_num(g, "anomalyScore", best);
+  an_jw_bool(g, "isAnomaly", best >= c->threshold);
+  an_jw_str(g, "severity",
+            an_severity_name(best >= c->threshold
+                                 ? an_severity_of(&c->bands, best)
+                                 : AN_SEVERITY_NONE));
+  an_jw_str(g, "sourceId", source);
+  an_jw_str(g, "timestamp", answer_time(t, stamp, sizeof(stamp)));
+  an_jw_key(g, "metrics");
+  an_jw_map_open(g);
   for (size_t i = 0; i < n; i++) {
     const char *metric = values->u.object.keys[i];
     an_result_t *r = &results[i];
     double x;
     an_api_number(values->u.object.values[i], &x);
     int anomalous = r->score >= c->threshold;
-    an_json_key(g, metric);
-    yajl_gen_map_open(g);
-    an_json_num(g, "value", x);
-    an_json_num(g, "score", r->score);
-    an_json_bool(g, "isAnomaly", anomalous);
-    an_json_str(g, "severity",
-                an_severity_name(anomalous ? an_severity_of(&c->bands, r->score)
-                                           : AN_SEVERITY_NONE));
-    an_json_num(g, "expected", r->expected);
+    an_jw_key(g, metric);
+    an_jw_map_open(g);
+    an_jw_num(g, "value", x);
+    an_jw_num(g, "score", r->score);
+    an_jw_bool(g, "isAnomaly", anomalous);
+    an_jw_str(g, "severity",
+              an_severity_name(anomalous ? an_severity_of(&c->bands, r->score)
+                                         : AN_SEVERITY_NONE));
+    an_jw_num(g, "expected", r->expected);
     if (r->warming_up)
-      an_json_bool(g, "warmingUp", 1);
+      an_jw_bool(g, "warmingUp", 1);
 
     if (an_grow((void **)&j->rows, &j->cap_rows, j->nrows, sizeof(row_t)) ==
         0) {
@@ -251,25 +283,25 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->p_value = r->p_value;
       a->ncd = NAN;
       a->created_at = an_daemon_now();
-      an_json_str(g, "anomalyId", a->id);
-      an_json_str(g, "explanation", a->explanation);
+      an_jw_str(g, "anomalyId", a->id);
+      an_jw_str(g, "explanation", a->explanation);
     }
-    yajl_gen_map_close(g);
+    an_jw_map_close(g);
   }
-  yajl_gen_map_close(g);
-  yajl_gen_map_close(g);
+  an_jw_map_close(g);
+  an_jw_map_close(g);
   free(results);
   return 0;
 }
 
-static void write_error(yajl_gen g, const point_error_t *e) {
-  yajl_gen_map_open(g);
-  an_json_key(g, "error");
-  yajl_gen_map_open(g);
-  an_json_str(g, "code", e->code);
-  an_json_str(g, "message", e->message);
-  yajl_gen_map_close(g);
-  yajl_gen_map_close(g);
+static void write_error(an_jw_t *g, const point_error_t *e) {
+  an_jw_map_open(g);
+  an_jw_key(g, "error");
+  an_jw_map_open(g);
+  an_jw_str(g, "code", e->code);
+  an_jw_str(g, "message", e->message);
+  an_jw_map_close(g);
+  an_jw_map_close(g);
 }
 
 static int store_data(sqlite3 *db, void *arg) {
@@ -294,8 +326,10 @@ static void data_stored(void *arg, int rc) {
     an_api_reply_store_error(j->req, rc, "data");
   } else {
     an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->nanomalies);
-    an_api_reply_gen(j->req, 202, j->answer);
-    j->answer = NULL;
+    if (j->answer.failed)
+      an_reply_error(j->req, 500, "INTERNAL", "out of memory");
+    else
+      an_reply_json(j->req, 202, j->answer.buf, j->answer.len);
   }
   job_free(j);
 }
@@ -306,13 +340,14 @@ void an_api_data_post(an_request_t *req) {
   if (body == NULL)
     return;
   data_job_t *j = calloc(1, sizeof(*j));
-  if (j == NULL || (j->answer = an_json_gen()) == NULL) {
+  if (j == NULL) {
     free(j);
     yajl_tree_free(body);
     an_reply_error(req, 500, "INTERNAL", "out of memory");
     return;
   }
   j->req = req;
+  an_jw_init(&j->answer);
   double now = an_daemon_now();
   yajl_val points = YAJL_IS_ARRAY(body) ? body : an_json_get(body, "points");
   point_error_t e;
@@ -339,9 +374,9 @@ void an_api_data_post(an_request_t *req) {
       yajl_tree_free(body);
       return;
     }
-    yajl_gen_map_open(j->answer);
-    an_json_key(j->answer, "results");
-    yajl_gen_array_open(j->answer);
+    an_jw_map_open(&j->answer);
+    an_jw_key(&j->answer, "results");
+    an_jw_array_open(&j->answer);
     for (size_t i = 0; i < points->u.array.len; i++) {
       const char *source;
       yajl_val values;
@@ -350,10 +385,10 @@ void an_api_data_post(an_request_t *req) {
       if (validate(points->u.array.values[i], where, now, &source, &values, &t,
                    &e) != 0 ||
           score_point(j, d, where, source, values, t, &e) != 0)
-        write_error(j->answer, &e);
+        write_error(&j->answer, &e);
     }
-    yajl_gen_array_close(j->answer);
-    yajl_gen_map_close(j->answer);
+    an_jw_array_close(&j->answer);
+    an_jw_map_close(&j->answer);
   }
   yajl_tree_free(body);
   int rc = an_store_submit(d->store, store_data, data_stored, j);

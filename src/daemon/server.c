@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -152,16 +153,24 @@ static void request_free(an_request_t *r) {
 
 void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
-  struct evbuffer *buf = evbuffer_new();
+  static time_t date_of;
+  static char date[64];
+  time_t now = time(NULL);
+  if (now != date_of) { /* what evhttp would format on every reply */
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    evutil_date_rfc1123(date, sizeof(date), &tm);
+    date_of = now;
+  }
   struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
   evhttp_add_header(h, "Content-Type", content_type);
-  if (buf != NULL)
-    evbuffer_add(buf, body, len);
+  evhttp_add_header(h, "Date", date);
+  /* straight into the request's own buffer: no evbuffer of our own to
+   * make, fill, move and free on every reply */
+  evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
   /* If the client went away, libevent detached the request and this
    * only frees it. */
-  evhttp_send_reply(r->req, status, NULL, buf);
-  if (buf != NULL)
-    evbuffer_free(buf);
+  evhttp_send_reply(r->req, status, NULL, NULL);
   an_metrics_request(r->server->daemon->metrics, r->method, r->route, status);
   r->server->pending--;
   request_free(r);

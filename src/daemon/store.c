@@ -3,16 +3,20 @@
 #include "conf.h"
 #include "metrics.h"
 #include "sql.h"
+#include "walbuf.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 2
 
@@ -37,6 +41,13 @@ struct an_store {
   size_t queued;      /* guarded by lock */
   int stopping;       /* guarded by lock */
   int idle;           /* guarded by lock: the worker waits for work */
+  /* Committed batches go back to the loop through this list and an
+   * eventfd rather than an_daemon_defer(): that takes the event base's
+   * lock, which the busy loop holds most of the time, and allocates. */
+  job_t *done;           /* guarded by lock: committed, not yet answered */
+  job_t **done_tail;     /* guarded by lock */
+  int done_fd;           /* eventfd, readable while done is not empty */
+  struct event *done_ev; /* on the loop */
   atomic_int healthy;
   void (*on_commit)(void *arg);
   void *on_commit_arg;
@@ -179,6 +190,8 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
     return ENOMEM;
   }
   s->daemon = d;
+  s->done_tail = &s->done;
+  s->done_fd = -1;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->wake, NULL);
   atomic_store(&s->healthy, 1);
@@ -186,13 +199,14 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
   if (sqlite3_open_v2(path, &s->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_FULLMUTEX,
-                      NULL) != SQLITE_OK) {
+                      an_walbuf_vfs()) != SQLITE_OK) {
     snprintf(err, errlen, "%s: %s", path,
              s->db ? sqlite3_errmsg(s->db) : "cannot open");
     goto fail;
   }
   sqlite3_busy_timeout(s->db, 5000);
-  /* WAL: readers never block the writer; FULL: a commit is on disk. */
+  /* WAL: readers never block the writer; FULL: a commit is on disk (and
+   * walbuf.c, which writes the frames at the sync, needs that sync). */
   if (an_sql_exec(s->db, "PRAGMA journal_mode=WAL") != 0 ||
       an_sql_exec(s->db, "PRAGMA synchronous=FULL") != 0) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -220,9 +234,8 @@ int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
   return rc != 0 ? rc : EIO;
 }
 
-/* On the loop: answers every job of a committed batch, in order. */
-static void batch_done(void *arg) {
-  job_t *j = arg;
+/* On the loop: answers every job of the committed batches, in order. */
+static void batch_done(job_t *j) {
   while (j != NULL) {
     job_t *next = j->next;
     j->done(j->arg, j->rc);
@@ -318,14 +331,45 @@ static void *worker(void *arg) {
     an_metrics_store_queue(s->daemon->metrics, 0);
     run_batch(s, jobs);
     pthread_mutex_lock(&s->lock);
-    if (s->stopping || an_daemon_defer(s->daemon, batch_done, jobs) != 0)
+    if (s->stopping) {
       free_jobs(jobs); /* the loop is gone: committed, nobody to tell */
+      continue;
+    }
+    int wake = s->done == NULL; /* else the loop has a wake-up pending */
+    *s->done_tail = jobs;
+    while (*s->done_tail != NULL)
+      s->done_tail = &(*s->done_tail)->next;
+    if (wake) {
+      static const uint64_t one = 1;
+      /* fails only when the counter is full: it is readable anyway */
+      (void)!write(s->done_fd, &one, sizeof(one));
+    }
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
 }
 
+/* On the loop: the worker has committed one or more batches. */
+static void on_done(evutil_socket_t fd, short what, void *arg) {
+  an_store_t *s = arg;
+  uint64_t n;
+  (void)!read(fd, &n, sizeof(n));
+  pthread_mutex_lock(&s->lock);
+  job_t *jobs = s->done;
+  s->done = NULL;
+  s->done_tail = &s->done;
+  pthread_mutex_unlock(&s->lock);
+  batch_done(jobs);
+}
+
 int an_store_start(an_store_t *s) {
+  s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (s->done_fd < 0)
+    return errno;
+  s->done_ev =
+      event_new(s->daemon->base, s->done_fd, EV_READ | EV_PERSIST, on_done, s);
+  if (s->done_ev == NULL || event_add(s->done_ev, NULL) != 0)
+    return ENOMEM;
   int rc = pthread_create(&s->thread, NULL, worker, s);
   if (rc == 0)
     s->started = 1;
@@ -373,6 +417,11 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_unlock(&s->lock);
   if (s->started)
     pthread_join(s->thread, NULL);
+  free_jobs(s->done); /* committed after the loop stopped: nobody to tell */
+  if (s->done_ev != NULL)
+    event_free(s->done_ev);
+  if (s->done_fd >= 0)
+    close(s->done_fd);
   an_sql_cache_clear();
   sqlite3_close(s->db);
   pthread_mutex_destroy(&s->lock);
@@ -394,10 +443,10 @@ void an_anomaly_clear(an_anomaly_t *a) {
 
 int an_store_add_source(sqlite3 *db, const char *source, double at) {
   sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "INSERT OR IGNORE INTO sources(name, created_at) "
-                     "VALUES (?, ?)",
-                     &st) != 0)
+  if (an_sql_cached(db,
+                    "INSERT OR IGNORE INTO sources(name, created_at) "
+                    "VALUES (?, ?)",
+                    &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, source);
   sqlite3_bind_double(st, 2, at);
@@ -451,10 +500,10 @@ int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
 int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
                        double t, double value, double score) {
   sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "INSERT INTO points(source, metric, t, value, score) "
-                     "VALUES (?,?,?,?,?)",
-                     &st) != 0)
+  if (an_sql_cached(db,
+                    "INSERT INTO points(source, metric, t, value, score) "
+                    "VALUES (?,?,?,?,?)",
+                    &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, source);
   an_sql_bind_text(st, 2, metric);

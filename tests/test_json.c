@@ -1,0 +1,338 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The number an_json_double writes, as text. */
+static void written(double v, char *out, size_t len) {
+  yajl_gen g = an_json_gen();
+  const unsigned char *buf;
+  size_t n;
+  yajl_gen_array_open(g);
+  an_json_double(g, v);
+  yajl_gen_array_close(g);
+  assert_int_equal(yajl_gen_get_buf(g, &buf, &n), yajl_gen_status_ok);
+  assert_true(n >= 2 && n - 2 < len);
+  memcpy(out, buf + 1, n - 2); /* without the brackets */
+  out[n - 2] = '\0';
+  yajl_gen_free(g);
+}
+
+static void assert_like_printf(double v) {
+  char got[64], want[64];
+  written(v, got, sizeof(got));
+  snprintf(want, sizeof(want), "%.10g", v);
+  if (strcmp(got, want) != 0)
+    fail_msg("%.17g: wrote %s, printf writes %s", v, got, want);
+}
+
+static void test_numbers_read_as_printf_writes_them(void **unused) {
+  static const double fixed[] = {0,
+                                 1,
+                                 0.1,
+                                 0.92,
+                                 85.5,
+                                 72.3,
+                                 40,
+                                 1e-4,
+                                 9.99999999995e-5,
+                                 1e-5,
+                                 2.5e-4,
+                                 0.5,
+                                 123456789.5, /* a tie */
+                                 999999999.95,
+                                 999999999.94,
+                                 1e9,
+                                 1e10,
+                                 1705744800.25,
+                                 99999.999995,
+                                 0.12345678905,
+                                 3.14159265358979,
+                                 1e300,
+                                 4.9e-324};
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+    assert_like_printf(fixed[i]);
+    assert_like_printf(-fixed[i]);
+  }
+  uint64_t s = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < 30000; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    double unit = (double)(s >> 11) / 9007199254740992.0, v;
+    switch (i % 4) {
+    case 0: /* scores */
+      v = unit;
+      break;
+    case 1: /* short decimals, as sent */
+      v = (double)(s % 100000000) / pow(10, (double)(s >> 60));
+      break;
+    case 2: /* any magnitude */
+      v = unit * pow(10, (double)(int)((s >> 40) % 30) - 12);
+      break;
+    default: /* any bits */
+      memcpy(&v, &s, sizeof(v));
+      if (!isfinite(v))
+        continue;
+    }
+    assert_like_printf(v);
+  }
+}
+
+static void test_non_finite_is_null(void **unused) {
+  char got[64];
+  written(NAN, got, sizeof(got));
+  assert_string_equal(got, "null");
+  written(INFINITY, got, sizeof(got));
+  assert_string_equal(got, "null");
+}
+
+/* The same document through an_jw_t and through yajl_gen. */
+static void test_writer_writes_what_yajl_writes(void **unused) {
+  static const char *const strings[] = {
+      "",
+      "plain",
+      "quote \" and \\ backslash",
+      "a/b",
+      "tab\tnl\ncr\r",
+      "\b\f\x01\x1f\x7f",
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"};
+  an_jw_t w;
+  yajl_gen g = an_json_gen();
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  yajl_gen_map_open(g);
+  an_jw_key(&w, "results");
+  an_json_key(g, "results");
+  an_jw_array_open(&w);
+  yajl_gen_array_open(g);
+  for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+    an_jw_map_open(&w);
+    yajl_gen_map_open(g);
+    an_jw_str(&w, strings[i], strings[i]);
+    an_json_str(g, strings[i], strings[i]);
+    an_jw_num(&w, "n", 0.1 * (double)i - 0.25);
+    an_json_num(g, "n", 0.1 * (double)i - 0.25);
+    an_jw_num(&w, "nan", NAN);
+    an_json_num(g, "nan", NAN);
+    an_jw_bool(&w, "b", (int)i % 2);
+    an_json_bool(g, "b", (int)i % 2);
+    an_jw_str(&w, "null", NULL);
+    an_json_str(g, "null", NULL);
+    an_jw_key(&w, "empty");
+    an_json_key(g, "empty");
+    an_jw_map_open(&w);
+    yajl_gen_map_open(g);
+    an_jw_map_close(&w);
+    yajl_gen_map_close(g);
+    an_jw_key(&w, "list");
+    an_json_key(g, "list");
+    an_jw_array_open(&w);
+    yajl_gen_array_open(g);
+    for (int k = 0; k < 3; k++) {
+      an_jw_double(&w, k);
+      an_json_double(g, k);
+    }
+    an_jw_string(&w, "x");
+    an_json_string(g, "x");
+    an_jw_array_close(&w);
+    yajl_gen_array_close(g);
+    an_jw_map_close(&w);
+    yajl_gen_map_close(g);
+  }
+  an_jw_array_close(&w);
+  yajl_gen_array_close(g);
+  an_jw_map_close(&w);
+  yajl_gen_map_close(g);
+  const unsigned char *want;
+  size_t len;
+  assert_int_equal(yajl_gen_get_buf(g, &want, &len), yajl_gen_status_ok);
+  assert_int_equal(w.failed, 0);
+  assert_string_equal(w.buf, (const char *)want);
+  assert_int_equal(w.len, len);
+  yajl_gen_free(g);
+  an_jw_free(&w);
+}
+
+static void test_writer_replaces_bad_utf8(void **unused) {
+  char err[64];
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_array_open(&w);
+  /* a stray byte, a sequence cut short, one cut at the end */
+  an_jw_string(&w, "a\xff\xc3"
+                   "b\xe2\x82");
+  an_jw_array_close(&w);
+  assert_string_equal(w.buf, "[\"a\xef\xbf\xbd\xef\xbf\xbd"
+                             "b\xef\xbf\xbd\xef\xbf\xbd\"]");
+  yajl_val v = an_json_parse(w.buf, w.len, err, sizeof(err));
+  assert_non_null(v); /* valid JSON, valid UTF-8 */
+  yajl_tree_free(v);
+  an_jw_free(&w);
+}
+
+/* ---- parsing: an_json_parse gives the tree yajl_tree_parse gives ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1du;
+static unsigned pick(unsigned n) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return (unsigned)(rng % n);
+}
+
+static int same_tree(yajl_val a, yajl_val b) {
+  if (a == NULL || b == NULL)
+    return a == b;
+  if (a->type != b->type)
+    return 0;
+  switch (a->type) {
+  case yajl_t_string:
+    return strcmp(a->u.string, b->u.string) == 0;
+  case yajl_t_number:
+    return strcmp(a->u.number.r, b->u.number.r) == 0 &&
+           a->u.number.flags == b->u.number.flags &&
+           a->u.number.i == b->u.number.i &&
+           memcmp(&a->u.number.d, &b->u.number.d, sizeof(double)) == 0;
+  case yajl_t_object:
+    if (a->u.object.len != b->u.object.len)
+      return 0;
+    for (size_t i = 0; i < a->u.object.len; i++)
+      if (strcmp(a->u.object.keys[i], b->u.object.keys[i]) != 0 ||
+          !same_tree(a->u.object.values[i], b->u.object.values[i]))
+        return 0;
+    return 1;
+  case yajl_t_array:
+    if (a->u.array.len != b->u.array.len)
+      return 0;
+    for (size_t i = 0; i < a->u.array.len; i++)
+      if (!same_tree(a->u.array.values[i], b->u.array.values[i]))
+        return 0;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static void append(char *buf, size_t size, const char *s) {
+  size_t n = strlen(buf);
+  snprintf(buf + n, size - n, "%s", s);
+}
+
+/* Mostly plain JSON, sometimes not: what the fast path must take as yajl
+ * does, and what it must leave to yajl. */
+static void random_value(char *buf, size_t size, int depth) {
+  static const char *const words[] = {"0",
+                                      "-0",
+                                      "40",
+                                      "85.5",
+                                      "-12.25e3",
+                                      "1E5",
+                                      "1e+5",
+                                      "2.5e-3",
+                                      "123456789012345678",
+                                      "1234567890123456789",
+                                      "99999999999999999999",
+                                      "1e999",
+                                      "true",
+                                      "false",
+                                      "null",
+                                      "01",
+                                      "1.",
+                                      "-",
+                                      ".5",
+                                      "1e",
+                                      "+1",
+                                      "tru",
+                                      "nul",
+                                      "NaN",
+                                      "Infinity"};
+  static const char *const strings[] = {
+      "\"\"",         "\"cpu\"",     "\"server-01\"",   "\"a b/c:{}[],\"",
+      "\"esc\\\"q\"", "\"tab\\t\"",  "\"caf\xc3\xa9\"", "\"\x7f\"",
+      "\"ctl\x01\"",  "\"bad\xff\"", "\"unterminated"};
+  static const char *const spaces[] = {"",     " ",  "\n",      "\t",
+                                       "\r\n", "\f", "/* c */", "// c\n"};
+  append(buf, size, spaces[pick(8) < 6 ? pick(5) : pick(8)]);
+  unsigned kind = depth >= 4 ? pick(2) : pick(4);
+  if (kind == 0) {
+    append(buf, size, words[pick(10) < 8 ? pick(15) : pick(25)]);
+  } else if (kind == 1) {
+    append(buf, size, strings[pick(10) < 8 ? pick(4) : pick(11)]);
+  } else {
+    int object = kind == 2;
+    append(buf, size, object ? "{" : "[");
+    unsigned n = pick(5);
+    for (unsigned i = 0; i < n; i++) {
+      if (i > 0)
+        append(buf, size, pick(40) ? "," : "");
+      if (object) {
+        append(buf, size, pick(30) ? strings[pick(4)] : strings[pick(11)]);
+        append(buf, size, pick(40) ? ":" : "");
+      }
+      random_value(buf, size, depth + 1);
+    }
+    append(buf, size, pick(40) ? (object ? "}" : "]") : "");
+  }
+  append(buf, size, spaces[pick(8) < 6 ? pick(5) : pick(8)]);
+}
+
+static void assert_parses_as_yajl(const char *doc) {
+  char err[256];
+  yajl_val ours = an_json_parse(doc, strlen(doc), err, sizeof(err));
+  yajl_val theirs = yajl_tree_parse(doc, NULL, 0);
+  if (!same_tree(ours, theirs))
+    fail_msg("different trees for: %s", doc);
+  yajl_tree_free(ours);
+  yajl_tree_free(theirs);
+}
+
+static void test_parse_like_yajl(void **unused) {
+  static const char *const fixed[] = {
+      "{\"sourceId\":\"bench-3\",\"values\":{\"cpu\":42}}",
+      "{\"points\":[{\"sourceId\":\"a\",\"values\":{\"x\":1.5}},"
+      "{\"sourceId\":\"b\",\"values\":{\"x\":-2e-3,\"y\":0}}]}",
+      "[]",
+      "{}",
+      " [ ] ",
+      "{\"a\":{}}",
+      "[[],[[]],{}]",
+      "{\"a\":1,\"a\":2}",
+      "{\"a\":1}x",
+      "{\"a\":1} {",
+      "{\"a\":}",
+      "{\"a\" 1}",
+      "{,}",
+      "[1,]",
+      "42",
+      "\"s\"",
+      "{\"a\":1}\f",
+      "{\"a\":1 /* c */}"};
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+    assert_parses_as_yajl(fixed[i]);
+  char doc[8192];
+  for (int i = 0; i < 20000; i++) {
+    doc[0] = '\0';
+    random_value(doc, sizeof(doc), 0);
+    if (pick(4) == 0 && doc[0] != '\0') { /* and a damaged copy */
+      size_t n = strlen(doc), at = pick((unsigned)n);
+      doc[at] = " {}[],:\"0-.etx"[pick(14)];
+    }
+    assert_parses_as_yajl(doc);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_numbers_read_as_printf_writes_them),
+      cmocka_unit_test(test_non_finite_is_null),
+      cmocka_unit_test(test_writer_writes_what_yajl_writes),
+      cmocka_unit_test(test_writer_replaces_bad_utf8),
+      cmocka_unit_test(test_parse_like_yajl),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
