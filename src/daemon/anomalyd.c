@@ -216,11 +216,11 @@ done:
       fprintf(stderr, "anomalyd: %s\n", err);
   }
   an_server_free(d.server);
-  an_engine_close(d.engine); /* queues the last checkpoint … */
-  an_store_close(d.store);   /* … which this commits */
-  /* after the store: its last jobs may still use these */
-  an_alerts_close(d.alerts);
+  an_store_stop(d.store);    /* commits what was accepted; its jobs use … */
+  an_engine_close(d.engine); /* … these, so they go after: the last */
+  an_alerts_close(d.alerts); /* checkpoint is written here */
   an_notify_stop(d.notify);
+  an_store_close(d.store);
   if (stop.poll != NULL)
     event_free(stop.poll);
   if (sigterm != NULL)

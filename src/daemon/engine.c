@@ -138,16 +138,33 @@ static void checkpoint_done(void *arg, int rc) {
   checkpoint_free(arg);
 }
 
-/* Snapshots every series (on the loop, so no point is half scored) and
- * queues the write. Points scored later are newer than the snapshot and
- * are replayed after a crash. */
-static void checkpoint(an_engine_t *e) {
+/* Every series' state now (on the loop, so no point is half scored);
+ * NULL when out of memory. Points scored later are newer than it and are
+ * replayed after a crash. */
+static checkpoint_t *snapshot(an_engine_t *e) {
   checkpoint_t *c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return;
-  if (an_series_table_save(e->table, collect, c) != 0 ||
-      an_store_submit(e->daemon->store, write_checkpoint, checkpoint_done, c) !=
-          0)
+  if (c != NULL && an_series_table_save(e->table, collect, c) != 0) {
+    checkpoint_free(c);
+    c = NULL;
+  }
+  return c;
+}
+
+/* Queues the write of a snapshot. */
+static void checkpoint(an_engine_t *e) {
+  checkpoint_t *c = snapshot(e);
+  if (c != NULL && an_store_submit(e->daemon->store, write_checkpoint,
+                                   checkpoint_done, c) != 0)
+    checkpoint_free(c);
+}
+
+/* At shutdown, the store's worker stopped: written here and now. */
+static void last_checkpoint(an_engine_t *e) {
+  checkpoint_t *c = snapshot(e);
+  if (c == NULL || an_store_run_now(e->daemon->store, write_checkpoint, c) != 0)
+    syslog(LOG_WARNING, "engine: the last checkpoint was not written; the "
+                        "points since the previous one are replayed at start");
+  if (c != NULL)
     checkpoint_free(c);
 }
 
@@ -244,7 +261,7 @@ void an_engine_close(an_engine_t *e) {
   if (e->timer != NULL) {
     event_free(e->timer);
     if (e->daemon->store != NULL)
-      checkpoint(e);
+      last_checkpoint(e);
   }
   for (size_t i = 0; i < e->nsources; i++)
     free(e->sources[i]);

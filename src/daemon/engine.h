@@ -14,8 +14,8 @@
 
 int an_engine_open(an_daemon_t *d, an_engine_t **out, char *err, size_t errlen);
 
-/* Writes a last checkpoint (committed by an_store_close) and frees the
- * engine. Accepts NULL. */
+/* Writes a last checkpoint, with an_store_run_now(): call it after
+ * an_store_stop(). Frees the engine. Accepts NULL. */
 void an_engine_close(an_engine_t *e);
 
 /* Whether the source is configured or registered. */

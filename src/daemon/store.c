@@ -408,7 +408,7 @@ void an_store_on_commit(an_store_t *s, void (*fn)(void *), void *arg) {
 
 int an_store_healthy(an_store_t *s) { return atomic_load(&s->healthy); }
 
-void an_store_close(an_store_t *s) {
+void an_store_stop(an_store_t *s) {
   if (s == NULL)
     return;
   pthread_mutex_lock(&s->lock);
@@ -417,6 +417,13 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_unlock(&s->lock);
   if (s->started)
     pthread_join(s->thread, NULL);
+  s->started = 0;
+}
+
+void an_store_close(an_store_t *s) {
+  if (s == NULL)
+    return;
+  an_store_stop(s);
   free_jobs(s->done); /* committed after the loop stopped: nobody to tell */
   if (s->done_ev != NULL)
     event_free(s->done_ev);

@@ -29,7 +29,8 @@ typedef void (*an_store_done_fn)(void *arg, int rc);
 int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen);
 
 /* Runs fn now on the calling thread, in its own transaction: for start-up,
- * before an_store_start(). Returns fn's result or EIO. */
+ * before an_store_start(), and shutdown, after an_store_stop(). Returns
+ * fn's result or EIO. */
 int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg);
 
 /* Starts the worker thread. Returns 0 or an errno. */
@@ -46,9 +47,13 @@ void an_store_on_commit(an_store_t *s, void (*fn)(void *arg), void *arg);
 /* 1 while the last transaction committed; 0 while storage is failing. */
 int an_store_healthy(an_store_t *s);
 
-/* Commits what is queued, stops the worker, closes the database. Done
- * callbacks of that last work are not called (the loop has stopped).
- * Accepts NULL. */
+/* Commits what is queued and stops the worker. Done callbacks of that
+ * last work are not called (the loop has stopped). Afterwards only
+ * an_store_run_now() writes (shutdown's last checkpoint). Accepts NULL;
+ * a second call does nothing. */
+void an_store_stop(an_store_t *s);
+
+/* Stops the worker if it runs, and closes the database. Accepts NULL. */
 void an_store_close(an_store_t *s);
 
 /* ---- records ---- */
