@@ -7,7 +7,6 @@
 #include "json.h"
 #include "notify.h"
 #include "severity.h"
-#include "timefmt.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -94,7 +93,7 @@ static int fire(sqlite3 *db, an_daemon_t *d, an_alert_t *a,
                          rule->nchannels, now);
 }
 
-/* The anomaly x matched rule: attach it to the rule's open alert of its
+/* When anomaly x matches rule: attach it to the rule's open alert of its
  * series, or open one. */
 static int apply_rule(void *ctx, an_rule_t *rule) {
   evaluation_t *e = ctx;

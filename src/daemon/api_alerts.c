@@ -6,9 +6,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "query.h"
-#include "severity.h"
 #include "store_alerts.h"
-#include "timefmt.h"
 
 #include <errno.h>
 #include <math.h>
