@@ -314,7 +314,9 @@ static int expire(sqlite3 *db, an_daemon_t *d, an_alert_t *a, double now) {
   return an_store_delete_alert(db, a->id);
 }
 
-int an_alerts_check(sqlite3 *db, an_daemon_t *d, double now) {
+/* The periodic check, at now: resolves quiet alerts, escalates
+ * unacknowledged ones, drops pending ones whose window passed. */
+static int check(sqlite3 *db, an_daemon_t *d, double now) {
   an_id_list_t ids;
   int rc = an_store_alerts_quiet(db, now, &ids);
   if (rc == 0)
@@ -332,7 +334,7 @@ int an_alerts_check(sqlite3 *db, an_daemon_t *d, double now) {
 
 static int run_check(sqlite3 *db, void *arg) {
   an_alerts_t *a = arg;
-  return an_alerts_check(db, a->daemon, an_daemon_now());
+  return check(db, a->daemon, an_daemon_now());
 }
 
 static void check_done(void *arg, int rc) {

@@ -55,10 +55,6 @@ int an_alerts_resolve(sqlite3 *db, an_daemon_t *d, const char *id,
 /* Resolves the open alerts of a rule about to be deleted. */
 int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id);
 
-/* The periodic check, at now: resolves quiet alerts, escalates
- * unacknowledged ones, drops pending ones whose window passed. */
-int an_alerts_check(sqlite3 *db, an_daemon_t *d, double now);
-
 /* Writes an alert as its JSON object. */
 void an_alert_write(yajl_gen g, const an_alert_t *a, const char *public_url);
 /* Writes the alert's fields into an open map (to add more after them). */

@@ -86,9 +86,6 @@ void an_api_job_submit(an_api_job_t *job);
 void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
                    void (*free_data)(void *), const char *what);
 
-/* Frees a job that was never submitted (its request already answered). */
-void an_api_job_free(an_api_job_t *job);
-
 /* The path segment param (an id or name of at most 100 bytes), or NULL
  * after replying 404 naming what. */
 const char *an_api_path_id(an_request_t *req, const char *param,

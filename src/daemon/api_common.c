@@ -100,7 +100,7 @@ an_api_job_t *an_api_job_new(an_request_t *req, an_api_run_fn run, int status) {
   return j;
 }
 
-void an_api_job_free(an_api_job_t *j) {
+static void job_free(an_api_job_t *j) {
   if (j == NULL)
     return;
   if (j->free_data != NULL)
@@ -147,14 +147,14 @@ static void job_done(void *arg, int rc) {
     an_api_reply_store_error(req, rc, j->what);
     break;
   }
-  an_api_job_free(j);
+  job_free(j);
 }
 
 void an_api_job_submit(an_api_job_t *j) {
   int rc = an_store_submit(j->daemon->store, run_job, job_done, j);
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, j->what);
-    an_api_job_free(j);
+    job_free(j);
   }
 }
 
