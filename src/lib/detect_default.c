@@ -43,6 +43,15 @@
 #define GAUSS_RATE 0.0027               /* P(|Z| > 3) */
 #define GAUSS_EXCESS 0.31               /* E(|Z| - 3 given |Z| > 3) */
 
+/* What decays geometrically while nothing happens (the tails' rates on a
+ * calm series, the spreads on one that stopped moving) stops here, short
+ * of the subnormal numbers: arithmetic on those is a hundred times slower
+ * on x86, and a rate would stay stuck among them. The floors are far
+ * below anything that could matter: a rate of 1e-30 is a p of 1e-30, a
+ * score of 0.996. */
+#define RATE_FLOOR 1e-30f
+#define DEV_FLOOR 1e-300
+
 /* an_score_from_p() is 0 at and above this p: no need to call it */
 #define SCORED_P 1e-2
 
@@ -84,7 +93,8 @@ static void init(void *p) {
 /* The smallest spread believed: float rounding of a series that never
  * moved must not become an infinite deviation. */
 static double spread(double dev, double level) {
-  return MAD_TO_SIGMA * dev + 1e-9 * fabs(level) + 1e-300;
+  /* the floor first: it does not wait for dev's product */
+  return MAD_TO_SIGMA * dev + (1e-9 * fabs(level) + 1e-300);
 }
 
 /* |x - level| in spreads, capped, NaN-free. */
@@ -146,14 +156,16 @@ static double tail_count(uint32_t n) {
 
 static int steady(uint32_t n) { return n >= STEADY_N; }
 
-/* old: steady(n); calm: u < U0. Always inlined, so that with both
+/* old: steady(n); calm: measure()'s calm. Always inlined, so that with both
  * constant 1 the common case (a normal value of an old series) is
  * straight-line code. */
 static inline __attribute__((always_inline)) void
 tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
   int over = !calm && u >= U0;
   double rate = old ? RATE_ALPHA : rate_of(RATE_ALPHA, tail_count(n));
-  t->rate += rate * (over - t->rate);
+  /* in float, as it is stored: no conversions to double and back */
+  t->rate += (float)rate * ((float)over - t->rate);
+  t->rate = t->rate > RATE_FLOOR ? t->rate : RATE_FLOOR;
   if (__builtin_expect(over, 0)) {
     t->excess += rate_of(EXCESS_ALPHA, t->exceedances + PRIOR_WEIGHT) *
                  (u - U0 - t->excess);
@@ -162,9 +174,13 @@ tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
   }
 }
 
+static double at_least(double x, double floor) { return x > floor ? x : floor; }
+
+/* Two steps, each a minsd or maxsd, not branches. */
 static double clip(double r, double sigma) {
   double c = CLIP * sigma;
-  return r > c ? c : r < -c ? -c : r;
+  r = r < c ? r : c;
+  return r > -c ? r : -c;
 }
 
 /* sf and ss: the spreads x was scored with (learning starts from them, so
@@ -175,7 +191,9 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
       double mean_next, int old, int calm) {
   int young = s->n < 20; /* too young to tell outliers from normal */
   double rf = x - s->fast, rs = x - s->slow;
-  if (old || !young) {
+  /* calm: |rf| < U0 sf <= CLIP sf (rounding keeps the order), so the
+   * clip would change nothing */
+  if (!calm && (old || !young)) {
     rf = clip(rf, sf);
     rs = clip(rs, ss);
   }
@@ -184,8 +202,10 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   double a_spread = old ? SPREAD_ALPHA : rate_of(SPREAD_ALPHA, s->n);
   s->fast += a_fast * rf;
   s->slow += a_slow * rs;
-  s->fast_dev += a_spread * (fabs(rf) - s->fast_dev);
-  s->slow_dev += a_spread * (fabs(rs) - s->slow_dev);
+  s->fast_dev =
+      at_least(s->fast_dev + a_spread * (fabs(rf) - s->fast_dev), DEV_FLOOR);
+  s->slow_dev =
+      at_least(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev), DEV_FLOOR);
   s->mean = mean_next;
   if (old || !young) {
     tail_learn(&s->tails[FAST], s->n, u[FAST], old, calm);
@@ -207,10 +227,66 @@ static void note_time(state_t *s, double t) {
   s->last_t = t;
 }
 
-/* Scores x and learns from it. Each field of *r is written once (no
- * memset): at tens of nanoseconds a value, the stores show. */
-static void update(void *p, double t, double x, an_result_t *r) {
-  state_t *s = p;
+/* What scoring x needs of the state: the spreads, the next short average
+ * and x's deviation on each test. */
+typedef struct measure {
+  double fast, slow; /* the baselines x is compared with */
+  double sf, ss;     /* their spreads */
+  double inv_sf, inv_ss;
+  double mean_next; /* the short average once x is in */
+  double u[NTESTS];
+  /* 1 when every deviation is below U0, decided by multiplying the
+   * spreads rather than dividing by them, so the common case waits for no
+   * division; where rounding makes the two ways disagree, calm decides. */
+  int calm;
+} measure_t;
+
+static inline __attribute__((always_inline)) void
+measure(const state_t *s, double x, measure_t *m) {
+  /* Copies: r may alias *s as far as the compiler knows, so every store
+   * to r would otherwise reload the baselines. */
+  m->fast = s->fast;
+  m->slow = s->slow;
+  m->sf = spread(s->fast_dev, m->fast);
+  m->ss = spread(s->slow_dev, m->slow);
+  m->mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, m->ss);
+  m->inv_sf = 1 / m->sf;
+  m->inv_ss = 1 / m->ss;
+  m->u[FAST] = deviation(x, m->fast, m->inv_sf);
+  m->u[SLOW] = deviation(x, m->slow, m->inv_ss);
+  m->u[LEVEL] = deviation(m->mean_next, m->slow, m->inv_ss * LEVEL_SE);
+  m->calm = fabs(x - m->fast) < U0 * m->sf && fabs(x - m->slow) < U0 * m->ss &&
+            fabs(m->mean_next - m->slow) * LEVEL_SE < U0 * m->ss;
+}
+
+/* Fills *r for a value judged normal (score 0), compared with the
+ * baseline of test worst. Each field is written once (no memset): at
+ * tens of nanoseconds a value, the stores show. */
+static inline __attribute__((always_inline)) void
+result_normal(const state_t *s, double x, const measure_t *m, int worst,
+              an_result_t *r) {
+  double expected = worst == FAST ? m->fast : m->slow;
+  r->score = 0;
+  r->p_value = 1;
+  r->expected = expected;
+  r->deviation = (x - expected) * (worst == FAST ? m->inv_sf : m->inv_ss);
+  r->spread = worst == FAST ? m->sf : m->ss;
+  r->horizon = s->interval * (1 / SPREAD_ALPHA);
+  r->kind = AN_KIND_NONE;
+  r->warming_up = 0;
+  r->seen = 0;
+}
+
+static void count_value(state_t *s, double t) {
+  note_time(s, t);
+  if (s->n < UINT32_MAX)
+    s->n++;
+}
+
+/* Any value, in any state: update() handles the common case itself. Out
+ * of line, so that case does not pay for this one's registers. */
+static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
+                                                 an_result_t *r) {
   if (__builtin_expect(!isfinite(x), 0)) {
     *r = (an_result_t){
         .p_value = 1, .expected = s->fast, .kind = AN_KIND_INVALID};
@@ -229,35 +305,14 @@ static void update(void *p, double t, double x, an_result_t *r) {
       t - s->last_t > REFRACTORY * s->interval)
     s->quiet = 0;
 
-  /* Locals: r may alias *s as far as the compiler knows, so every store
-   * to r would otherwise reload the state. */
-  double fast = s->fast, slow = s->slow;
-  double sf = spread(s->fast_dev, fast);
-  double ss = spread(s->slow_dev, slow);
-  double mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, ss);
-  double inv_sf = 1 / sf, inv_ss = 1 / ss;
-  double u[NTESTS];
-  u[FAST] = deviation(x, fast, inv_sf);
-  u[SLOW] = deviation(x, slow, inv_ss);
-  u[LEVEL] = deviation(mean_next, slow, inv_ss * LEVEL_SE);
-
+  measure_t m;
+  measure(s, x, &m);
   int worst = FAST;
   double pv = 1;
-  double umax = u[FAST] > u[SLOW] ? u[FAST] : u[SLOW];
-  umax = umax > u[LEVEL] ? umax : u[LEVEL];
-  if (__builtin_expect(umax >= U0, 0))
-    pv = worst_p(s, u, &worst);
+  if (__builtin_expect(!m.calm, 0))
+    pv = worst_p(s, m.u, &worst);
 
-  double expected = worst == FAST ? fast : slow;
-  r->score = 0;
-  r->p_value = 1;
-  r->expected = expected;
-  r->deviation = (x - expected) * (worst == FAST ? inv_sf : inv_ss);
-  r->spread = worst == FAST ? sf : ss;
-  r->horizon = s->interval * (1 / SPREAD_ALPHA);
-  r->kind = AN_KIND_NONE;
-  r->warming_up = 0;
-  r->seen = 0;
+  result_normal(s, x, &m, worst, r);
   if (s->n < WARMUP) {
     r->warming_up = 1;
   } else if (s->quiet > 0 && !(pv < s->incident_p * ESCALATION)) {
@@ -271,7 +326,7 @@ static void update(void *p, double t, double x, an_result_t *r) {
         s->incident_p = pv;
       }
       if (r->score > 0) {
-        int up = x >= expected;
+        int up = x >= r->expected;
         if (worst == LEVEL)
           r->kind = up ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
         else
@@ -279,13 +334,26 @@ static void update(void *p, double t, double x, an_result_t *r) {
       }
     }
   }
-  if (__builtin_expect(umax < U0 && steady(s->n), 1))
-    learn(s, x, sf, ss, u, mean_next, 1, 1);
-  else
-    learn(s, x, sf, ss, u, mean_next, steady(s->n), 0);
-  note_time(s, t);
-  if (s->n < UINT32_MAX)
-    s->n++;
+  learn(s, x, m.sf, m.ss, m.u, m.mean_next, steady(s->n), m.calm);
+  count_value(s, t);
+}
+
+/* Scores x and learns from it. The common case, a normal value of an
+ * old series outside an incident, is update_any()'s path for it with
+ * every test that cannot fail left out: straight-line code. */
+static void update(void *p, double t, double x, an_result_t *r) {
+  state_t *s = p;
+  if (__builtin_expect(steady(s->n) && s->quiet == 0 && isfinite(x), 1)) {
+    measure_t m;
+    measure(s, x, &m);
+    if (__builtin_expect(m.calm, 1)) {
+      result_normal(s, x, &m, FAST, r);
+      learn(s, x, m.sf, m.ss, m.u, m.mean_next, 1, 1);
+      count_value(s, t);
+      return;
+    }
+  }
+  update_any(s, t, x, r);
 }
 
 static int check(const void *p) {

@@ -1,0 +1,127 @@
+/* The default detector's two paths agree, and its state never goes
+ * subnormal.
+ *
+ * update() takes a shortcut for the common case (a calm value of an old
+ * series outside an incident) and leaves every other value to
+ * update_any(). This test includes the detector's source to reach both,
+ * feeds them the same values and requires the same bits out of each. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* libanomaly has its own copy of the class: this one gets another name */
+#define an_detect_default an_detect_default_under_test
+#include "detect_default.c"
+#undef an_detect_default
+
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int same_double(double a, double b) {
+  return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+static void assert_same_result(const an_result_t *a, const an_result_t *b) {
+  assert_true(same_double(a->score, b->score));
+  assert_true(same_double(a->p_value, b->p_value));
+  assert_true(same_double(a->expected, b->expected));
+  assert_true(same_double(a->deviation, b->deviation));
+  assert_true(same_double(a->spread, b->spread));
+  assert_true(same_double(a->horizon, b->horizon));
+  assert_int_equal(a->kind, b->kind);
+  assert_int_equal(a->warming_up, b->warming_up);
+  assert_int_equal(a->seen, b->seen);
+}
+
+/* Would update() take its shortcut for x? */
+static int shortcut(const state_t *s, double x) {
+  if (!(steady(s->n) && s->quiet == 0 && isfinite(x)))
+    return 0;
+  measure_t m;
+  measure(s, x, &m);
+  return m.calm;
+}
+
+/* A value of a series that does everything: noise whose level and spread
+ * change, spikes, dips, bursts, a flat stretch, bad values and huge ones. */
+static double wild_value(test_rng_t *rng, int i) {
+  int phase = (i / 5000) % 6;
+  double level = 100 * (1 + phase % 3), sd = phase == 4 ? 20 : 2;
+  if (phase == 5 && i % 5000 < 1500)
+    return 42; /* a flat stretch */
+  double u = test_rng_uniform(rng);
+  if (u < 0.002)
+    return level + sd * 40 * (u < 0.001 ? 1 : -1); /* spike or dip */
+  if (u < 0.0025)
+    return u < 0.0022 ? NAN : u < 0.0024 ? INFINITY : -INFINITY;
+  if (u < 0.0027)
+    return 1e300;
+  return level + sd * test_rng_normal(rng);
+}
+
+static void test_paths_agree(void **unused) {
+  state_t a, b;
+  init(&a);
+  init(&b);
+  test_rng_t rng = {2026};
+  double t = 1.7e9;
+  int shortcuts = 0;
+  const int n = 60000;
+  for (int i = 0; i < n; i++) {
+    double x = wild_value(&rng, i);
+    t += i % 977 == 0 ? 5000 : 10; /* now and then a gap */
+    shortcuts += shortcut(&a, x);
+    an_result_t ra, rb;
+    update(&a, t, x, &ra);
+    update_any(&b, t, x, &rb);
+    assert_same_result(&ra, &rb);
+    assert_memory_equal(&a, &b, sizeof(a));
+  }
+  /* both paths were really taken */
+  assert_true(shortcuts > n / 2);
+  assert_true(shortcuts < n - 1000);
+}
+
+/* A series that moved, then stopped: its spreads decay towards 0 and
+ * stop at DEV_FLOOR instead of going subnormal. A bounded series (never
+ * 3 spreads out) does the same to its tails' rates. */
+static void test_no_subnormal_state(void **unused) {
+  state_t s;
+  init(&s);
+  test_rng_t rng = {7};
+  an_result_t r;
+  double t = 0;
+  for (int i = 0; i < 1000; i++)
+    update(&s, t += 10, test_rng_normal(&rng), &r);
+  for (int i = 0; i < 300000; i++)
+    update(&s, t += 10, 0, &r);
+  assert_true(s.fast_dev == DEV_FLOOR && s.slow_dev == DEV_FLOOR);
+  assert_int_equal(fpclassify(r.spread), FP_NORMAL);
+  assert_true(r.score == 0);
+
+  init(&s);
+  for (int i = 0; i < 800000; i++)
+    update(&s, t += 10, test_rng_uniform(&rng), &r);
+  for (int i = 0; i < NTESTS; i++) {
+    assert_true(s.tails[i].rate == RATE_FLOOR);
+    assert_int_equal(fpclassify(s.tails[i].rate), FP_NORMAL);
+  }
+  assert_int_equal(check(&s), 0);
+  /* a value far out still scores as the rarest thing seen */
+  update(&s, t += 10, 50, &r);
+  assert_true(r.score > 0.99);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_paths_agree),
+      cmocka_unit_test(test_no_subnormal_state),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
