@@ -67,10 +67,19 @@ struct an_series_table {
   atomic_size_t bytes; /* entries and slot arrays */
 };
 
-static void stripe_lock(stripe_t *s) {
-  while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire))
+/* Out of line: with its call to sched_yield() inlined, the common path
+ * would keep the caller's floating-point values on the stack around it. */
+static __attribute__((noinline)) void stripe_wait(stripe_t *s) {
+  do
     while (atomic_load_explicit(&s->busy, memory_order_relaxed))
       sched_yield();
+  while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire));
+}
+
+static inline void stripe_lock(stripe_t *s) {
+  if (__builtin_expect(
+          atomic_exchange_explicit(&s->busy, 1, memory_order_acquire), 0))
+    stripe_wait(s);
 }
 
 static void stripe_unlock(stripe_t *s) {
@@ -96,16 +105,20 @@ static uint64_t mix(uint64_t a, uint64_t b) {
   return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* wyhash's shape: 16 bytes a multiply, the last (partial) block read as
- * two overlapping words, so no byte loop and no variable-length memcpy
- * for the 30- to 60-byte keys of collectd. The top bits choose the
- * stripe, the low bits the slot. */
+/* wyhash's mixing: 16 bytes a multiply, the last (partial) block read as
+ * overlapping words, so no byte loop and no variable-length memcpy. The
+ * blocks of a longer key (collectd's are 30 to 60 bytes) are mixed each
+ * with a secret offset by its position and summed, so their multiplies
+ * do not wait for each other. The top bits choose the stripe, the low
+ * bits the slot. */
 static inline __attribute__((always_inline)) uint64_t hash_key(const char *key,
                                                                size_t n) {
-  const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull;
+  const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                 k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
   const unsigned char *p = (const unsigned char *)key;
-  uint64_t seed = k0, a, b;
+  uint64_t h;
   if (n <= 16) {
+    uint64_t a, b;
     if (n >= 4) {
       size_t mid = (n >> 3) << 2;
       a = load32(p) << 32 | load32(p + mid);
@@ -114,14 +127,38 @@ static inline __attribute__((always_inline)) uint64_t hash_key(const char *key,
       a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
       b = 0;
     }
+    h = mix(a ^ k1, b ^ k0);
   } else {
-    size_t i = n;
-    for (; i > 16; i -= 16, p += 16)
-      seed = mix(load64(p) ^ k1, load64(p + 8) ^ seed);
-    a = load64(p + i - 16);
-    b = load64(p + i - 8);
+    h = mix(load64(p + n - 16) ^ k2, load64(p + n - 8) ^ k3);
+    for (size_t i = 0; i + 16 < n; i += 16)
+      h += mix(load64(p + i) ^ (k1 + i), load64(p + i + 8) ^ k0);
   }
-  return mix(k1 ^ n, mix(a ^ k1, b ^ seed));
+  return mix(k1 ^ n, h ^ k0);
+}
+
+/* 16 bytes as one vector: SSE2 on x86-64, NEON on arm64, words else. */
+typedef uint64_t v16_t __attribute__((vector_size(16)));
+
+static v16_t load128(const unsigned char *p) {
+  v16_t v;
+  memcpy(&v, p, 16);
+  return v;
+}
+
+/* a[0, n) == b[0, n) for n > 0: 16 bytes a step, the last 16 overlapping,
+ * and no call (memcmp's costs as much as the rest of a lookup). */
+static inline __attribute__((always_inline)) int
+key_equal(const char *a, const char *b, size_t n) {
+  const unsigned char *p = (const unsigned char *)a;
+  const unsigned char *q = (const unsigned char *)b;
+  if (n < 16)
+    return n >= 8 ? ((load64(p) ^ load64(q)) |
+                     (load64(p + n - 8) ^ load64(q + n - 8))) == 0
+                  : memcmp(a, b, n) == 0;
+  v16_t d = load128(p + n - 16) ^ load128(q + n - 16);
+  for (size_t i = 0; i + 16 < n; i += 16)
+    d |= load128(p + i) ^ load128(q + i);
+  return (d[0] | d[1]) == 0;
 }
 
 static stripe_t *stripe_of(an_series_table_t *t, uint64_t hash) {
@@ -174,7 +211,7 @@ probe_nolock(const stripe_t *st, const char *key, size_t len, uint64_t hash) {
       return i;
     if ((sl & TAG_MASK) == tag_of(hash)) {
       const entry_t *e = slot_entry(sl);
-      if (e->key_len == len && memcmp(e->key, key, len) == 0)
+      if (e->key_len == len && key_equal(e->key, key, len))
         return i;
     }
   }
@@ -222,7 +259,8 @@ insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
   e->seen = 0;
   e->sensitivity = 1.0f;
   e->key_len = (uint16_t)len;
-  memcpy(e->key, key, len + 1);
+  memcpy(e->key, key, len);
+  e->key[len] = '\0';
   t->cls->init(entry_state(e));
   st->slots[probe_nolock(st, key, len, hash)] = (slot_t)e | tag_of(hash);
   st->count++;
@@ -278,11 +316,12 @@ static void sensitize(float sensitivity, an_result_t *r) {
     r->kind = AN_KIND_NONE;
 }
 
-/* The update itself. ordered: refuse t at or before the last time. */
-static int update(an_series_table_t *t, const char *key, double ts,
-                  double value, an_result_t *result, int ordered,
-                  double *last) {
-  size_t len = key != NULL ? strlen(key) : 0;
+/* The update itself. ordered: refuse t at or before the last time.
+ * Inlined: each caller's constant ordered leaves out what it does not
+ * use. */
+static inline __attribute__((always_inline)) int
+update(an_series_table_t *t, const char *key, size_t len, double ts,
+       double value, an_result_t *result, int ordered, double *last) {
   if (check_key(key, len) != 0)
     return EINVAL;
   uint64_t hash = hash_key(key, len);
@@ -311,9 +350,19 @@ static int update(an_series_table_t *t, const char *key, double ts,
   return rc;
 }
 
+static size_t key_length(const char *key) {
+  return key != NULL ? strlen(key) : 0;
+}
+
 int an_series_table_update(an_series_table_t *t, const char *key, double ts,
                            double value, an_result_t *result) {
-  return update(t, key, ts, value, result, 0, NULL);
+  return update(t, key, key_length(key), ts, value, result, 0, NULL);
+}
+
+int an_series_table_update_len(an_series_table_t *t, const char *key,
+                               size_t len, double ts, double value,
+                               an_result_t *result) {
+  return update(t, key, len, ts, value, result, 0, NULL);
 }
 
 int an_series_table_update_ordered(an_series_table_t *t, const char *key,
@@ -321,12 +370,12 @@ int an_series_table_update_ordered(an_series_table_t *t, const char *key,
                                    double *last) {
   if (!isfinite(ts))
     return EINVAL;
-  return update(t, key, ts, value, result, 1, last);
+  return update(t, key, key_length(key), ts, value, result, 1, last);
 }
 
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
                                     double sensitivity) {
-  size_t len = key != NULL ? strlen(key) : 0;
+  size_t len = key_length(key);
   if (check_key(key, len) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
     return EINVAL;
   uint64_t hash = hash_key(key, len);
@@ -340,7 +389,7 @@ int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
 }
 
 int an_series_table_remove(an_series_table_t *t, const char *key) {
-  size_t len = key != NULL ? strlen(key) : 0;
+  size_t len = key_length(key);
   if (check_key(key, len) != 0)
     return ENOENT;
   uint64_t hash = hash_key(key, len);
@@ -402,7 +451,7 @@ int an_series_table_save(an_series_table_t *t, an_series_save_cb cb,
 int an_series_table_restore(an_series_table_t *t,
                             const an_series_info_t *info) {
   const char *key = info->key;
-  size_t klen = key != NULL ? strlen(key) : 0;
+  size_t klen = key_length(key);
   if (check_key(key, klen) != 0 || !isfinite(info->sensitivity) ||
       info->sensitivity <= 0 || isinf(info->last_t))
     return EINVAL;
