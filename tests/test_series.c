@@ -47,6 +47,66 @@ static void test_basic(void **unused) {
   an_series_table_destroy(NULL);
 }
 
+/* Keys of every length the hash and the comparison treat apart (under 4,
+ * 4 to 7, 8 to 16, 17 to 32, 33 and up, to the longest), and keys that
+ * differ in one byte only, at each position: each is its own series. */
+static void test_every_length(void **unused) {
+  an_series_table_t *t = an_series_table_create(cls());
+  an_result_t r;
+  static char key[AN_SERIES_KEY_MAX + 1];
+  size_t lengths[80 + 3], nlengths = 0, distinct = 0;
+  for (size_t len = 1; len <= 80; len++)
+    lengths[nlengths++] = len;
+  lengths[nlengths++] = 255;
+  lengths[nlengths++] = 256;
+  lengths[nlengths++] = AN_SERIES_KEY_MAX;
+  for (int round = 1; round <= 2; round++) {
+    distinct = 0;
+    for (size_t k = 0; k < nlengths; k++) {
+      size_t len = lengths[k];
+      memset(key, 'a', len);
+      key[len] = '\0';
+      assert_int_equal(an_series_table_update(t, key, round, 1, &r), 0);
+      assert_int_equal(r.seen, round);
+      distinct++;
+      if (len != 1 && len != 40 && len != AN_SERIES_KEY_MAX)
+        continue;
+      for (size_t i = 0; i < len; i++) {
+        key[i] = 'b';
+        assert_int_equal(an_series_table_update(t, key, round, 1, &r), 0);
+        assert_int_equal(r.seen, round);
+        key[i] = 'a';
+        distinct++;
+      }
+    }
+  }
+  assert_int_equal(an_series_table_count(t), distinct);
+  an_series_table_destroy(t);
+}
+
+/* The length-taking form reads len bytes, needs no NUL after them, and
+ * names the same series as the NUL-terminated form. */
+static void test_update_len(void **unused) {
+  an_series_table_t *t = an_series_table_create(cls());
+  an_result_t r;
+  const char buf[] = "h/cpu-0/cpu-user/value and what follows";
+  assert_int_equal(an_series_table_update_len(t, buf, 22, 1, 5, &r), 0);
+  assert_int_equal(
+      an_series_table_update(t, "h/cpu-0/cpu-user/value", 2, 5, &r), 0);
+  assert_int_equal(r.seen, 2);
+  assert_int_equal(an_series_table_update_len(t, buf, 22, 3, 5, &r), 0);
+  assert_int_equal(r.seen, 3);
+  assert_int_equal(an_series_table_count(t), 1);
+  assert_int_equal(an_series_table_update_len(t, buf, 0, 1, 5, &r), EINVAL);
+  assert_int_equal(an_series_table_update_len(t, NULL, 3, 1, 5, &r), EINVAL);
+  assert_int_equal(
+      an_series_table_update_len(t, buf, AN_SERIES_KEY_MAX + 1, 1, 5, &r),
+      EINVAL);
+  assert_int_equal(an_series_table_remove(t, "h/cpu-0/cpu-user/value"), 0);
+  assert_int_equal(an_series_table_count(t), 0);
+  an_series_table_destroy(t);
+}
+
 /* Removing series, many of them sharing probe runs, keeps every other
  * series with what it learned, and a removed series starts afresh. */
 static void test_remove_keeps_others(void **unused) {
@@ -317,6 +377,8 @@ static void test_concurrent_writers(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_every_length),
+      cmocka_unit_test(test_update_len),
       cmocka_unit_test(test_remove_keeps_others),
       cmocka_unit_test(test_ordered),
       cmocka_unit_test(test_sensitivity),
