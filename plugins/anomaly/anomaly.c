@@ -330,10 +330,11 @@ static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
     if (isnan(x))
       continue;
     metric_name(metric, sizeof(metric), vl, ds, i);
-    snprintf(key, sizeof(key), "%s/%s", vl->host, metric);
+    int len = snprintf(key, sizeof(key), "%s/%s", vl->host, metric);
     an_result_t r;
-    if (an_series_table_update(table, key, CDTIME_T_TO_DOUBLE(vl->time), x,
-                               &r) != 0)
+    if (len <= 0 || (size_t)len >= sizeof(key) ||
+        an_series_table_update_len(table, key, (size_t)len,
+                                   CDTIME_T_TO_DOUBLE(vl->time), x, &r) != 0)
       continue;
     if (conf.dispatch_scores)
       dispatch_score(vl, ds->ds[i].name, ds->ds_num > 1, r.score);
