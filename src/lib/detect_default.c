@@ -156,6 +156,10 @@ static double tail_count(uint32_t n) {
 
 static int steady(uint32_t n) { return n >= STEADY_N; }
 
+/* max(x, floor), in one maxsd or maxss */
+static double at_least(double x, double floor) { return x > floor ? x : floor; }
+static float at_least_f(float x, float floor) { return x > floor ? x : floor; }
+
 /* old: steady(n); calm: measure()'s calm. Always inlined, so that with both
  * constant 1 the common case (a normal value of an old series) is
  * straight-line code. */
@@ -165,7 +169,7 @@ tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
   double rate = old ? RATE_ALPHA : rate_of(RATE_ALPHA, tail_count(n));
   /* in float, as it is stored: no conversions to double and back */
   t->rate += (float)rate * ((float)over - t->rate);
-  t->rate = t->rate > RATE_FLOOR ? t->rate : RATE_FLOOR;
+  t->rate = at_least_f(t->rate, RATE_FLOOR);
   if (__builtin_expect(over, 0)) {
     t->excess += rate_of(EXCESS_ALPHA, t->exceedances + PRIOR_WEIGHT) *
                  (u - U0 - t->excess);
@@ -173,8 +177,6 @@ tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
       t->exceedances++;
   }
 }
-
-static double at_least(double x, double floor) { return x > floor ? x : floor; }
 
 /* Two steps, each a minsd or maxsd, not branches. */
 static double clip(double r, double sigma) {
@@ -255,8 +257,10 @@ measure(const state_t *s, double x, measure_t *m) {
   m->u[FAST] = deviation(x, m->fast, m->inv_sf);
   m->u[SLOW] = deviation(x, m->slow, m->inv_ss);
   m->u[LEVEL] = deviation(m->mean_next, m->slow, m->inv_ss * LEVEL_SE);
-  m->calm = fabs(x - m->fast) < U0 * m->sf && fabs(x - m->slow) < U0 * m->ss &&
-            fabs(m->mean_next - m->slow) * LEVEL_SE < U0 * m->ss;
+  /* & rather than &&: one branch, not three */
+  m->calm = (fabs(x - m->fast) < U0 * m->sf) &
+            (fabs(x - m->slow) < U0 * m->ss) &
+            (fabs(m->mean_next - m->slow) * LEVEL_SE < U0 * m->ss);
 }
 
 /* Fills *r for a value judged normal (score 0), compared with the
