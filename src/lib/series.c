@@ -129,8 +129,13 @@ static inline __attribute__((always_inline)) uint64_t hash_key(const char *key,
     }
     h = mix(a ^ k1, b ^ k0);
   } else {
-    h = mix(load64(p + n - 16) ^ k2, load64(p + n - 8) ^ k3);
-    for (size_t i = 0; i + 16 < n; i += 16)
+    /* the blocks at 0, 16, 32... that start before the last 16 bytes;
+     * the first two unrolled, for the common lengths */
+    h = mix(load64(p + n - 16) ^ k2, load64(p + n - 8) ^ k3) +
+        mix(load64(p) ^ k1, load64(p + 8) ^ k0);
+    if (n > 32)
+      h += mix(load64(p + 16) ^ (k1 + 16), load64(p + 24) ^ k0);
+    for (size_t i = 32; i + 16 < n; i += 16)
       h += mix(load64(p + i) ^ (k1 + i), load64(p + i + 8) ^ k0);
   }
   return mix(k1 ^ n, h ^ k0);
@@ -155,8 +160,14 @@ key_equal(const char *a, const char *b, size_t n) {
     return n >= 8 ? ((load64(p) ^ load64(q)) |
                      (load64(p + n - 8) ^ load64(q + n - 8))) == 0
                   : memcmp(a, b, n) == 0;
+  /* the last 16 bytes and the blocks before them, the first two unrolled
+   * as in hash_key() */
   v16_t d = load128(p + n - 16) ^ load128(q + n - 16);
-  for (size_t i = 0; i + 16 < n; i += 16)
+  if (n > 16)
+    d |= load128(p) ^ load128(q);
+  if (n > 32)
+    d |= load128(p + 16) ^ load128(q + 16);
+  for (size_t i = 32; i + 16 < n; i += 16)
     d |= load128(p + i) ^ load128(q + i);
   return (d[0] | d[1]) == 0;
 }
@@ -340,8 +351,7 @@ update(an_series_table_t *t, const char *key, size_t len, double ts,
     t->cls->update((char *)e + state_offset(len), ts, value, result);
     if (__builtin_expect(e->sensitivity != 1.0f, 0))
       sensitize(e->sensitivity, result);
-    if (e->seen < UINT32_MAX)
-      e->seen++;
+    e->seen += e->seen < UINT32_MAX; /* saturating, without a branch */
     result->seen = e->seen;
     if (!isnan(ts))
       e->last_t = ts;
