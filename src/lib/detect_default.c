@@ -63,6 +63,10 @@ enum { FAST, SLOW, LEVEL, NTESTS };
 /* 1 / the standard error of the short average, in spreads */
 #define LEVEL_SE 6.2449979983983983 /* sqrt((2 - 0.05) / 0.05) */
 
+/* max(x, floor), in one maxsd or maxss */
+static double at_least(double x, double floor) { return x > floor ? x : floor; }
+static float at_least_f(float x, float floor) { return x > floor ? x : floor; }
+
 /* A test's learned tail: P(u > U0) and the mean excess beyond U0. */
 typedef struct tail {
   float rate;   /* floats: a tail needs no more precision, and 3 of them */
@@ -80,7 +84,22 @@ typedef struct state {
   double fast_dev, slow_dev; /* mean absolute residual of each */
   double mean;               /* the short average, for the level test */
   tail_t tails[NTESTS];
+  /* Calm values of an old series whose decay of the tails' rates is
+   * still to be applied (settle_tails()): the common path counts them
+   * instead of decaying three rates each time. Saturating. */
+  uint32_t unsettled;
 } state_t;
+
+/* Applies the unsettled calm values' decay to the rates: each would have
+ * multiplied them by 1 - RATE_ALPHA. */
+static void settle_tails(state_t *s) {
+  if (s->unsettled == 0)
+    return;
+  float decay = (float)exp(s->unsettled * log1p(-RATE_ALPHA));
+  for (int i = 0; i < NTESTS; i++)
+    s->tails[i].rate = at_least_f(s->tails[i].rate * decay, RATE_FLOOR);
+  s->unsettled = 0;
+}
 
 static void init(void *p) {
   state_t *s = p;
@@ -156,10 +175,6 @@ static double tail_count(uint32_t n) {
 
 static int steady(uint32_t n) { return n >= STEADY_N; }
 
-/* max(x, floor), in one maxsd or maxss */
-static double at_least(double x, double floor) { return x > floor ? x : floor; }
-static float at_least_f(float x, float floor) { return x > floor ? x : floor; }
-
 /* old: steady(n); calm: measure()'s calm. Always inlined, so that with both
  * constant 1 the common case (a normal value of an old series) is
  * straight-line code. */
@@ -209,7 +224,9 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   s->slow_dev =
       at_least(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev), DEV_FLOOR);
   s->mean = mean_next;
-  if (old || !young) {
+  if (old && calm) {
+    s->unsettled += s->unsettled < UINT32_MAX;
+  } else if (!young) {
     tail_learn(&s->tails[FAST], s->n, u[FAST], old, calm);
     tail_learn(&s->tails[SLOW], s->n, u[SLOW], old, calm);
     tail_learn(&s->tails[LEVEL], s->n, u[LEVEL], old, calm);
@@ -311,6 +328,8 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
 
   measure_t m;
   measure(s, x, &m);
+  if (!(steady(s->n) && m.calm))
+    settle_tails(s); /* the rates are used below */
   int worst = FAST;
   double pv = 1;
   if (__builtin_expect(!m.calm, 0))
