@@ -386,6 +386,8 @@ static int keep_rule(void *ctx, an_rule_t *r) {
 int an_store_list_rules(sqlite3 *db, an_rule_t **out, size_t *n) {
   sqlite3_stmt *st;
   rule_list_t l = {0};
+  *out = NULL; /* the caller frees them even on failure */
+  *n = 0;
   if (an_sql_prepare(db,
                      "SELECT " RULE_COLUMNS " FROM rules ORDER BY created_at,"
                      " id",
