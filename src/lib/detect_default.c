@@ -364,7 +364,7 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
 /* Scores x and learns from it. The common case, a normal value of an
  * old series outside an incident, is update_any()'s path for it with
  * every test that cannot fail left out: straight-line code. */
-static void update(void *p, double t, double x, an_result_t *r) {
+void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   state_t *s = p;
   if (__builtin_expect(steady(s->n) && s->quiet == 0 && isfinite(x), 1)) {
     measure_t m;
@@ -399,6 +399,6 @@ const an_detector_class_t an_detect_default = {
     .version = 2,
     .state_size = sizeof(state_t),
     .init = init,
-    .update = update,
+    .update = an_detect_default_update,
     .check = check,
 };

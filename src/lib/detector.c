@@ -7,9 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-extern const an_detector_class_t an_detect_default;
-
-/* Adding a detector: its file, and one line here. The first is "default". */
+/* Adding a detector: its file, and one line here (with its extern
+ * declaration). The first is "default". */
 static const an_detector_class_t *const detectors[] = {
     &an_detect_default,
 };

@@ -51,6 +51,13 @@ typedef struct an_detector_class {
   int (*check)(const void *state);
 } an_detector_class_t;
 
+/* The default detector, and its update by name: the series table calls
+ * it directly rather than through the class, so a build with link-time
+ * optimisation inlines it there. */
+extern const an_detector_class_t an_detect_default;
+void an_detect_default_update(void *state, double t, double value,
+                              an_result_t *result);
+
 /* The detector registered under name (case-insensitive), NULL if none.
  * "default" names the recommended detector. */
 const an_detector_class_t *an_detector_find(const char *name);

@@ -348,7 +348,12 @@ update(an_series_table_t *t, const char *key, size_t len, double ts,
   } else {
     /* The state's address from the key's length, not e->key_len (equal):
      * its lines are then fetched while the header's still is. */
-    t->cls->update((char *)e + state_offset(len), ts, value, result);
+    void *state = (char *)e + state_offset(len);
+    /* by name when it is the default detector: see detector.h */
+    if (__builtin_expect(t->cls == &an_detect_default, 1))
+      an_detect_default_update(state, ts, value, result);
+    else
+      t->cls->update(state, ts, value, result);
     if (__builtin_expect(e->sensitivity != 1.0f, 0))
       sensitize(e->sensitivity, result);
     e->seen += e->seen < UINT32_MAX; /* saturating, without a branch */
