@@ -364,7 +364,11 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
 /* Scores x and learns from it. The common case, a normal value of an
  * old series outside an incident, is update_any()'s path for it with
  * every test that cannot fail left out: straight-line code. */
-void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
+/* inline (the declaration in detector.h makes this the external
+ * definition too): link-time optimisation inlines it into the series
+ * table's update, where always_inline overrules its size. */
+inline __attribute__((always_inline)) void
+an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   state_t *s = p;
   if (__builtin_expect(steady(s->n) && s->quiet == 0 && isfinite(x), 1)) {
     measure_t m;
