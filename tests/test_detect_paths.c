@@ -1,10 +1,10 @@
 /* The default detector's two paths agree, and its state never goes
  * subnormal.
  *
- * update() takes a shortcut for the common case (a calm value of an old
- * series outside an incident) and leaves every other value to
- * update_any(). This test includes the detector's source to reach both,
- * feeds them the same values and requires the same bits out of each. */
+ * update() takes a shortcut for the common case (a calm value of a series
+ * past its first FIXED_N values, outside an incident) and leaves every other
+ * value to update_any(). This test includes the detector's source to reach
+ * both, feeds them the same values and requires the same bits out of each. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,7 +41,7 @@ static void assert_same_result(const an_result_t *a, const an_result_t *b) {
 
 /* Would update() take its shortcut for x? */
 static int shortcut(const state_t *s, double x) {
-  if (!(steady(s->n) && s->quiet == 0 && isfinite(x)))
+  if (!(fixed(s->n) && s->quiet == 0 && isfinite(x)))
     return 0;
   measure_t m;
   measure(s, x, &m);
@@ -120,9 +120,50 @@ static void test_no_subnormal_state(void **unused) {
   assert_true(r.score > 0.99);
 }
 
+/* The thresholds are where rate_of() really changes. */
+static void test_fixed_rates(void **unused) {
+  assert_true(rate_of(RATE_ALPHA, tail_count(TAILS_FIXED_N - 1)) != RATE_ALPHA);
+  assert_true(rate_of(RATE_ALPHA, tail_count(TAILS_FIXED_N)) == RATE_ALPHA);
+  const double alphas[] = {FAST_ALPHA, SLOW_ALPHA, SPREAD_ALPHA};
+  for (int i = 0; i < 3; i++)
+    assert_true(rate_of(alphas[i], FIXED_N) == alphas[i]);
+}
+
+/* Calm values' decay, counted and applied at once by settle_tails(), is
+ * what applying it value by value gives: through the running average and
+ * into exponential forgetting. */
+static void test_settle_tails(void **unused) {
+  state_t s;
+  init(&s);
+  test_rng_t rng = {11};
+  an_result_t r;
+  double t = 0;
+  while (s.n < 3000)
+    an_detect_default_update(&s, t += 10, test_rng_uniform(&rng), &r);
+  settle_tails(&s);
+  tail_t start[NTESTS];
+  memcpy(start, s.tails, sizeof(start));
+  uint32_t first = s.n;
+  const uint32_t k = 2 * TAILS_FIXED_N;
+  for (uint32_t i = 0; i < k; i++)
+    an_detect_default_update(&s, t += 10, test_rng_uniform(&rng), &r);
+  assert_int_equal(s.unsettled, k); /* a bounded series: every value calm */
+  settle_tails(&s);
+  assert_int_equal(s.unsettled, 0);
+  for (int i = 0; i < NTESTS; i++) {
+    float rate = start[i].rate;
+    for (uint32_t n = first; n < first + k; n++)
+      rate += (float)rate_of(RATE_ALPHA, tail_count(n)) * (0.0f - rate);
+    assert_true(fabs(s.tails[i].rate / rate - 1) < 1e-5);
+    assert_true(s.tails[i].excess == start[i].excess);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_paths_agree),
+      cmocka_unit_test(test_fixed_rates),
+      cmocka_unit_test(test_settle_tails),
       cmocka_unit_test(test_no_subnormal_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,22 +84,11 @@ typedef struct state {
   double fast_dev, slow_dev; /* mean absolute residual of each */
   double mean;               /* the short average, for the level test */
   tail_t tails[NTESTS];
-  /* Calm values of an old series whose decay of the tails' rates is
-   * still to be applied (settle_tails()): the common path counts them
-   * instead of decaying three rates each time. Saturating. */
+  /* The calm values just learned (the last ones before n) whose decay of
+   * the tails' rates is still to be applied (settle_tails()): a calm value
+   * counts here instead of decaying three rates. Saturating. */
   uint32_t unsettled;
 } state_t;
-
-/* Applies the unsettled calm values' decay to the rates: each would have
- * multiplied them by 1 - RATE_ALPHA. */
-static void settle_tails(state_t *s) {
-  if (s->unsettled == 0)
-    return;
-  float decay = (float)exp(s->unsettled * log1p(-RATE_ALPHA));
-  for (int i = 0; i < NTESTS; i++)
-    s->tails[i].rate = at_least_f(s->tails[i].rate * decay, RATE_FLOOR);
-  s->unsettled = 0;
-}
 
 static void init(void *p) {
   state_t *s = p;
@@ -159,29 +148,51 @@ static double rate_of(double alpha, double count) {
   return 1.0 / (count + 1);
 }
 
-/* The count tail_learn() passes rate_of() for a state that has learned n
+/* The count the tails' rate_of() is given for a state that has learned n
  * values (n >= 20). */
 static double tail_count(uint32_t n) {
   return (n - 20) + PRIOR_WEIGHT / GAUSS_RATE;
 }
 
-/* From this many values on, every rate_of() of learn() but the excess's
- * is its alpha, so learning needs no division and no comparison per rate:
- * the tails' test tail_count(n) + 1 >= 1 / RATE_ALPHA holds once n - 20
- * reaches 1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE (6295.3; the
- * cast rounds down, hence + 1), and that n is far past 1 / SPREAD_ALPHA. */
-#define STEADY_N                                                               \
+/* From this n on the tails' rate is RATE_ALPHA: tail_count(n) + 1 >=
+ * 1 / RATE_ALPHA holds once n - 20 reaches 1 / RATE_ALPHA - 1 -
+ * PRIOR_WEIGHT / GAUSS_RATE (6295.3; the cast rounds down, hence + 1). */
+#define TAILS_FIXED_N                                                          \
   (20 + 1 + (uint32_t)(1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE))
 
-static int steady(uint32_t n) { return n >= STEADY_N; }
+/* From this n on the baselines' and spreads' rate_of() is their alpha (the
+ * smallest alpha's 1 / alpha, and a margin for its rounding), so learning
+ * them needs no division and no comparison. */
+#define FIXED_N 201
 
-/* old: steady(n); calm: measure()'s calm. Always inlined, so that with both
- * constant 1 the common case (a normal value of an old series) is
- * straight-line code. */
-static inline __attribute__((always_inline)) void
-tail_learn(tail_t *t, uint32_t n, double u, int old, int calm) {
-  int over = !calm && u >= U0;
-  double rate = old ? RATE_ALPHA : rate_of(RATE_ALPHA, tail_count(n));
+static int fixed(uint32_t n) { return n >= FIXED_N; }
+
+/* Applies the unsettled calm values' decay to the tails' rates. Each
+ * would have multiplied them by 1 - rate, with rate_of()'s running
+ * average's 1 / (c + 1) while young (c = tail_count(n), one more for
+ * each value: the product telescopes to c_first / c_last), then by
+ * 1 - RATE_ALPHA. */
+static void settle_tails(state_t *s) {
+  if (s->unsettled == 0)
+    return;
+  /* the values were learned with n from first to s->n - 1 (n and
+   * unsettled saturate together, and then the rates are at their floor) */
+  uint32_t first = s->n > s->unsettled ? s->n - s->unsettled : 20;
+  uint32_t young_end = first < TAILS_FIXED_N
+                           ? (s->n < TAILS_FIXED_N ? s->n : TAILS_FIXED_N)
+                           : first;
+  double decay = tail_count(first) / tail_count(young_end) *
+                 exp((s->n - young_end) * log1p(-RATE_ALPHA));
+  for (int i = 0; i < NTESTS; i++)
+    s->tails[i].rate = at_least_f(s->tails[i].rate * (float)decay, RATE_FLOOR);
+  s->unsettled = 0;
+}
+
+/* Learns a value that is not calm (a calm one is counted in unsettled):
+ * the tails' rates must be settled. */
+static void tail_learn(tail_t *t, uint32_t n, double u) {
+  int over = u >= U0;
+  double rate = rate_of(RATE_ALPHA, tail_count(n));
   /* in float, as it is stored: no conversions to double and back */
   t->rate += (float)rate * ((float)over - t->rate);
   t->rate = at_least_f(t->rate, RATE_FLOOR);
@@ -201,8 +212,9 @@ static double clip(double r, double sigma) {
 }
 
 /* sf and ss: the spreads x was scored with (learning starts from them, so
- * they are not computed twice). old and calm: as for tail_learn(), calm
- * for every test. */
+ * they are not computed twice). old: fixed(s->n); calm: measure()'s calm.
+ * Always inlined, so that with both constant 1 the common case (a calm
+ * value of an old series) is straight-line code. */
 static inline __attribute__((always_inline)) void
 learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
       double mean_next, int old, int calm) {
@@ -210,7 +222,7 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   double rf = x - s->fast, rs = x - s->slow;
   /* calm: |rf| < U0 sf <= CLIP sf (rounding keeps the order), so the
    * clip would change nothing */
-  if (!calm && (old || !young)) {
+  if (!calm && !young) {
     rf = clip(rf, sf);
     rs = clip(rs, ss);
   }
@@ -224,12 +236,14 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
   s->slow_dev =
       at_least(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev), DEV_FLOOR);
   s->mean = mean_next;
-  if (old && calm) {
+  if (young)
+    return;
+  if (calm) {
     s->unsettled += s->unsettled < UINT32_MAX;
-  } else if (!young) {
-    tail_learn(&s->tails[FAST], s->n, u[FAST], old, calm);
-    tail_learn(&s->tails[SLOW], s->n, u[SLOW], old, calm);
-    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL], old, calm);
+  } else {
+    tail_learn(&s->tails[FAST], s->n, u[FAST]);
+    tail_learn(&s->tails[SLOW], s->n, u[SLOW]);
+    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL]);
   }
 }
 
@@ -328,7 +342,7 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
 
   measure_t m;
   measure(s, x, &m);
-  if (!(steady(s->n) && m.calm))
+  if (!m.calm)
     settle_tails(s); /* the rates are used below */
   int worst = FAST;
   double pv = 1;
@@ -357,13 +371,14 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
       }
     }
   }
-  learn(s, x, m.sf, m.ss, m.u, m.mean_next, steady(s->n), m.calm);
+  learn(s, x, m.sf, m.ss, m.u, m.mean_next, fixed(s->n), m.calm);
   count_value(s, t);
 }
 
-/* Scores x and learns from it. The common case, a normal value of an
- * old series outside an incident, is update_any()'s path for it with
- * every test that cannot fail left out: straight-line code. */
+/* Scores x and learns from it. The common case, a calm value of a series
+ * past its first FIXED_N values and outside an incident, is update_any()'s
+ * path for it with every test that cannot fail left out: straight-line
+ * code. */
 /* inline (the declaration in detector.h makes this the external
  * definition too): link-time optimisation inlines it into the series
  * table's update, where always_inline overrules its size. */
@@ -371,7 +386,7 @@ inline __attribute__((always_inline)) void
 an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   state_t *s = p;
   /* no isfinite(x): NaN and inf are never calm, and measure() takes them */
-  if (__builtin_expect(steady(s->n) && s->quiet == 0, 1)) {
+  if (__builtin_expect(fixed(s->n) && s->quiet == 0, 1)) {
     measure_t m;
     measure(s, x, &m);
     if (__builtin_expect(m.calm, 1)) {
