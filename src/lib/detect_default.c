@@ -346,7 +346,8 @@ static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
     settle_tails(s); /* the rates are used below */
   int worst = FAST;
   double pv = 1;
-  if (__builtin_expect(!m.calm, 0))
+  /* a warming-up value's p is not used: its result is the fast test's */
+  if (__builtin_expect(!m.calm, 0) && s->n >= WARMUP)
     pv = worst_p(s, m.u, &worst);
 
   result_normal(s, x, &m, worst, r);
