@@ -88,36 +88,52 @@ static void test_paths_agree(void **unused) {
   assert_true(shortcuts < n - 1000);
 }
 
+/* A series fed at a 10 s interval: its state, its values' source, its
+ * clock and its last result. */
+typedef struct sim {
+  state_t s;
+  test_rng_t rng;
+  double t;
+  an_result_t r;
+} sim_t;
+
+static void sim_start(sim_t *m, uint64_t seed) {
+  init(&m->s);
+  m->rng = (test_rng_t){seed};
+  m->t = 0;
+}
+
+/* Feeds count values drawn by draw() (NULL: zeros). */
+static void feed(sim_t *m, double (*draw)(test_rng_t *), uint32_t count) {
+  for (uint32_t i = 0; i < count; i++)
+    an_detect_default_update(&m->s, m->t += 10,
+                             draw != NULL ? draw(&m->rng) : 0, &m->r);
+}
+
 /* A series that moved, then stopped: its spreads decay towards 0 and
  * stop at DEV_FLOOR instead of going subnormal. A bounded series (never
  * 3 spreads out) does the same to its tails' rates. */
 static void test_no_subnormal_state(void **unused) {
-  state_t s;
-  init(&s);
-  test_rng_t rng = {7};
-  an_result_t r;
-  double t = 0;
-  for (int i = 0; i < 1000; i++)
-    an_detect_default_update(&s, t += 10, test_rng_normal(&rng), &r);
-  for (int i = 0; i < 300000; i++)
-    an_detect_default_update(&s, t += 10, 0, &r);
-  assert_true(s.fast_dev == DEV_FLOOR && s.slow_dev == DEV_FLOOR);
-  assert_int_equal(fpclassify(r.spread), FP_NORMAL);
-  assert_true(r.score == 0);
+  sim_t m;
+  sim_start(&m, 7);
+  feed(&m, test_rng_normal, 1000);
+  feed(&m, NULL, 300000);
+  assert_true(m.s.fast_dev == DEV_FLOOR && m.s.slow_dev == DEV_FLOOR);
+  assert_int_equal(fpclassify(m.r.spread), FP_NORMAL);
+  assert_true(m.r.score == 0);
 
-  init(&s);
-  for (int i = 0; i < 800000; i++)
-    an_detect_default_update(&s, t += 10, test_rng_uniform(&rng), &r);
-  assert_true(s.unsettled > 700000); /* the calm values' decay, pending */
-  settle_tails(&s);
+  sim_start(&m, 8);
+  feed(&m, test_rng_uniform, 800000);
+  assert_true(m.s.unsettled > 700000); /* the calm values' decay, pending */
+  settle_tails(&m.s);
   for (int i = 0; i < NTESTS; i++) {
-    assert_true(s.tails[i].rate == RATE_FLOOR);
-    assert_int_equal(fpclassify(s.tails[i].rate), FP_NORMAL);
+    assert_true(m.s.tails[i].rate == RATE_FLOOR);
+    assert_int_equal(fpclassify(m.s.tails[i].rate), FP_NORMAL);
   }
-  assert_int_equal(check(&s), 0);
+  assert_int_equal(check(&m.s), 0);
   /* a value far out still scores as the rarest thing seen */
-  an_detect_default_update(&s, t += 10, 50, &r);
-  assert_true(r.score > 0.99);
+  an_detect_default_update(&m.s, m.t += 10, 50, &m.r);
+  assert_true(m.r.score > 0.99);
 }
 
 /* The thresholds are where rate_of() really changes. */
@@ -133,29 +149,24 @@ static void test_fixed_rates(void **unused) {
  * what applying it value by value gives: through the running average and
  * into exponential forgetting. */
 static void test_settle_tails(void **unused) {
-  state_t s;
-  init(&s);
-  test_rng_t rng = {11};
-  an_result_t r;
-  double t = 0;
-  while (s.n < 3000)
-    an_detect_default_update(&s, t += 10, test_rng_uniform(&rng), &r);
-  settle_tails(&s);
+  sim_t m;
+  sim_start(&m, 11);
+  feed(&m, test_rng_uniform, 3000);
+  settle_tails(&m.s);
   tail_t start[NTESTS];
-  memcpy(start, s.tails, sizeof(start));
-  uint32_t first = s.n;
+  memcpy(start, m.s.tails, sizeof(start));
+  uint32_t first = m.s.n;
   const uint32_t k = 2 * TAILS_FIXED_N;
-  for (uint32_t i = 0; i < k; i++)
-    an_detect_default_update(&s, t += 10, test_rng_uniform(&rng), &r);
-  assert_int_equal(s.unsettled, k); /* a bounded series: every value calm */
-  settle_tails(&s);
-  assert_int_equal(s.unsettled, 0);
+  feed(&m, test_rng_uniform, k);
+  assert_int_equal(m.s.unsettled, k); /* a bounded series: every value calm */
+  settle_tails(&m.s);
+  assert_int_equal(m.s.unsettled, 0);
   for (int i = 0; i < NTESTS; i++) {
     float rate = start[i].rate;
     for (uint32_t n = first; n < first + k; n++)
       rate += (float)rate_of(RATE_ALPHA, tail_count(n)) * (0.0f - rate);
-    assert_true(fabs(s.tails[i].rate / rate - 1) < 1e-5);
-    assert_true(s.tails[i].excess == start[i].excess);
+    assert_true(fabs(m.s.tails[i].rate / rate - 1) < 1e-5);
+    assert_true(m.s.tails[i].excess == start[i].excess);
   }
 }
 
