@@ -25,8 +25,9 @@ static int compare_names(const void *a, const void *b) {
 }
 
 int an_engine_knows_source(an_engine_t *e, const char *source) {
-  return bsearch(&source, e->sources, e->nsources, sizeof(char *),
-                 compare_names) != NULL;
+  /* bsearch() must not be given NULL, even for no elements */
+  return e->nsources > 0 && bsearch(&source, e->sources, e->nsources,
+                                    sizeof(char *), compare_names) != NULL;
 }
 
 int an_engine_add_source(an_engine_t *e, const char *source) {
