@@ -158,12 +158,21 @@ an_collectd_config() {
   } >"$dir/collectd.conf"
 }
 
+# an_collectd_run CONFIG OUT: starts collectd in the background, appending
+# its output to OUT; $! is its pid (env execs). A sanitizer build's plugin
+# needs the sanitizer's runtime loaded first (AN_PRELOAD); collectd's own
+# leaks at exit are not ours to report.
+an_collectd_run() {
+  env ${AN_PRELOAD:+LD_PRELOAD=$AN_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+    "$AN_COLLECTD" -C "$1" -f >>"$2" 2>&1 &
+}
+
 # an_collectd_start DIR: sets AN_CD_PID; waits for the socket.
 an_collectd_start() {
   [ -x "$AN_COLLECTD" ] || { echo "# no collectd at $AN_COLLECTD"; return 1; }
   [ -f "$AN_PLUGIN" ] || { echo "# no plugin at $AN_PLUGIN"; return 1; }
   rm -f "$1/sock"
-  "$AN_COLLECTD" -C "$1/collectd.conf" -f >>"$1/stdout.log" 2>&1 &
+  an_collectd_run "$1/collectd.conf" "$1/stdout.log"
   AN_CD_PID=$!
   AN_PIDS="$AN_PIDS $AN_CD_PID"
   i=0

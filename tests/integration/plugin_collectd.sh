@@ -89,7 +89,7 @@ an_collectd_stop
 
 # A bad key in the block stops collectd with a message naming it.
 an_collectd_config "$AN_TMP/bad" "$AN_URL/v1" "Colour \"blue\""
-"$AN_COLLECTD" -C "$AN_TMP/bad/collectd.conf" -f >"$AN_TMP/bad/out" 2>&1 &
+an_collectd_run "$AN_TMP/bad/collectd.conf" "$AN_TMP/bad/out"
 pid=$!; AN_PIDS="$AN_PIDS $pid"
 i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "collectd refuses to start on an unknown key" [ "$(kill -0 $pid 2>/dev/null && echo running)" != running ]
