@@ -175,8 +175,10 @@ static int fixed(uint32_t n) { return n >= FIXED_N; }
 static void settle_tails(state_t *s) {
   if (s->unsettled == 0)
     return;
-  /* the values were learned with n from first to s->n - 1 (n and
-   * unsettled saturate together, and then the rates are at their floor) */
+  /* the values were learned with n from first to s->n - 1; once n has
+   * saturated, first is too small, but still past TAILS_FIXED_N, which is
+   * all that matters here (and if unsettled is near n then, the rates are
+   * at their floor whatever first is) */
   uint32_t first = s->n > s->unsettled ? s->n - s->unsettled : 20;
   uint32_t young_end = first < TAILS_FIXED_N
                            ? (s->n < TAILS_FIXED_N ? s->n : TAILS_FIXED_N)
@@ -212,12 +214,12 @@ static double clip(double r, double sigma) {
 }
 
 /* sf and ss: the spreads x was scored with (learning starts from them, so
- * they are not computed twice). old: fixed(s->n); calm: measure()'s calm.
- * Always inlined, so that with both constant 1 the common case (a calm
- * value of an old series) is straight-line code. */
+ * they are not computed twice). rates_fixed: fixed(s->n); calm:
+ * measure()'s calm. Always inlined, so that with both constant 1 the
+ * common case is straight-line code. */
 static inline __attribute__((always_inline)) void
 learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
-      double mean_next, int old, int calm) {
+      double mean_next, int rates_fixed, int calm) {
   int young = s->n < 20; /* too young to tell outliers from normal */
   double rf = x - s->fast, rs = x - s->slow;
   /* calm: |rf| < U0 sf <= CLIP sf (rounding keeps the order), so the
@@ -226,9 +228,9 @@ learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
     rf = clip(rf, sf);
     rs = clip(rs, ss);
   }
-  double a_fast = old ? FAST_ALPHA : rate_of(FAST_ALPHA, s->n);
-  double a_slow = old ? SLOW_ALPHA : rate_of(SLOW_ALPHA, s->n);
-  double a_spread = old ? SPREAD_ALPHA : rate_of(SPREAD_ALPHA, s->n);
+  double a_fast = rates_fixed ? FAST_ALPHA : rate_of(FAST_ALPHA, s->n);
+  double a_slow = rates_fixed ? SLOW_ALPHA : rate_of(SLOW_ALPHA, s->n);
+  double a_spread = rates_fixed ? SPREAD_ALPHA : rate_of(SPREAD_ALPHA, s->n);
   s->fast += a_fast * rf;
   s->slow += a_slow * rs;
   s->fast_dev =
