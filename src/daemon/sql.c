@@ -1,4 +1,5 @@
 #include "sql.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -126,6 +127,35 @@ int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
   an_sql_release(st);
   *rows = out;
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
+}
+
+int an_sql_one(sqlite3_stmt *st, an_sql_read_fn read, void *row) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    read(st, row);
+  an_sql_release(st);
+  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
+}
+
+int an_sql_rows(sqlite3_stmt *st, size_t row_size, an_sql_read_fn read,
+                void **rows, size_t *n) {
+  size_t cap = 0;
+  int rc;
+  *rows = NULL;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (an_grow(rows, &cap, *n, row_size) != 0)
+      break;
+    void *row = (unsigned char *)*rows + (*n)++ * row_size;
+    memset(row, 0, row_size);
+    read(st, row);
+  }
+  an_sql_release(st);
+  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+}
+
+void an_sql_read_text(sqlite3_stmt *st, void *row) {
+  *(char **)row = an_sql_column_text(st, 0);
 }
 
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {

@@ -34,6 +34,23 @@ void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
 
+/* Reads one row of columns into row (of the type the caller's array holds). */
+typedef void (*an_sql_read_fn)(sqlite3_stmt *st, void *row);
+
+/* Steps st once and reads its row into row. Releases st. Returns 0,
+ * ENOENT (no row) or EIO. */
+int an_sql_one(sqlite3_stmt *st, an_sql_read_fn read, void *row);
+
+/* Steps st to its end, reading each row into a new element (row_size
+ * bytes, zeroed first) of *rows, a malloc'd array of *n. Releases st.
+ * Returns 0, EIO, or ENOMEM with the rows read so far in *rows (the
+ * caller frees them in every case). */
+int an_sql_rows(sqlite3_stmt *st, size_t row_size, an_sql_read_fn read,
+                void **rows, size_t *n);
+
+/* An an_sql_read_fn for rows of one string: column 0, malloc'd. */
+void an_sql_read_text(sqlite3_stmt *st, void *row);
+
 /* A page of a list paged by keyset, newest first: the rows of table that
  * match where (" WHERE …", whose named parameters bind binds), after the
  * row (:after_t, :after_id) when after is set, by order_column then id,
@@ -46,7 +63,7 @@ typedef struct an_sql_page {
   void (*bind)(sqlite3_stmt *st, const void *filter); /* also :after_… */
   const void *filter;
   size_t row_size;
-  void (*read)(sqlite3_stmt *st, void *row); /* one row of columns */
+  an_sql_read_fn read;
 } an_sql_page_t;
 
 /* Fills *rows (malloc'd, limit rows of row_size) and *n. Returns 0, EIO

@@ -525,7 +525,8 @@ int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
   " detected_at, explanation, kind, p_value, ncd, has_evidence,"               \
   " feedback_type, feedback_reason, feedback_at, created_at"
 
-static void read_anomaly(sqlite3_stmt *st, an_anomaly_t *a) {
+static void read_anomaly(sqlite3_stmt *st, void *row) {
+  an_anomaly_t *a = row;
   memset(a, 0, sizeof(*a));
   snprintf(a->id, sizeof(a->id), "%s", sqlite3_column_text(st, 0));
   a->source = an_sql_column_text(st, 1);
@@ -554,11 +555,7 @@ int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
                     &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    read_anomaly(st, out);
-  an_sql_release(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
+  return an_sql_one(st, read_anomaly, out);
 }
 
 /* Appends the WHERE clause of f (without the keyset part) to sql and
@@ -632,10 +629,6 @@ static void bind_filter_of(sqlite3_stmt *st, const void *f) {
   bind_filter(st, f);
 }
 
-static void read_anomaly_row(sqlite3_stmt *st, void *row) {
-  read_anomaly(st, row);
-}
-
 int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
                             an_anomaly_t **out, size_t *n, long long *total) {
   char where[1024] = "";
@@ -649,7 +642,7 @@ int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
                         .bind = bind_filter_of,
                         .filter = f,
                         .row_size = sizeof(an_anomaly_t),
-                        .read = read_anomaly_row};
+                        .read = read_anomaly};
   return an_sql_page(db, &page, (void **)out, n, total);
 }
 

@@ -17,26 +17,17 @@ static void copy_id(char *dst, size_t len, sqlite3_stmt *st, int i) {
   snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
 }
 
+static void read_id(sqlite3_stmt *st, void *row) {
+  copy_id(row, sizeof(((an_id_list_t *)NULL)->ids[0]), st, 0);
+}
+
 /* Steps st to its end, collecting column 0 of each row as an id. */
 static int collect_ids(sqlite3_stmt *st, an_id_list_t *out) {
-  size_t cap = 0;
-  int rc;
-  out->ids = NULL;
-  out->n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)&out->ids, &cap, out->n, sizeof(*out->ids)) != 0) {
-      an_sql_release(st);
-      an_id_list_free(out);
-      return ENOMEM;
-    }
-    copy_id(out->ids[out->n++], sizeof(*out->ids), st, 0);
-  }
-  an_sql_release(st);
-  if (rc != SQLITE_DONE) {
+  int rc =
+      an_sql_rows(st, sizeof(*out->ids), read_id, (void **)&out->ids, &out->n);
+  if (rc != 0)
     an_id_list_free(out);
-    return EIO;
-  }
-  return 0;
+  return rc;
 }
 
 void an_id_list_free(an_id_list_t *ids) {
@@ -55,7 +46,8 @@ void an_channel_clear(an_channel_t *c) {
   memset(c, 0, sizeof(*c));
 }
 
-static void read_channel(sqlite3_stmt *st, an_channel_t *c) {
+static void read_channel(sqlite3_stmt *st, void *row) {
+  an_channel_t *c = row;
   c->name = an_sql_column_text(st, 0);
   c->type = an_sql_column_text(st, 1);
   c->url = an_sql_column_text(st, 2);
@@ -116,31 +108,18 @@ int an_store_get_channel(sqlite3 *db, const char *name, an_channel_t *out) {
                      &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, name);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    read_channel(st, out);
-  an_sql_release(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
+  return an_sql_one(st, read_channel, out);
 }
 
 int an_store_list_channels(sqlite3 *db, an_channel_t **out, size_t *n) {
   sqlite3_stmt *st;
-  size_t cap = 0;
-  int rc;
   *out = NULL;
   *n = 0;
   if (an_sql_prepare(db,
                      "SELECT " CHANNEL_COLUMNS " FROM channels ORDER BY name",
                      &st) != 0)
     return EIO;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
-      break;
-    memset(&(*out)[*n], 0, sizeof(**out));
-    read_channel(st, &(*out)[(*n)++]);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+  return an_sql_rows(st, sizeof(**out), read_channel, (void **)out, n);
 }
 
 int an_store_add_channel(sqlite3 *db, const an_channel_t *c) {
@@ -322,15 +301,8 @@ static int read_rule(sqlite3 *db, sqlite3_stmt *row, an_rule_t *r) {
                     &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, r->id);
-  size_t cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)&r->channels, &cap, r->nchannels, sizeof(char *)) != 0)
-      break;
-    r->channels[r->nchannels++] = an_sql_column_text(st, 0);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+  return an_sql_rows(st, sizeof(char *), an_sql_read_text,
+                     (void **)&r->channels, &r->nchannels);
 }
 
 int an_store_get_rule(sqlite3 *db, const char *id, an_rule_t *out) {
@@ -463,7 +435,8 @@ void an_alert_clear(an_alert_t *a) {
   " last_anomaly_id, acknowledged_at, acknowledged_by, notes,"                 \
   " false_positive, resolved_at, resolved_by, escalated_at, silenced"
 
-static void read_alert(sqlite3_stmt *st, an_alert_t *a) {
+static void read_alert(sqlite3_stmt *st, void *row) {
+  an_alert_t *a = row;
   memset(a, 0, sizeof(*a));
   copy_id(a->id, sizeof(a->id), st, 0);
   copy_id(a->rule_id, sizeof(a->rule_id), st, 1);
@@ -523,15 +496,6 @@ int an_store_save_alert(sqlite3 *db, const an_alert_t *a) {
   return an_sql_finish(db, st);
 }
 
-/* Reads the one alert st selects (ALERT_COLUMNS). */
-static int one_alert(sqlite3_stmt *st, an_alert_t *out) {
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    read_alert(st, out);
-  an_sql_release(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
-}
-
 int an_store_get_alert(sqlite3 *db, const char *id, an_alert_t *out) {
   sqlite3_stmt *st;
   memset(out, 0, sizeof(*out));
@@ -539,7 +503,7 @@ int an_store_get_alert(sqlite3 *db, const char *id, an_alert_t *out) {
                     &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, id);
-  return one_alert(st, out);
+  return an_sql_one(st, read_alert, out);
 }
 
 int an_store_find_open_alert(sqlite3 *db, const char *rule_id,
@@ -555,7 +519,7 @@ int an_store_find_open_alert(sqlite3 *db, const char *rule_id,
   an_sql_bind_text(st, 1, rule_id);
   an_sql_bind_text(st, 2, source);
   an_sql_bind_text(st, 3, metric);
-  return one_alert(st, out);
+  return an_sql_one(st, read_alert, out);
 }
 
 int an_store_delete_alert(sqlite3 *db, const char *id) {
@@ -713,8 +677,6 @@ static void alert_bind(sqlite3_stmt *st, const an_alert_filter_t *f) {
   bind_if(st, ":after_id", f->after_id, 0);
 }
 
-static void read_alert_row(sqlite3_stmt *st, void *row) { read_alert(st, row); }
-
 static void alert_bind_of(sqlite3_stmt *st, const void *f) {
   alert_bind(st, f);
 }
@@ -732,7 +694,7 @@ int an_store_list_alerts(sqlite3 *db, const an_alert_filter_t *f,
                         .bind = alert_bind_of,
                         .filter = f,
                         .row_size = sizeof(an_alert_t),
-                        .read = read_alert_row};
+                        .read = read_alert};
   return an_sql_page(db, &page, (void **)out, n, total);
 }
 
@@ -767,11 +729,21 @@ int an_store_add_silence(sqlite3 *db, const an_silence_t *s) {
   return an_sql_finish(db, st);
 }
 
+static void read_silence(sqlite3_stmt *st, void *row) {
+  an_silence_t *s = row;
+  copy_id(s->id, sizeof(s->id), st, 0);
+  s->source = an_sql_column_text(st, 1);
+  s->metric = an_sql_column_text(st, 2);
+  s->starts_at = sqlite3_column_double(st, 3);
+  s->ends_at = sqlite3_column_double(st, 4);
+  s->comment = an_sql_column_text(st, 5);
+  s->created_by = an_sql_column_text(st, 6);
+  s->created_at = sqlite3_column_double(st, 7);
+}
+
 int an_store_list_silences(sqlite3 *db, double active_at, an_silence_t **out,
                            size_t *n) {
   sqlite3_stmt *st;
-  size_t cap = 0;
-  int rc;
   *out = NULL;
   *n = 0;
   if (an_sql_prepare(db,
@@ -785,22 +757,7 @@ int an_store_list_silences(sqlite3 *db, double active_at, an_silence_t **out,
     return EIO;
   if (!isnan(active_at))
     sqlite3_bind_double(st, 1, active_at);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
-      break;
-    an_silence_t *s = &(*out)[(*n)++];
-    memset(s, 0, sizeof(*s));
-    copy_id(s->id, sizeof(s->id), st, 0);
-    s->source = an_sql_column_text(st, 1);
-    s->metric = an_sql_column_text(st, 2);
-    s->starts_at = sqlite3_column_double(st, 3);
-    s->ends_at = sqlite3_column_double(st, 4);
-    s->comment = an_sql_column_text(st, 5);
-    s->created_by = an_sql_column_text(st, 6);
-    s->created_at = sqlite3_column_double(st, 7);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+  return an_sql_rows(st, sizeof(**out), read_silence, (void **)out, n);
 }
 
 int an_store_delete_silence(sqlite3 *db, const char *id) {
@@ -874,8 +831,6 @@ int an_store_outbox_add(sqlite3 *db, const char *alert_id, const char *channel,
 int an_store_alert_channels(sqlite3 *db, const char *alert_id, char ***out,
                             size_t *n) {
   sqlite3_stmt *st;
-  size_t cap = 0;
-  int rc;
   *out = NULL;
   *n = 0;
   if (an_sql_cached(db,
@@ -885,21 +840,15 @@ int an_store_alert_channels(sqlite3 *db, const char *alert_id, char ***out,
                     &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, alert_id);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)out, &cap, *n, sizeof(char *)) != 0)
-      break;
-    (*out)[(*n)++] = an_sql_column_text(st, 0);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+  return an_sql_rows(st, sizeof(char *), an_sql_read_text, (void **)out, n);
 }
 
 #define DELIVERY_COLUMNS                                                       \
   "id, alert_id, channel, event, state, attempts, next_at, created_at,"        \
   " done_at, last_status, last_error"
 
-static void read_delivery(sqlite3_stmt *st, an_delivery_t *d) {
-  memset(d, 0, sizeof(*d));
+static void read_delivery(sqlite3_stmt *st, void *row) {
+  an_delivery_t *d = row;
   d->id = sqlite3_column_int64(st, 0);
   copy_id(d->alert_id, sizeof(d->alert_id), st, 1);
   d->channel = an_sql_column_text(st, 2);
@@ -913,36 +862,24 @@ static void read_delivery(sqlite3_stmt *st, an_delivery_t *d) {
   d->last_error = an_sql_column_text(st, 10);
 }
 
-/* Reads every delivery st selects (DELIVERY_COLUMNS, then the notice when
- * with_notice). */
-static int read_deliveries(sqlite3_stmt *st, int with_notice,
-                           an_delivery_t **out, size_t *n) {
-  size_t cap = 0;
-  int rc;
-  *out = NULL;
-  *n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (an_grow((void **)out, &cap, *n, sizeof(**out)) != 0)
-      break;
-    an_delivery_t *d = &(*out)[(*n)++];
-    read_delivery(st, d);
-    if (with_notice)
-      d->notice = an_sql_column_text(st, 11);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+/* A delivery selected with its notice after DELIVERY_COLUMNS. */
+static void read_delivery_notice(sqlite3_stmt *st, void *row) {
+  read_delivery(st, row);
+  ((an_delivery_t *)row)->notice = an_sql_column_text(st, 11);
 }
 
 int an_store_alert_deliveries(sqlite3 *db, const char *alert_id,
                               an_delivery_t **out, size_t *n) {
   sqlite3_stmt *st;
+  *out = NULL;
+  *n = 0;
   if (an_sql_prepare(db,
                      "SELECT " DELIVERY_COLUMNS " FROM outbox"
                      " WHERE alert_id = ? ORDER BY id",
                      &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, alert_id);
-  return read_deliveries(st, 0, out, n);
+  return an_sql_rows(st, sizeof(**out), read_delivery, (void **)out, n);
 }
 
 int an_store_each_attempt(sqlite3 *db, long long delivery_id,
@@ -970,6 +907,8 @@ int an_store_each_attempt(sqlite3 *db, long long delivery_id,
 int an_store_outbox_due(sqlite3 *db, double now, size_t max,
                         an_delivery_t **out, size_t *n) {
   sqlite3_stmt *st;
+  *out = NULL;
+  *n = 0;
   if (an_sql_prepare(db,
                      "SELECT " DELIVERY_COLUMNS ", notice FROM outbox o"
                      " WHERE o.state = 0 AND o.next_at <= ?1"
@@ -981,7 +920,7 @@ int an_store_outbox_due(sqlite3 *db, double now, size_t max,
     return EIO;
   sqlite3_bind_double(st, 1, now);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-  return read_deliveries(st, 1, out, n);
+  return an_sql_rows(st, sizeof(**out), read_delivery_notice, (void **)out, n);
 }
 
 int an_store_outbox_next(sqlite3 *db, double *next_at, long long *pending) {
