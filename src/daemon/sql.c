@@ -129,6 +129,11 @@ int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
 }
 
+int an_sql_done(sqlite3_stmt *st, int step, int rc) {
+  an_sql_release(st);
+  return rc == 0 && step != SQLITE_DONE ? EIO : rc;
+}
+
 int an_sql_one(sqlite3_stmt *st, an_sql_read_fn read, void *row) {
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)

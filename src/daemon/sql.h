@@ -34,6 +34,11 @@ void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
 
+/* Ends a loop over st's rows (step: its last sqlite3_step(); rc: the
+ * loop's own result): releases st and returns rc, or EIO when the rows
+ * ended on a read error, which must not pass for their end. */
+int an_sql_done(sqlite3_stmt *st, int step, int rc);
+
 /* Reads one row of columns into row (of the type the caller's array holds). */
 typedef void (*an_sql_read_fn)(sqlite3_stmt *st, void *row);
 

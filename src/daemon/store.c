@@ -463,13 +463,12 @@ int an_store_add_source(sqlite3 *db, const char *source, double at) {
 int an_store_each_source(sqlite3 *db, int (*fn)(void *, const char *),
                          void *ctx) {
   sqlite3_stmt *st;
-  int rc = 0;
+  int rc = 0, step = SQLITE_DONE;
   if (an_sql_cached(db, "SELECT name FROM sources", &st) != 0)
     return EIO;
-  while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }
 
 int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
@@ -709,18 +708,17 @@ int an_store_each_tuning(sqlite3 *db,
                                    double),
                          void *ctx) {
   sqlite3_stmt *st;
-  int rc = 0;
+  int rc = 0, step = SQLITE_DONE;
   if (an_sql_prepare(db,
                      "SELECT source, metric, sensitivity, updated_at FROM"
                      " tuning ORDER BY source, metric",
                      &st) != 0)
     return EIO;
-  while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }
 
 int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
@@ -743,18 +741,17 @@ int an_store_each_state(sqlite3 *db,
                                   const void *, size_t),
                         void *ctx) {
   sqlite3_stmt *st;
-  int rc = 0;
+  int rc = 0, step = SQLITE_DONE;
   if (an_sql_prepare(db,
                      "SELECT key, sensitivity, last_t, blob FROM"
                      " detector_state",
                      &st) != 0)
     return EIO;
-  while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             sqlite3_column_double(st, 1), an_sql_column_real(st, 2),
             sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }
 
 int an_store_each_point_after_state(sqlite3 *db,
@@ -762,7 +759,7 @@ int an_store_each_point_after_state(sqlite3 *db,
                                               const char *, double, double),
                                     void *ctx) {
   sqlite3_stmt *st;
-  int rc = 0;
+  int rc = 0, step = SQLITE_DONE;
   if (an_sql_prepare(db,
                      "SELECT p.source, p.metric, p.t, p.value FROM points p"
                      " LEFT JOIN detector_state d"
@@ -771,10 +768,9 @@ int an_store_each_point_after_state(sqlite3 *db,
                      " ORDER BY p.rowid",
                      &st) != 0)
     return EIO;
-  while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
             (const char *)sqlite3_column_text(st, 1),
             sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }

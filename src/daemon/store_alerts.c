@@ -334,10 +334,7 @@ static int each_rule(sqlite3 *db, sqlite3_stmt *st,
       rc = fn(ctx, &r);
     an_rule_clear(&r);
   }
-  if (rc == 0 && step != SQLITE_DONE)
-    rc = EIO;
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }
 
 typedef struct rule_list {
@@ -898,10 +895,7 @@ int an_store_each_attempt(sqlite3 *db, long long delivery_id,
                       .error = (char *)sqlite3_column_text(st, 2)};
     rc = fn(ctx, &a);
   }
-  if (rc == 0 && step != SQLITE_DONE)
-    rc = EIO;
-  an_sql_release(st);
-  return rc;
+  return an_sql_done(st, step, rc);
 }
 
 int an_store_outbox_due(sqlite3 *db, double now, size_t max,
