@@ -19,6 +19,7 @@ static double tuned(double sensitivity, const char *type) {
 int an_feedback_record(sqlite3 *db, const char *id, const char *type,
                        const char *reason, double now, an_anomaly_t *anomaly,
                        double *sensitivity) {
+  memset(anomaly, 0, sizeof(*anomaly)); /* the caller clears it, always */
   int rc = an_store_set_feedback(db, id, type, reason, now);
   if (rc == 0)
     rc = an_store_get_anomaly(db, id, anomaly);

@@ -549,6 +549,7 @@ static void read_anomaly(sqlite3_stmt *st, void *row) {
 
 int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
   sqlite3_stmt *st;
+  memset(out, 0, sizeof(*out)); /* cleared by the caller on any result */
   if (an_sql_cached(db,
                     "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
                     &st) != 0)
