@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The number an_json_double writes, as text. */
@@ -174,6 +175,21 @@ static void test_writer_replaces_bad_utf8(void **unused) {
   yajl_val v = an_json_parse(w.buf, w.len, err, sizeof(err));
   assert_non_null(v); /* valid JSON, valid UTF-8 */
   yajl_tree_free(v);
+
+  /* the yajl_gen writers the same: yajl alone would leave the string out
+   * and give its key the next value */
+  yajl_gen g = an_json_gen();
+  yajl_gen_map_open(g);
+  an_json_str(g, "k",
+              "a\xff\xc3"
+              "b\xe2\x82");
+  an_json_str(g, "next", "x");
+  yajl_gen_map_close(g);
+  char *doc = an_json_gen_take(g);
+  assert_non_null(doc);
+  assert_string_equal(doc, "{\"k\":\"a\xef\xbf\xbd\xef\xbf\xbd"
+                           "b\xef\xbf\xbd\xef\xbf\xbd\",\"next\":\"x\"}");
+  free(doc);
   an_jw_free(&w);
 }
 

@@ -375,6 +375,51 @@ yajl_val an_json_get(yajl_val o, const char *key) {
   return NULL;
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *s) {
+  size_t n;
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    n = 2;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    n = 3;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    n = 4;
+  else
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0; /* also stops at the NUL */
+  return n;
+}
+
+/* Copies the UTF-8 sequence at *s to out, or U+FFFD for a byte that
+ * starts none; advances both. */
+static void utf8_copy(const unsigned char **s, char **out) {
+  size_t n = utf8_sequence(*s);
+  if (n == 0) {
+    memcpy(*out, "\xef\xbf\xbd", 3);
+    *out += 3;
+    *s += 1;
+  } else {
+    memcpy(*out, *s, n);
+    *out += n;
+    *s += n;
+  }
+}
+
+/* Whether s is all valid UTF-8. */
+static int utf8_valid(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+    size_t n = utf8_sequence(p);
+    if (n == 0)
+      return 0;
+    p += n;
+  }
+  return 1;
+}
+
 yajl_gen an_json_gen(void) {
   yajl_gen g = yajl_gen_alloc(NULL);
   if (g != NULL)
@@ -387,10 +432,25 @@ void an_json_key(yajl_gen g, const char *key) {
 }
 
 void an_json_string(yajl_gen g, const char *value) {
-  if (value == NULL)
+  if (value == NULL) {
     yajl_gen_null(g);
-  else
+    return;
+  }
+  if (utf8_valid(value)) {
     yajl_gen_string(g, (const unsigned char *)value, strlen(value));
+    return;
+  }
+  /* yajl would leave the string out without a word, and the key before it
+   * would take the next value: bad bytes become U+FFFD instead */
+  char *fixed = malloc(3 * strlen(value) + 1), *out = fixed;
+  if (fixed == NULL) {
+    yajl_gen_string(g, (const unsigned char *)"\xef\xbf\xbd", 3);
+    return;
+  }
+  for (const unsigned char *p = (const unsigned char *)value; *p != '\0';)
+    utf8_copy(&p, &out);
+  yajl_gen_string(g, (const unsigned char *)fixed, (size_t)(out - fixed));
+  free(fixed);
 }
 
 /* Writes value as snprintf's "%.10g" does, into buf (32 bytes); returns
@@ -575,25 +635,6 @@ void an_jw_map_close(an_jw_t *w) { jw_close(w, '}'); }
 void an_jw_array_open(an_jw_t *w) { jw_open(w, '['); }
 void an_jw_array_close(an_jw_t *w) { jw_close(w, ']'); }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *s) {
-  size_t n;
-  if (s[0] < 0x80)
-    return 1;
-  if (s[0] >= 0xc2 && s[0] <= 0xdf)
-    n = 2;
-  else if (s[0] >= 0xe0 && s[0] <= 0xef)
-    n = 3;
-  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-    n = 4;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80)
-      return 0; /* also stops at the NUL */
-  return n;
-}
-
 /* A string, quoted and escaped as yajl_gen escapes it, then tail (a
  * separator, or ""). Room for the worst case is made once: no byte
  * grows to more than 6. */
@@ -613,16 +654,7 @@ static void jw_quoted(an_jw_t *w, const char *value, const char *tail) {
       continue;
     }
     if (c >= 0x80) {
-      size_t n = utf8_sequence(s);
-      if (n == 0) { /* U+FFFD for a bad byte */
-        memcpy(out, "\xef\xbf\xbd", 3);
-        out += 3;
-        s++;
-      } else {
-        memcpy(out, s, n);
-        out += n;
-        s += n;
-      }
+      utf8_copy(&s, &out);
       continue;
     }
     *out++ = '\\';
