@@ -189,7 +189,9 @@ static void deliver(an_notify_t *n, const an_delivery_t *dl, double now) {
         state = AN_DELIVERY_PENDING;
         if (status == 429 && answer.retry_after[0] != '\0' &&
             an_retry_after_parse(answer.retry_after, now, &wait) == 0)
-          wait = fmin(wait, RETRY_AFTER_MAX);
+          /* "0", or a date a clock behind ours puts in the past, must not
+           * make a loop of posts */
+          wait = fmax(BACKOFF_FIRST, fmin(wait, RETRY_AFTER_MAX));
         else
           wait =
               an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX,
