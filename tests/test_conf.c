@@ -120,6 +120,14 @@ static void test_errors(void **unused) {
   expect("<Channel \"pd\">\nType \"pagerduty\"\nURL \"http://x\"\n</Channel>\n",
          ":1: Channel \"pd\" of Type \"pagerduty\" has no RoutingKey");
   expect("PublicURL \"anomalyd.example.com\"\n", ":1: PublicURL must start");
+  /* a channel URL curl could not post to is refused at once, each way */
+  expect("<Channel \"c\">\nType \"webhook\"\nURL \"https://\"\n</Channel>\n",
+         ":3: URL must be an http:// or https:// URL with a host");
+  expect("<Channel \"c\">\nType \"webhook\"\nURL \"https://a b/x\"\n"
+         "</Channel>\n",
+         ":3: URL must be");
+  expect("<Channel \"c\">\nType \"webhook\"\nURL \"ftp://a/x\"\n</Channel>\n",
+         ":3: URL must be");
   expect("NotifyTimeout 0\n", "NotifyTimeout must be between");
   expect("<Severity>\nLow 0.9\n</Severity>\n", "Severity bands must rise");
   expect("Detector \"magic\"\n", ":1: unknown Detector \"magic\"");

@@ -90,6 +90,10 @@ void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
  * after replying 404 naming what. */
 const char *an_api_path_id(an_request_t *req, const char *param,
                            const char *what);
+/* The same for a resource whose ids are UUIDs: a longer segment is no id
+ * (it must not be cut down to one). */
+const char *an_api_path_uuid(an_request_t *req, const char *param,
+                             const char *what);
 
 /* Submits run for the resource named by the path segment param: job->data
  * is that segment (a string), job->what "WHAT SEGMENT". */

@@ -77,7 +77,7 @@ void an_api_rule_create(an_request_t *req) {
 }
 
 void an_api_rule_update(an_request_t *req) {
-  const char *id = an_api_path_id(req, "id", "alert rule");
+  const char *id = an_api_path_uuid(req, "id", "alert rule");
   if (id == NULL)
     return;
   an_rule_t *r = body_rule(req);

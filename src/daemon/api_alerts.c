@@ -247,7 +247,7 @@ static int run_resolve(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
 
 /* Reads the body of acknowledge (with_fp) or resolve into a job. */
 static void step(an_request_t *req, an_api_run_fn run, int with_fp) {
-  const char *id = an_api_path_id(req, "id", "alert");
+  const char *id = an_api_path_uuid(req, "id", "alert");
   if (id == NULL)
     return;
   yajl_val body = an_api_body_or_empty(req);

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #define MAX_NAME 100
-#define MAX_URL 2000
 
 static void channel_free(void *data) {
   if (data != NULL)
@@ -21,12 +20,34 @@ static void channel_free(void *data) {
   free(data);
 }
 
+/* The URL as shown: scheme and host only. The rest, and any user:password@
+ * before the host, are secrets (docs/alerts.md). */
+static void shown_url(const char *url, char *shown, size_t len) {
+  const char *sep = strstr(url, "://");
+  if (sep == NULL) {
+    snprintf(shown, len, "…");
+    return;
+  }
+  const char *host = sep + 3;
+  size_t authority = strcspn(host, "/?#");
+  for (size_t i = authority; i > 0;
+       i--) /* the last @: a password may hold one */
+    if (host[i - 1] == '@') {
+      host += i;
+      authority -= i;
+      break;
+    }
+  /* at most 200 bytes of host, cut between characters */
+  if (authority > 200)
+    for (authority = 200; (host[authority] & 0xC0) == 0x80; authority--)
+      ;
+  snprintf(shown, len, "%.*s://%.*s/…", (int)(sep - url), url, (int)authority,
+           host);
+}
+
 static void write_channel(yajl_gen g, const an_channel_t *c) {
   char shown[300];
-  const char *host = strstr(c->url, "://");
-  size_t end =
-      host != NULL ? (size_t)(host + 3 - c->url) + strcspn(host + 3, "/?#") : 0;
-  snprintf(shown, sizeof(shown), "%.*s/…", (int)end, c->url);
+  shown_url(c->url, shown, sizeof(shown));
   yajl_gen_map_open(g);
   an_json_str(g, "name", c->name);
   an_json_str(g, "type", c->type);
@@ -80,9 +101,11 @@ static int read_channel(yajl_val body, an_channel_t *c, char *err,
     return EINVAL;
   }
   const char *url = text(body, "url", &bad);
-  if (url == NULL || strlen(url) > MAX_URL ||
-      (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
-    snprintf(err, errlen, "url must be an http:// or https:// URL");
+  if (url == NULL || !an_config_channel_url_valid(url)) {
+    snprintf(err, errlen,
+             "url must be an http:// or https:// URL with a host, at most %d "
+             "bytes",
+             AN_CHANNEL_URL_MAX);
     return EINVAL;
   }
   const char *key = text(body, "routingKey", &bad);

@@ -1,5 +1,6 @@
 /* api_common.c: helpers every API resource uses. */
 #include "api.h"
+#include "uuid.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,14 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-yajl_val an_api_body(an_request_t *req) {
-  size_t len;
-  const char *body = an_request_body(req, &len);
+/* body parsed, or NULL after replying 400 with the parser's reason */
+static yajl_val parse_or_reply(an_request_t *req, const char *body,
+                               size_t len) {
   char err[256];
   yajl_val v = an_json_parse(body, len, err, sizeof(err));
   if (v == NULL)
     an_reply_error(req, 400, "INVALID_DATA", "%s", err);
   return v;
+}
+
+yajl_val an_api_body(an_request_t *req) {
+  size_t len;
+  const char *body = an_request_body(req, &len);
+  return parse_or_reply(req, body, len);
 }
 
 void an_api_reply_gen(an_request_t *req, int status, yajl_gen g) {
@@ -68,15 +75,14 @@ yajl_val an_api_body_or_empty(an_request_t *req) {
   size_t len;
   const char *body = an_request_body(req, &len);
   size_t i = 0;
-  while (i < len && strchr(" \t\r\n", body[i]) != NULL)
+  /* not strchr(): it would take a NUL byte for blank */
+  while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
+                     body[i] == '\n'))
     i++;
   if (i == len)
     body = "{}", len = 2;
-  char err[256];
-  yajl_val v = an_json_parse(body, len, err, sizeof(err));
-  if (v == NULL)
-    an_reply_error(req, 400, "INVALID_DATA", "%s", err);
-  else if (!YAJL_IS_OBJECT(v)) {
+  yajl_val v = parse_or_reply(req, body, len);
+  if (v != NULL && !YAJL_IS_OBJECT(v)) {
     an_reply_error(req, 400, "INVALID_DATA", "the body must be a JSON object");
     yajl_tree_free(v);
     v = NULL;
@@ -162,6 +168,16 @@ const char *an_api_path_id(an_request_t *req, const char *param,
                            const char *what) {
   const char *id = an_request_param(req, param);
   if (id == NULL || id[0] == '\0' || strlen(id) > 100) {
+    an_reply_error(req, 404, "NOT_FOUND", "%s not found", what);
+    return NULL;
+  }
+  return id;
+}
+
+const char *an_api_path_uuid(an_request_t *req, const char *param,
+                             const char *what) {
+  const char *id = an_api_path_id(req, param, what);
+  if (id != NULL && strlen(id) > AN_UUID_LEN) {
     an_reply_error(req, 404, "NOT_FOUND", "%s not found", what);
     return NULL;
   }

@@ -4,6 +4,7 @@
 #include "conf.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -368,6 +369,24 @@ int an_config_channel_type_valid(const char *type) {
          strcmp(type, "webhook") == 0;
 }
 
+int an_config_channel_url_valid(const char *url) {
+  if (strlen(url) > AN_CHANNEL_URL_MAX)
+    return 0;
+  /* parsed as curl will when it posts, so what it would refuse (no host,
+   * a space, another scheme) fails here, not on every delivery */
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  int ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+           (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+           host[0] != '\0';
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  return ok;
+}
+
 static int read_channel(parser_t *p, const node_t *b, an_config_t *c) {
   an_channel_conf_t ch = {0};
   int rc = block_name(p, b, &ch.name);
@@ -384,9 +403,11 @@ static int read_channel(parser_t *p, const node_t *b, an_config_t *c) {
                   ch.type);
     } else if (strcasecmp(n->key, "URL") == 0) {
       rc = get_string(p, n, &ch.url);
-      if (rc == 0 && strncmp(ch.url, "http://", 7) != 0 &&
-          strncmp(ch.url, "https://", 8) != 0)
-        rc = fail(p, n->line, "URL must start with http:// or https://");
+      if (rc == 0 && !an_config_channel_url_valid(ch.url))
+        rc = fail(p, n->line,
+                  "URL must be an http:// or https:// URL with a "
+                  "host, at most %d bytes",
+                  AN_CHANNEL_URL_MAX);
     } else if (strcasecmp(n->key, "RoutingKey") == 0) {
       rc = get_string(p, n, &ch.routing_key);
     } else {

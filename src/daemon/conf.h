@@ -58,6 +58,13 @@ typedef struct an_config {
 /* Whether type is a channel type: slack, pagerduty or webhook. */
 int an_config_channel_type_valid(const char *type);
 
+/* The longest channel URL taken. */
+#define AN_CHANNEL_URL_MAX 2000
+
+/* Whether url is one a channel can post to: http or https, with a host,
+ * that curl parses, at most AN_CHANNEL_URL_MAX bytes. */
+int an_config_channel_url_valid(const char *url);
+
 /* The embedded defaults (DESIGN.md). Returns NULL when out of memory. */
 an_config_t *an_config_defaults(void);
 

@@ -72,6 +72,13 @@ req POST /v1/channels '{"name":"pd2","type":"pagerduty","url":"http://x/"}' "$AD
 check "pagerduty without routingKey: 400 naming it" is "$STATUS $(json "'routingKey' in j['error']['message']")" "400 True"
 req POST /v1/channels '{"name":"w","type":"webhook","url":"ftp://x/"}' "$ADMIN_KEY"
 check "a URL that is not http: 400 naming url" is "$STATUS $(json "'url' in j['error']['message']")" "400 True"
+req POST /v1/channels '{"name":"w","type":"webhook","url":"https://"}' "$ADMIN_KEY"
+check "a URL without a host: 400 naming url" is "$STATUS $(json "'url' in j['error']['message']")" "400 True"
+req POST /v1/channels '{"name":"creds","type":"webhook","url":"https://ops:s3cret@hooks.example.com/x?token=t"}' "$ADMIN_KEY"
+check "a URL with a user and password is taken" is "$STATUS" 201
+req GET /v1/channels "" "$ADMIN_KEY"
+check "…and shown without them" is "$(json "[c['url'] for c in j['channels'] if c['name'] == 'creds']")" "['https://hooks.example.com/…']"
+req DELETE /v1/channels/creds "" "$ADMIN_KEY"
 req DELETE /v1/channels/slack "" "$ADMIN_KEY"
 check "a channel of anomalyd.conf cannot be deleted: 409" is "$STATUS $(json "'anomalyd.conf' in j['error']['message']")" "409 True"
 req POST /v1/alert-rules '{"name":"Hooked","severity":"low","conditions":{"metric":"never-seen","threshold":0.5},"channels":["ops-hook"]}' "$ADMIN_KEY"
@@ -125,6 +132,8 @@ req GET /v1/alerts/00000000-0000-4000-8000-000000000000
 check "unknown alert: 404" is "$STATUS $(json "j['error']['code']")" "404 NOT_FOUND"
 
 # --- acknowledge and resolve (a stream key may: on-call work)
+req PATCH "/v1/alerts/${alert1}junk/acknowledge" '{"notes":"x"}'
+check "an alert id with more after it is no id: 404" is "$STATUS" 404
 req PATCH "/v1/alerts/$alert1/acknowledge" '{"notes":"Investigating spike in CPU usage","isFalsePositive":"no"}'
 check "isFalsePositive not a boolean: 400 naming it" is "$STATUS $(json "'isFalsePositive' in j['error']['message']")" "400 True"
 req PATCH "/v1/alerts/$alert1/acknowledge" '{"notes":"Investigating spike in CPU usage","isFalsePositive":false}'
