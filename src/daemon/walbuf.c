@@ -20,12 +20,64 @@ typedef struct wb_file {
   char *buf; /* bytes not yet written, for offset at; kept between syncs */
   size_t len, cap;
   sqlite3_int64 at;
+  /* A database file and its connection's log find each other by name
+   * (SQLite keeps the name until the close): the write lock is taken and
+   * released on the database file, and what the log gathered must be
+   * written before another connection may append where it would go. */
+  const char *name;
+  struct wb_file *wal;  /* a database file's log, once open */
+  struct wb_file *db;   /* a log's database file */
+  struct wb_file *next; /* the open database files */
 } wb_file_t;
 
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs wb_vfs;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int registered;
+
+/* The open database files, for their logs to find. */
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static wb_file_t *db_files;
+
+/* Whether wal is db's log: the same name and "-wal". */
+static int log_of(const wb_file_t *db, const char *wal) {
+  size_t n = strlen(db->name);
+  return strncmp(db->name, wal, n) == 0 && strcmp(wal + n, "-wal") == 0;
+}
+
+/* Links a log or a database file being opened to its partner; with one
+ * connection of this VFS per database (the store's), the name says it. */
+static void link_file(wb_file_t *f, int is_db) {
+  if (f->name == NULL)
+    return;
+  pthread_mutex_lock(&files_lock);
+  if (is_db) {
+    f->next = db_files;
+    db_files = f;
+  } else if (f->is_wal) {
+    for (wb_file_t *d = db_files; d != NULL; d = d->next)
+      if (d->wal == NULL && log_of(d, f->name)) {
+        d->wal = f;
+        f->db = d;
+        break;
+      }
+  }
+  pthread_mutex_unlock(&files_lock);
+}
+
+static void unlink_file(wb_file_t *f) {
+  pthread_mutex_lock(&files_lock);
+  if (f->db != NULL)
+    f->db->wal = NULL;
+  if (f->wal != NULL)
+    f->wal->db = NULL;
+  for (wb_file_t **p = &db_files; *p != NULL; p = &(*p)->next)
+    if (*p == f) {
+      *p = f->next;
+      break;
+    }
+  pthread_mutex_unlock(&files_lock);
+}
 
 /* Writes what was gathered. Returns the write's SQLite status. */
 static int wb_flush(wb_file_t *f) {
@@ -38,6 +90,7 @@ static int wb_flush(wb_file_t *f) {
 
 static int wb_close(sqlite3_file *file) {
   wb_file_t *f = (wb_file_t *)file;
+  unlink_file(f);
   int rc = wb_flush(f);
   int rc2 = f->real->pMethods->xClose(f->real);
   free(f->buf);
@@ -138,8 +191,19 @@ static int wb_shm_map(sqlite3_file *file, int region, int size, int extend,
   return f->real->pMethods->xShmMap(f->real, region, size, extend, p);
 }
 
+/* The shared-memory lock slot that is the log's write lock (SQLite's
+ * WAL_WRITE_LOCK). */
+#define WAL_WRITE_SLOT 0
+
 static int wb_shm_lock(sqlite3_file *file, int offset, int n, int flags) {
   wb_file_t *f = (wb_file_t *)file;
+  /* A transaction that spilled frames and was rolled back leaves them
+   * gathered; once the write lock is free another connection appends at
+   * that offset, and writing them later would overwrite its commit. They
+   * go now, as the default VFS would have written them. */
+  if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_SLOT &&
+      WAL_WRITE_SLOT < offset + n && f->wal != NULL)
+    wb_flush(f->wal); /* a failure: SQLite rewrites those frames anyway */
   return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
@@ -189,6 +253,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
   memset(f, 0, sizeof(*f));
   f->real = (sqlite3_file *)(f + 1);
   f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->name = name;
   int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
   /* SQLite closes a file whose methods are set, even after an error */
   const sqlite3_io_methods *m = f->real->pMethods;
@@ -198,6 +263,8 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
     file->pMethods = &wb_methods[m->iVersion < 1   ? 0
                                  : m->iVersion > 3 ? 2
                                                    : m->iVersion - 1];
+  if (rc == SQLITE_OK)
+    link_file(f, (flags & SQLITE_OPEN_MAIN_DB) != 0);
   return rc;
 }
 

@@ -7,7 +7,11 @@
  * makes frames visible to readers only after the sync that commits them,
  * and every sync, read, truncate, size query, file control and close of
  * the log first writes what was gathered (a failed write is reported
- * there). Files other than the log pass straight through.
+ * there), as does the release of the log's write lock (frames of a
+ * transaction that spilled and rolled back must not land on another
+ * connection's later commit). Files other than the log pass straight
+ * through. One connection of this VFS per database: a database file and
+ * its log are paired by name.
  *
  * Only for WAL connections with synchronous=FULL (or EXTRA): with NORMAL
  * or OFF a commit is not synced, and other connections would be shown
