@@ -148,6 +148,15 @@ static void test_slack(void **unused) {
   assert_non_null(strstr(str(v, "text", NULL), "ACKNOWLEDGED"));
   assert_non_null(strstr(str(v, "text", NULL), "by ops: on it"));
   yajl_tree_free(v);
+
+  /* text from outside cannot mention the channel or make a link */
+  a.notes = "<!channel> & <https://evil.example|Acknowledge>";
+  v = rendered("slack", "acknowledge", &a);
+  assert_non_null(strstr(str(v, "text", NULL),
+                         "&lt;!channel&gt; &amp; "
+                         "&lt;https://evil.example|Acknowledge&gt;"));
+  assert_null(strstr(str(v, "text", NULL), "<!channel>"));
+  yajl_tree_free(v);
 }
 
 static void test_webhook_is_the_notice(void **unused) {
