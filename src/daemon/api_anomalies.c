@@ -364,6 +364,7 @@ void an_api_anomaly_feedback(an_request_t *req) {
 
 typedef struct ingest_job {
   an_request_t *req;
+  an_daemon_t *daemon; /* for the store worker, as in api_data.c */
   an_anomaly_t *items;
   size_t n;
   size_t stored;
@@ -473,8 +474,7 @@ static int run_ingest(sqlite3 *db, void *arg) {
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
-    int rc = an_alerts_record_anomaly(db, an_request_daemon(j->req),
-                                      &j->items[i], &inserted);
+    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], &inserted);
     if (rc != 0)
       return rc;
     j->stored += inserted;
@@ -528,6 +528,7 @@ void an_api_anomalies_ingest(an_request_t *req) {
     return;
   }
   j->req = req;
+  j->daemon = an_request_daemon(req);
   char err[300];
   for (size_t i = 0; i < list->u.array.len; i++) {
     j->n = i + 1;

@@ -31,6 +31,9 @@ typedef struct row {
 /* Everything one request stores, and its prepared answer. */
 typedef struct data_job {
   an_request_t *req;
+  /* what the store worker uses: it may still run once the server, and
+   * with it req's way to the daemon, is gone */
+  an_daemon_t *daemon;
   row_t *rows;
   size_t nrows, cap_rows;
   an_anomaly_t *anomalies;
@@ -314,8 +317,7 @@ static int store_data(sqlite3 *db, void *arg) {
     rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
                             j->rows[i].t, j->rows[i].value, j->rows[i].score);
   for (size_t i = 0; rc == 0 && i < j->nanomalies; i++)
-    rc = an_alerts_record_anomaly(db, an_request_daemon(j->req),
-                                  &j->anomalies[i], &inserted);
+    rc = an_alerts_record_anomaly(db, j->daemon, &j->anomalies[i], &inserted);
   return rc;
 }
 
@@ -347,6 +349,7 @@ void an_api_data_post(an_request_t *req) {
     return;
   }
   j->req = req;
+  j->daemon = an_request_daemon(req);
   an_jw_init(&j->answer);
   double now = an_daemon_now();
   yajl_val points = YAJL_IS_ARRAY(body) ? body : an_json_get(body, "points");
