@@ -204,16 +204,19 @@ int an_alerts_acknowledge(sqlite3 *db, an_daemon_t *d, const char *id,
     return rc;
   if (out->status == AN_ALERT_RESOLVED)
     return EALREADY;
-  int was_open = out->status != AN_ALERT_ACKNOWLEDGED;
+  /* it has paged nobody, and acknowledged it could no longer fire */
+  if (out->status == AN_ALERT_PENDING)
+    return EBUSY;
+  int firing = out->status == AN_ALERT_FIRING; /* not acknowledged yet */
   /* acknowledging again may add notes; who acknowledged first stays */
   if (set_text(&out->notes, notes) != 0 ||
-      (was_open && set_text(&out->acknowledged_by, by) != 0))
+      (firing && set_text(&out->acknowledged_by, by) != 0))
     return ENOMEM;
   if (false_positive && !out->false_positive) {
     out->false_positive = 1;
     rc = record_false_positive(db, out, now, feedback);
   }
-  if (rc == 0 && was_open) {
+  if (rc == 0 && firing) {
     out->status = AN_ALERT_ACKNOWLEDGED;
     out->acknowledged_at = now;
     rc = notify_followers(db, d, out, "acknowledge", now);

@@ -224,6 +224,10 @@ static int run_acknowledge(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   if (rc == EALREADY)
     snprintf(j->err, sizeof(j->err),
              "alert %s is resolved: it can no longer be acknowledged", s->id);
+  else if (rc == EBUSY)
+    snprintf(j->err, sizeof(j->err),
+             "alert %s is pending: it has not fired yet (its rule's minHits)",
+             s->id);
   if (rc == 0)
     an_alert_write(g, &s->alert, j->daemon->config->public_url);
   return rc;

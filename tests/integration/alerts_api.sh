@@ -189,6 +189,9 @@ disk_rule=$(json "j['id']")
 for i in 1 2; do anomaly "22222222-0000-4000-8000-00000000000$i" web-1 df-root/percent_bytes-used 0.8; done
 req GET "/v1/alerts?ruleId=$disk_rule"
 check "two of three hits: pending" is "$(json "[(a['status'], a['anomalyCount']) for a in j['alerts']]")" "[('pending', 2)]"
+pending=$(json "j['alerts'][0]['id']")
+req PATCH "/v1/alerts/$pending/acknowledge" '{}'
+check "a pending alert cannot be acknowledged: 409 saying why" is "$STATUS $(json "'pending' in j['error']['message']")" "409 True"
 anomaly 22222222-0000-4000-8000-000000000003 web-1 df-root/percent_bytes-used 0.8
 req GET "/v1/alerts?ruleId=$disk_rule"
 check "the third: firing" is "$(json "[(a['status'], a['anomalyCount']) for a in j['alerts']]")" "[('firing', 3)]"
