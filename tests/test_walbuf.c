@@ -58,6 +58,16 @@ static sqlite3 *open_db(const char *vfs) {
   return db;
 }
 
+static void assert_intact(sqlite3 *db) {
+  sqlite3_stmt *st;
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  sqlite3_finalize(st);
+}
+
 static void test_registers_once(void **unused) {
   const char *name = an_walbuf_vfs();
   assert_non_null(name);
@@ -100,13 +110,7 @@ static void test_commits_are_seen_by_others(void **unused) {
   sqlite3_close(db);
   db = open_db(NULL);
   assert_int_equal(count(db, "SELECT count(*) FROM t"), n + 3000);
-  sqlite3_stmt *st;
-  assert_int_equal(
-      sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-      SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-  sqlite3_finalize(st);
+  assert_intact(db);
   sqlite3_close(db);
 }
 
@@ -143,16 +147,6 @@ static void test_kill_keeps_what_was_committed(void **unused) {
   assert_true(count(db, "SELECT count(*) FROM k") >= last);
   assert_int_equal(count(db, "SELECT max(i) - count(*) FROM k"), 0);
   sqlite3_close(db);
-}
-
-static void assert_intact(sqlite3 *db) {
-  sqlite3_stmt *st;
-  assert_int_equal(
-      sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-      SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-  sqlite3_finalize(st);
 }
 
 /* A transaction that spilled frames to the log and then rolled back must
