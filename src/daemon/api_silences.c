@@ -41,7 +41,8 @@ static void write_silence(yajl_gen g, const an_silence_t *s, double now) {
   yajl_gen_map_close(g);
 }
 
-/* Reads a matcher pattern; returns 0, or EINVAL after writing err. */
+/* Reads a matcher pattern; returns 0, ENOMEM, or EINVAL after writing
+ * err. */
 static int matcher(yajl_val m, const char *key, char **out, char *err,
                    size_t errlen) {
   yajl_val v = an_json_get(m, key);
@@ -54,7 +55,8 @@ static int matcher(yajl_val m, const char *key, char **out, char *err,
     return EINVAL;
   }
   *out = strdup(v->u.string);
-  return 0;
+  /* a matcher lost would silence more than was asked */
+  return *out != NULL ? 0 : ENOMEM;
 }
 
 /* A time field: an ISO 8601 string; absent leaves *t. */
@@ -72,6 +74,7 @@ static int time_field(yajl_val body, const char *key, double *t, char *err,
   return 0;
 }
 
+/* Returns 0, ENOMEM, or EINVAL after writing err. */
 static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
                         size_t errlen) {
   yajl_val m = an_json_get(body, "matchers");
@@ -81,9 +84,11 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
              "(\"*\" matches everything)");
     return EINVAL;
   }
-  if (matcher(m, "sourceId", &s->source, err, errlen) != 0 ||
-      matcher(m, "metric", &s->metric, err, errlen) != 0)
-    return EINVAL;
+  int rc = matcher(m, "sourceId", &s->source, err, errlen);
+  if (rc == 0)
+    rc = matcher(m, "metric", &s->metric, err, errlen);
+  if (rc != 0)
+    return rc;
   if (s->source == NULL && s->metric == NULL) {
     snprintf(err, errlen,
              "matchers needs sourceId or metric (\"*\" matches everything)");
@@ -114,8 +119,17 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
     snprintf(err, errlen, "endsAt or duration is required");
     return EINVAL;
   }
+  /* named as the caller gave it: endsAt, or duration */
+  const char *end = d != NULL && !YAJL_IS_NULL(d) ? "duration" : "endsAt";
   if (s->ends_at <= s->starts_at || s->ends_at <= now) {
-    snprintf(err, errlen, "endsAt must be after startsAt and in the future");
+    snprintf(err, errlen,
+             "%s must end the silence after startsAt and in the "
+             "future",
+             end);
+    return EINVAL;
+  }
+  if (s->ends_at - fmax(s->starts_at, now) > MAX_SECONDS) {
+    snprintf(err, errlen, "%s must end the silence at most a year on", end);
     return EINVAL;
   }
   yajl_val c = an_json_get(body, "comment");
@@ -125,7 +139,8 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
                MAX_COMMENT);
       return EINVAL;
     }
-    s->comment = strdup(c->u.string);
+    if ((s->comment = strdup(c->u.string)) == NULL)
+      return ENOMEM;
   }
   return 0;
 }
@@ -151,15 +166,20 @@ void an_api_silence_create(an_request_t *req) {
   }
   int rc = read_silence(body, now, s, err, sizeof(err));
   yajl_tree_free(body);
-  if (rc != 0) {
-    an_reply_error(req, 400, "INVALID_DATA", "%s", err);
-    silence_free(s);
-    return;
-  }
   an_ids_new(s->id);
   s->created_at = now;
   s->created_by = strdup(an_request_key_name(req)[0] ? an_request_key_name(req)
                                                      : "anonymous");
+  if (rc == 0 && s->created_by == NULL)
+    rc = ENOMEM;
+  if (rc != 0) {
+    if (rc == ENOMEM)
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
+    else
+      an_reply_error(req, 400, "INVALID_DATA", "%s", err);
+    silence_free(s);
+    return;
+  }
   an_api_submit(req, run_create, 201, s, silence_free, NULL);
 }
 

@@ -168,6 +168,10 @@ req POST /v1/silences '{"matchers":{},"duration":60}'
 check "a silence without matchers: 400 naming matchers" is "$STATUS $(json "'matchers' in j['error']['message']")" "400 True"
 req POST /v1/silences '{"matchers":{"sourceId":"web-3"},"endsAt":"2001-01-01T00:00:00Z"}'
 check "a silence that ended already: 400" is "$STATUS" 400
+req POST /v1/silences '{"matchers":{"sourceId":"web-3"},"endsAt":"9999-12-31T00:00:00Z"}'
+check "a silence for ever: 400 naming endsAt" is "$STATUS $(json "'endsAt' in j['error']['message'] and 'year' in j['error']['message']")" "400 True"
+req POST /v1/silences '{"matchers":{"sourceId":"web-3"},"startsAt":"2001-01-01T00:00:00Z","duration":60}'
+check "a duration that ends in the past: 400 naming duration" is "$STATUS $(json "'duration' in j['error']['message']")" "400 True"
 req POST /v1/silences '{"matchers":{"sourceId":"web-3","metric":"cpu*"},"duration":3600,"comment":"maintenance"}'
 check "POST /v1/silences: 201, active" is "$STATUS $(json "(j['active'], j['matchers'], j['createdBy'])")" "201 (True, {'sourceId': 'web-3', 'metric': 'cpu*'}, 'feeder')"
 silence=$(json "j['id']")
