@@ -65,6 +65,10 @@ int an_query_bits(const char *key, const char *v,
                   int (*parse)(const char *, int *), unsigned *bits,
                   const char *allowed, an_query_err_t *e) {
   char buf[200];
+  /* cut down, a list would lose names or show one nobody sent */
+  if (strlen(v) >= sizeof(buf))
+    return bad(e, "%s must be %s, at most %zu characters", key, allowed,
+               sizeof(buf) - 1);
   snprintf(buf, sizeof(buf), "%s", v);
   for (char *save, *tok = strtok_r(buf, ",", &save); tok != NULL;
        tok = strtok_r(NULL, ",", &save)) {
