@@ -259,6 +259,8 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     if (r->warming_up)
       an_jw_bool(g, "warmingUp", 1);
 
+    /* out of memory, nothing is stored and the answer is a 500
+     * (store_data()): a 202 must mean stored */
     if (an_grow((void **)&j->rows, &j->cap_rows, j->nrows, sizeof(row_t)) ==
         0) {
       row_t *row = &j->rows[j->nrows++];
@@ -267,9 +269,15 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       row->t = t;
       row->value = x;
       row->score = r->score;
+      if (row->source == NULL || row->metric == NULL)
+        g->failed = 1;
+    } else {
+      g->failed = 1;
     }
     if (anomalous && an_grow((void **)&j->anomalies, &j->cap_anomalies,
-                             j->nanomalies, sizeof(an_anomaly_t)) == 0) {
+                             j->nanomalies, sizeof(an_anomaly_t)) != 0) {
+      g->failed = 1;
+    } else if (anomalous) {
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
       memset(a, 0, sizeof(*a));
@@ -286,6 +294,9 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->p_value = r->p_value;
       a->ncd = NAN;
       a->created_at = an_daemon_now();
+      if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
+          a->kind == NULL)
+        g->failed = 1;
       an_jw_str(g, "anomalyId", a->id);
       an_jw_str(g, "explanation", a->explanation);
     }
@@ -311,6 +322,8 @@ static int store_data(sqlite3 *db, void *arg) {
   data_job_t *j = arg;
   double now = an_daemon_now();
   int rc = 0, inserted;
+  if (j->answer.failed)
+    return ENOMEM; /* the answer is incomplete: none of it is stored */
   for (size_t i = 0; rc == 0 && i < j->nnew_sources; i++)
     rc = an_store_add_source(db, j->new_sources[i], now);
   for (size_t i = 0; rc == 0 && i < j->nrows; i++)
@@ -324,14 +337,14 @@ static int store_data(sqlite3 *db, void *arg) {
 static void data_stored(void *arg, int rc) {
   data_job_t *j = arg;
   an_daemon_t *d = an_request_daemon(j->req);
-  if (rc != 0) {
+  if (rc == ENOMEM) {
+    an_reply_error(j->req, 500, "INTERNAL",
+                   "out of memory: nothing was stored");
+  } else if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "data");
   } else {
     an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->nanomalies);
-    if (j->answer.failed)
-      an_reply_error(j->req, 500, "INTERNAL", "out of memory");
-    else
-      an_reply_json(j->req, 202, j->answer.buf, j->answer.len);
+    an_reply_json(j->req, 202, j->answer.buf, j->answer.len);
   }
   job_free(j);
 }
