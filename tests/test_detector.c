@@ -40,12 +40,12 @@ static void test_save_restore_every_detector(void **unused) {
     test_rng_t rng = {7};
     an_result_t ra, rb;
 
-    c->init(a);
+    c->init(a, NULL);
     for (int k = 0; k < 500; k++)
       c->update(a, k * 10.0, 50 + 3 * test_rng_normal(&rng), &ra);
     assert_int_equal(an_detector_save(c, a, blob, len), len);
     assert_int_equal(an_detector_save(c, a, blob, len - 1), 0);
-    c->init(b);
+    c->init(b, NULL);
     assert_int_equal(an_detector_restore(c, b, blob, len), 0);
     for (int k = 500; k < 600; k++) {
       double x = k == 550 ? 90 : 50 + 3 * test_rng_normal(&rng);
@@ -67,11 +67,11 @@ static void test_restore_rejects_damage(void **unused) {
   unsigned char *blob = malloc(len);
   an_result_t r;
 
-  c->init(s);
+  c->init(s, NULL);
   for (int k = 0; k < 100; k++)
     c->update(s, k, k % 7, &r);
   an_detector_save(c, s, blob, len);
-  c->init(fresh);
+  c->init(fresh, NULL);
   memcpy(s, fresh, c->state_size);
 
   assert_int_equal(an_detector_restore(c, s, blob, len - 1), EINVAL);
@@ -97,17 +97,40 @@ static void test_explain(void **unused) {
                    .horizon = 3600,
                    .kind = AN_KIND_SPIKE};
   an_explain(&r, 15.8, "cpu-0/cpu-user", buf, sizeof(buf));
-  assert_string_equal(buf, "cpu-0/cpu-user 15.8 is 3.5\xcf\x83 above its 1 h "
-                           "normal of 12.3");
+  assert_string_equal(buf, "cpu-0/cpu-user rose 3.5 above its usual 12.3, "
+                           "to 15.8, 3.5\xcf\x83");
   r.kind = AN_KIND_LEVEL_DOWN;
   r.deviation = -4;
   r.horizon = 1200;
   an_explain(&r, 8.3, NULL, buf, sizeof(buf));
-  assert_string_equal(buf, "value shifted down: 8.3 is 4.0\xcf\x83 below its "
-                           "20 min normal of 12.3");
+  assert_string_equal(buf, "value shifted down 4 from its usual 12.3, to "
+                           "8.3, 4.0\xcf\x83");
+  r = (an_result_t){.score = 0.9,
+                    .expected = 5.2e6,
+                    .unit = AN_UNIT_BYTES_PER_S,
+                    .kind = AN_KIND_OUTAGE,
+                    .duration = 600};
+  an_explain(&r, 300, "eth0 rx", buf, sizeof(buf));
+  assert_string_equal(buf, "eth0 rx dropped to 300 B/s from a usual 5.2 MB/s, "
+                           "for 10 min");
+  r = (an_result_t){.score = 0.9,
+                    .unit = AN_UNIT_CELSIUS,
+                    .kind = AN_KIND_FLATLINE,
+                    .duration = 3600};
+  an_explain(&r, 41.25, "temp", buf, sizeof(buf));
+  assert_string_equal(buf, "temp stuck at 41.25 \xc2\xb0"
+                           "C for 60 min");
+  r = (an_result_t){.score = 0.9,
+                    .unit = AN_UNIT_BYTES,
+                    .kind = AN_KIND_TREND,
+                    .slope = 1181116006.4 / 3600,
+                    .duration = 4 * 3600};
+  an_explain(&r, 3e9, "heap", buf, sizeof(buf));
+  assert_string_equal(buf, "heap rising +1.1 GiB/h for 4 h, now 2.79 GiB");
   an_explain(&r, 8.3, "x", buf, 8); /* truncates, never overflows */
   assert_int_equal(strlen(buf), 7);
   assert_string_equal(an_kind_name(AN_KIND_DIP), "dip");
+  assert_string_equal(an_kind_name(AN_KIND_LEVEL_UP), "shift");
   assert_string_equal(an_kind_name((an_kind_t)99), "none");
 }
 

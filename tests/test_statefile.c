@@ -45,6 +45,41 @@ static void test_round_trip(void **unused) {
   unlink(path);
 }
 
+/* The default detector as an older release saved it: same name, another
+ * version of its state. */
+static void old_init(void *state, const an_hint_t *unused) {
+  memset(state, 0, 64);
+}
+static void old_update(void *state, double t, double x, an_result_t *r) {
+  *r = (an_result_t){.p_value = 1};
+}
+static const an_detector_class_t old_default = {
+    .name = "default",
+    .version = 2,
+    .state_size = 64,
+    .init = old_init,
+    .update = old_update,
+};
+
+/* Series saved by another version of the detector start afresh, and the
+ * loader says how many (the plugin logs it). */
+static void test_old_version_refused(void **unused) {
+  char err[256];
+  an_series_table_t *old = an_series_table_create(&old_default);
+  an_result_t r;
+  an_series_table_update(old, "host/app-1/gauge-v", 10, 1, &r);
+  an_series_table_update(old, "host/app-2/gauge-v", 10, 1, &r);
+  assert_int_equal(an_statefile_save(old, "default", path, err, sizeof(err)),
+                   0);
+  an_series_table_t *t = an_series_table_create(an_detector_find("default"));
+  assert_int_equal(an_statefile_load(t, "default", path, err, sizeof(err)), 0);
+  assert_non_null(strstr(err, "2 series not restored"));
+  assert_int_equal(an_series_table_count(t), 0);
+  an_series_table_destroy(old);
+  an_series_table_destroy(t);
+  unlink(path);
+}
+
 static void write_file(const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
   fwrite(data, 1, len, f);
@@ -84,6 +119,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_old_version_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -333,7 +333,7 @@ static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
     int len = snprintf(key, sizeof(key), "%s/%s", vl->host, metric);
     an_result_t r;
     if (len <= 0 || (size_t)len >= sizeof(key) ||
-        an_series_table_update_len(table, key, (size_t)len,
+        an_series_table_update_len(table, key, (size_t)len, vl->type,
                                    CDTIME_T_TO_DOUBLE(vl->time), x, &r) != 0)
       continue;
     if (conf.dispatch_scores)
@@ -394,6 +394,8 @@ static int anomaly_init(void) {
       WARNING("anomaly plugin: starting without learned state: %s", err);
     else
       INFO("anomaly plugin: restored the state of %ld series", n);
+    if (n >= 0 && err[0] != '\0')
+      WARNING("anomaly plugin: %s", err);
   }
   snprintf(spool, sizeof(spool), "%s.spool",
            conf.state_file != NULL ? conf.state_file

@@ -108,7 +108,8 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
                        const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   unsigned char *file = NULL, *raw = NULL;
-  long restored = -1;
+  long restored = -1, refused = 0;
+  err[0] = '\0';
   if (f == NULL) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
@@ -183,8 +184,15 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
                              .len = bl};
     if (an_series_table_restore(table, &info) == 0)
       restored++;
+    else
+      refused++;
     q += bl;
   }
+  if (refused > 0)
+    snprintf(err, errlen,
+             "%s: %ld series not restored (saved by another version of "
+             "detector '%s', or damaged); they start afresh",
+             path, refused, detector);
 done:
   free(file);
   free(raw);

@@ -16,7 +16,9 @@ int an_statefile_save(an_series_table_t *table, const char *detector,
 /* Restores the states in path into the table. Returns the number of
  * series restored, or -1 with the reason in err when the file is missing,
  * truncated, of another version or detector, or damaged (the table then
- * has what could be read before the damage, or nothing). */
+ * has what could be read before the damage, or nothing). When some series
+ * were refused (saved by another version of the detector's state), err
+ * says how many, and is empty otherwise. */
 long an_statefile_load(an_series_table_t *table, const char *detector,
                        const char *path, char *err, size_t errlen);
 

@@ -1,256 +1,325 @@
-/* detect_default.c: the default detector.
+/* detect_default.c: the default detector, a stack of cheap tests.
  *
- * Two exponentially weighted baselines follow the series: a fast one (the
- * one-step prediction: catches spikes, dips and abrupt jumps) and a slow
- * one (the level of the last ~50 values: catches changes that build up).
- * A third test compares a short average with the slow baseline, so a
- * sustained shift too small for any single value is still caught.
+ * Two baselines follow the series: a fast one (the one-step prediction)
+ * and a slow one (the recent level), each with its spread (the mean
+ * absolute residual). On them stand tests, one per failure shape, each a
+ * statistic u that is large when its shape is present:
  *
- * Each test turns its deviation u (in units of the series' own spread) into
- * a p-value with a tail learned from the series itself: how often u
- * exceeded 3 (a rate) and by how much when it did (an exponential tail,
- * the peaks-over-threshold method). A series whose deviations are often
- * large therefore needs a larger one to alarm, and a quiet series a
- * smaller one, so one score threshold means one false-alarm rate on every
- * series. The tail starts at the Gaussian's and is learned as a running
- * average at first, then with exponential forgetting.
+ *   spike, dip    the value far from the one-step prediction (for a bursty
+ *                 type, from the recent level too: the end of a burst is
+ *                 a return, not a dip)
+ *   shift         CUSUM of the residual from the slow baseline, up or down
+ *   variance      the recent spread against the long-run spread
+ *   flatline      a run of identical values, weighed by how rarely the
+ *                 series repeats itself
+ *   outage        a run of near-zero values, weighed by how rarely the
+ *                 series is near zero
+ *   trend         CUSUMs of the steps between blocks' minima (a leak under
+ *                 a sawtooth still raises its minima) and maxima
  *
- * One incident, one alarm: after a value with p below AN_REFRACTORY_P the
- * next REFRACTORY values score 0 while the baselines re-learn (they adopt
- * a new level within a few values). Spikes are learned clipped, so one
- * outlier does not teach the model that outliers are normal. */
+ * A rise that stops at the type's maximum is reported as a saturation,
+ * a dip to near zero as an outage.
+ *
+ * Each test's u becomes a p-value through a tail learned from the series'
+ * own u (peaks over a threshold u0: how often u exceeds u0 and the mean
+ * excess when it does: an exponential tail, or for the spikes of a bursty
+ * type a generalised Pareto one), so a series whose bursts are large needs
+ * a larger one to alarm and one threshold means about one false-alarm
+ * rate everywhere. The value's p is the smallest test's.
+ *
+ * Seasonality is an envelope: the largest surprise (-log10 p) seen at each
+ * five minutes of the day and each minute of the hour, a little of it
+ * forgotten at each visit. A value no more surprising than its time
+ * usually brings (a backup at 02:00, cron at :00) is normal; the same
+ * burst at another time is not.
+ *
+ * One incident, one alarm per severity band: an alarm opens an incident,
+ * during which the slow baseline follows the series quickly (a lasting
+ * change becomes the new normal) and a value scores only when the
+ * incident grows a band worse or another test finds something far rarer;
+ * it ends once the series has been normal for CALM_TO_END values. */
 #include "detector.h"
 #include "score.h"
+#include "severity.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
-#define FAST_ALPHA 0.5     /* the fast baseline: about 2 values of memory */
-#define SLOW_ALPHA 0.02    /* the slow baseline: about 50 values */
-#define MEAN_ALPHA 0.05    /* the short average the level test compares */
-#define SPREAD_ALPHA 0.005 /* spreads are learned over ~200 values */
-#define RATE_ALPHA 1e-4    /* how often u > 3: over ~10 000 values */
-#define EXCESS_ALPHA 0.01  /* the tail's excess: over ~100 exceedances */
-#define PRIOR_WEIGHT 10    /* the Gaussian prior counts as 10 observations */
-#define CLIP 5.0           /* residuals are learned at most 5 spreads large */
-#define U_MAX 3000.0       /* deviations beyond this are all "huge" */
-#define WARMUP 120         /* values before any score */
-#define REFRACTORY 100     /* values an incident silences after its alarm */
-#define ESCALATION 1e-2    /* in an incident, only a far rarer value scores */
-#define MAD_TO_SIGMA 1.2533141373155001 /* sigma / E|x - mu| (normal) */
-#define U0 3.0                          /* the tail starts at 3 spreads */
-#define GAUSS_RATE 0.0027               /* P(|Z| > 3) */
-#define GAUSS_EXCESS 0.31               /* E(|Z| - 3 given |Z| > 3) */
+#define FAST_ALPHA 0.5     /* the one-step prediction */
+#define SLOW_ALPHA 0.02    /* the recent level: about 50 values */
+#define SPREAD_ALPHA 0.005 /* spreads: about 200 values */
+#define RECENT_ALPHA 0.05  /* the recent spread, for the variance test */
+#define SCALE_ALPHA 1e-3   /* the series' magnitude: about 1 000 values */
+#define RATE_ALPHA 1e-4    /* how often u > u0: about 10 000 values */
+#define EXCESS_ALPHA 0.01  /* the excess moments: about 100 exceedances */
+#define COUNT_ALPHA 2e-3   /* how often a run's condition holds */
+#define PRIOR_WEIGHT 10    /* a prior tail counts as 10 observations */
+#define CLIP 5.0           /* residuals are learned at most 5 spreads */
+#define WARMUP 120         /* values before the full stack may score */
+#define GROSS_WARMUP 30    /* values before a gross outlier may score */
+#define GROSS 20.0         /* spreads from the recent level that are gross */
+#define MAD_TO_SIGMA 1.2533141373155001
+#define CUSUM_K 0.5           /* the CUSUMs' allowance, in spreads */
+#define BLOCK 30              /* values per block of the trend test */
+#define CALM_TO_END 30        /* normal values in a row that end an incident */
+#define INCIDENT_ALPHA 0.2    /* the slow baseline's rate in an incident */
+#define OPEN_P 3.9e-5         /* p that opens an incident: score 0.5 */
+#define ESCALATION 1e-3       /* in an incident, another test must be rarer */
+#define NORMAL_P 1e-2         /* p at and above which a value is calm */
+#define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
+#define AT_CEILING 0.01       /* of the ceiling: at it */
+#define MATERIAL 10.0         /* floors of change below which no page is high */
+#define IMMATERIAL_SCORE 0.84 /* what such a change scores at most */
+#define MAX_SURPRISE 250.0    /* -log10 p beyond this is all alike */
+#define SCORED_P 1e-2         /* an_score_from_p() is 0 from here up */
+#define U_MAX 1e6             /* spreads beyond which a value is all huge */
+#define EXCESS_CAP 3.0        /* an excess teaches at most 3 mean excesses */
+#define SHAPE_MAX 0.45        /* a bursty tail's heaviest shape */
 
-/* What decays geometrically while nothing happens (the tails' rates on a
- * calm series, the spreads on one that stopped moving) stops here, short
- * of the subnormal numbers: arithmetic on those is a hundred times slower
- * on x86, and a rate would stay stuck among them. The floors are far
- * below anything that could matter: a rate of 1e-30 is a p of 1e-30, a
- * score of 0.996. */
-#define RATE_FLOOR 1e-30f
-#define DEV_FLOOR 1e-300
+/* The seasonal envelope's bins: 5 minutes of the day, a minute of the
+ * hour (only for a series sampled at least once a minute). Each visit to
+ * a bin keeps ENV_KEEP of its surprise, so a one-off incident fades in
+ * about two weeks and a daily job is refreshed daily. */
+#define DAY_BINS 288
+#define HOUR_BINS 60
+#define DAY 86400
+#define HOUR 3600
+#define ENV_KEEP 0.875
+#define ENV_MARGIN 1.0 /* surprise beyond the usual that still alarms */
 
-/* an_score_from_p() is 0 at and above this p: no need to call it */
-#define SCORED_P 1e-2
+enum {
+  T_SPIKE,
+  T_DIP,
+  T_SHIFT_UP,
+  T_SHIFT_DOWN,
+  T_VARIANCE,
+  T_FLAT,
+  T_OUTAGE,
+  T_TREND_UP,
+  T_TREND_DOWN,
+  NTESTS
+};
 
-/* p below this starts an incident: the p of score 0.5 (an_p_from_score) */
-#define AN_REFRACTORY_P 3.9e-5
+/* Each test: where its tail starts (u0), its prior (the rate at which u
+ * exceeds u0, the mean excess) and what it reports. */
+static const struct {
+  float u0, rate, excess;
+  an_kind_t kind;
+} tests[NTESTS] = {
+    [T_SPIKE] = {3, 0.00135f, 0.31f, AN_KIND_SPIKE},
+    [T_DIP] = {3, 0.00135f, 0.31f, AN_KIND_DIP},
+    [T_SHIFT_UP] = {5, 0.001f, 1.0f, AN_KIND_LEVEL_UP},
+    [T_SHIFT_DOWN] = {5, 0.001f, 1.0f, AN_KIND_LEVEL_DOWN},
+    [T_VARIANCE] = {3, 0.001f, 0.5f, AN_KIND_VARIANCE},
+    [T_FLAT] = {6, 0.001f, 1.0f, AN_KIND_FLATLINE},
+    [T_OUTAGE] = {6, 0.001f, 1.0f, AN_KIND_OUTAGE},
+    [T_TREND_UP] = {4, 0.001f, 1.0f, AN_KIND_TREND},
+    [T_TREND_DOWN] = {4, 0.001f, 1.0f, AN_KIND_TREND},
+};
 
-enum { FAST, SLOW, LEVEL, NTESTS };
-
-/* 1 / the standard error of the short average, in spreads */
-#define LEVEL_SE 6.2449979983983983 /* sqrt((2 - 0.05) / 0.05) */
-
-/* max(x, floor), in one maxsd or maxss */
-static double at_least(double x, double floor) { return x > floor ? x : floor; }
-static float at_least_f(float x, float floor) { return x > floor ? x : floor; }
-
-/* A test's learned tail: P(u > U0) and the mean excess beyond U0. */
+/* A test's learned tail: P(u > u0), and the first two moments of u - u0
+ * when it is. */
 typedef struct tail {
-  float rate;   /* floats: a tail needs no more precision, and 3 of them */
-  float excess; /* fit the state in 2 cache lines */
-  uint32_t exceedances;
+  float rate, excess, excess2;
+  uint32_t count; /* exceedances, saturating */
 } tail_t;
 
+/* A run of values in a rare condition (repeating, near zero, at the
+ * ceiling): its length, and how rare the condition was when it began. */
+typedef struct run {
+  float freq;     /* how often the condition holds, learned */
+  float weight;   /* -ln(freq) when the run began */
+  uint32_t count; /* values in the run */
+} run_t;
+
+typedef struct envelope {
+  int16_t day_bin, hour_bin; /* the bins of the last value, -1 if none */
+  uint8_t day[DAY_BINS];     /* surprise, whole units, saturating */
+  uint8_t hour[HOUR_BINS];
+} envelope_t;
+
 typedef struct state {
-  uint32_t n;                /* values learned from, saturating */
-  uint32_t quiet;            /* values left in the refractory period */
-  double incident_p;         /* the p that opened the current incident */
-  double last_t;             /* time of the last value, NaN if none */
-  double interval;           /* mean seconds between values, 0 while unknown */
-  double fast, slow;         /* the baselines */
-  double fast_dev, slow_dev; /* mean absolute residual of each */
-  double mean;               /* the short average, for the level test */
+  uint32_t n;        /* values learned from, saturating */
+  uint32_t calm;     /* in an incident: calm values in a row */
+  int32_t incident;  /* the test that opened the incident, -1 if none */
+  int32_t band;      /* the worst severity band the incident reported */
+  double incident_p; /* the p of the incident's last alarm */
+  double last_t;     /* time of the last value, NaN if none */
+  double interval;   /* mean seconds between values, 0 while unknown */
+  double last_x;     /* the last value */
+  double fast, slow;
+  double fast_dev, slow_dev; /* mean absolute residuals */
+  double recent_dev;         /* the fast one's, recent */
+  double scale;              /* the series' magnitude: mean |x| */
+  double cusum_up, cusum_down;
+  double block_min, block_max, last_min, last_max, step_dev;
+  double trend_up, trend_down; /* CUSUMs of the blocks' steps */
+  double trend_since;          /* when both were last 0, NaN if unknown */
+  double trend_base;           /* the block minimum then */
+  uint32_t block_n;
+  an_hint_t hint;
+  run_t flat, zero, sat;
   tail_t tails[NTESTS];
-  /* The calm values just learned (the last ones before n) whose decay of
-   * the tails' rates is still to be applied (settle_tails()): a calm value
-   * counts here instead of decaying three rates. Saturating. */
-  uint32_t unsettled;
+  envelope_t env;
 } state_t;
 
-static void init(void *p) {
+static void init(void *p, const an_hint_t *hint) {
   state_t *s = p;
   memset(s, 0, sizeof(*s));
   s->last_t = NAN;
+  s->trend_since = NAN;
+  s->incident = -1;
+  /* field by field: a struct copy would bring the caller's padding into
+   * the state, which is saved and compared as bytes */
+  const an_hint_t *h = hint != NULL ? hint : &an_hint_none;
+  s->hint.unit = h->unit;
+  s->hint.floor = h->floor;
+  s->hint.min = h->min;
+  s->hint.max = h->max;
+  s->hint.bursty = h->bursty;
   for (int i = 0; i < NTESTS; i++)
-    s->tails[i] = (tail_t){.rate = GAUSS_RATE, .excess = GAUSS_EXCESS};
+    s->tails[i] = (tail_t){.rate = tests[i].rate,
+                           .excess = tests[i].excess,
+                           .excess2 = 2 * tests[i].excess * tests[i].excess};
+  /* until the series shows otherwise, repeating itself and sitting at 0
+   * are taken as common */
+  s->flat.freq = 0.99f;
+  s->zero.freq = 0.5f;
+  s->sat.freq = 0.5f;
+  s->env.day_bin = s->env.hour_bin = -1;
 }
 
-/* The smallest spread believed: float rounding of a series that never
- * moved must not become an infinite deviation. */
-static double spread(double dev, double level) {
-  /* the floor first: it does not wait for dev's product */
-  return MAD_TO_SIGMA * dev + (1e-9 * fabs(level) + 1e-300);
-}
+static double at_least(double x, double floor) { return x > floor ? x : floor; }
 
-/* |x - level| in spreads, capped, NaN-free. */
-static double deviation(double x, double level, double inv_sigma) {
-  double u = fabs(x - level) * inv_sigma;
-  return u < U_MAX ? u : U_MAX;
-}
+static double clip(double r, double c) { return r < -c ? -c : r > c ? c : r; }
 
-/* exp() of anything below this is 0 (e^-746 < 2^-1075, half the least
- * subnormal): a new series, its spreads still near 0, has deviations at
- * U_MAX on every test, and the call would be made for nothing. */
-#define EXP_ZERO -746.0
-
-static double tail_p(const tail_t *t, double u) {
-  if (u < U0)
-    return 1.0;
-  double z = -(u - U0) / t->excess;
-  if (z < EXP_ZERO)
-    return 0.0; /* t->rate * exp(z), t->rate being finite and >= 0 */
-  return t->rate * exp(z);
-}
-
-/* The smallest p of the tests and which test gave it. Out of line: it is
- * only needed once a deviation reaches U0 (below, every p is 1), and its
- * exp() calls would make the common path save and restore registers. */
-static __attribute__((noinline)) double
-worst_p(const state_t *s, const double u[NTESTS], int *worst) {
-  double pv = 1;
-  for (int i = 0; i < NTESTS; i++) {
-    double pi = tail_p(&s->tails[i], u[i]);
-    if (pi < pv) {
-      pv = pi;
-      *worst = i;
-    }
-  }
-  return pv;
-}
+/* What decays geometrically while nothing happens (a spread, a baseline
+ * heading for 0) is flushed to 0 short of the subnormal numbers:
+ * arithmetic on those is a hundred times slower on x86. */
+static double tidy(double x) { return fabs(x) < DBL_MIN ? 0 : x; }
 
 /* A running average while young, exponential forgetting once old. */
 static double rate_of(double alpha, double count) {
-  if (count + 1 >= 1 / alpha) /* the common case: no division */
-    return alpha;
-  return 1.0 / (count + 1);
+  return count + 1 >= 1 / alpha ? alpha : 1.0 / (count + 1);
 }
 
-/* The count the tails' rate_of() is given for a state that has learned n
- * values (n >= 20). */
-static double tail_count(uint32_t n) {
-  return (n - 20) + PRIOR_WEIGHT / GAUSS_RATE;
+/* No spread is believed below the type's floor (the smallest change that
+ * matters), nor below float rounding of the series' magnitude. */
+static double floor_of(const state_t *s) {
+  return s->hint.floor + 1e-9 * s->scale + 1e-300;
 }
 
-/* From this n on the tails' rate is RATE_ALPHA: tail_count(n) + 1 >=
- * 1 / RATE_ALPHA holds once n - 20 reaches 1 / RATE_ALPHA - 1 -
- * PRIOR_WEIGHT / GAUSS_RATE (6295.3; the cast rounds down, hence + 1). */
-#define TAILS_FIXED_N                                                          \
-  (20 + 1 + (uint32_t)(1 / RATE_ALPHA - 1 - PRIOR_WEIGHT / GAUSS_RATE))
+static double spread(const state_t *s, double dev) {
+  return MAD_TO_SIGMA * dev + floor_of(s);
+}
 
-/* From this n on the baselines' and spreads' rate_of() is their alpha (the
- * smallest alpha's 1 / alpha, and a margin for its rounding), so learning
- * them needs no division and no comparison. */
-#define FIXED_N 201
+/* Whether test i of s may have a heavy tail: the spikes and dips of a
+ * bursty type. Its tail is then a generalised Pareto one, and its excess
+ * is learned uncapped: bursts hundreds of spreads high are its normal. */
+static int heavy(const state_t *s, int i) {
+  return s->hint.bursty && (i == T_SPIKE || i == T_DIP);
+}
 
-static int fixed(uint32_t n) { return n >= FIXED_N; }
+/* P(U >= u) under the tail. A heavy one is a generalised Pareto
+ * distribution of the excess, its shape and scale from the excess' first
+ * two moments (the method of moments, as SPOT does), the shape kept in
+ * [0, SHAPE_MAX]; any other is exponential. */
+static double tail_p(const tail_t *t, double u0, double u, int is_heavy) {
+  double m1 = t->excess, var = t->excess2 - m1 * m1;
+  double shape = is_heavy && var > 0 ? 0.5 * (1 - m1 * m1 / var) : 0;
+  shape = shape < 0 ? 0 : shape > SHAPE_MAX ? SHAPE_MAX : shape;
+  double z = (u - u0) / (m1 * (1 - shape));
+  if (shape < 1e-3)
+    return t->rate * exp(-z);
+  return t->rate * pow(1 + shape * z, -1 / shape);
+}
 
-/* Applies the unsettled calm values' decay to the tails' rates. Each
- * would have multiplied them by 1 - rate, with rate_of()'s running
- * average's 1 / (c + 1) while young (c = tail_count(n), one more for
- * each value: the product telescopes to c_first / c_last), then by
- * 1 - RATE_ALPHA. */
-static void settle_tails(state_t *s) {
-  if (s->unsettled == 0)
+/* The rate learns at RATE_ALPHA from the start: its prior, worth
+ * PRIOR_WEIGHT exceedances at a rate near 1/1 000, is worth about
+ * 1 / RATE_ALPHA values already. */
+static void tail_learn(tail_t *t, double u0, double u, int is_heavy) {
+  int over = u > u0;
+  t->rate += (float)RATE_ALPHA * ((float)over - t->rate);
+  t->rate = t->rate > 1e-30f ? t->rate : 1e-30f;
+  if (!over)
     return;
-  /* the values were learned with n from first to s->n - 1; once n has
-   * saturated, first is too small, but still past TAILS_FIXED_N, which is
-   * all that matters here (and if unsettled is near n then, the rates are
-   * at their floor whatever first is) */
-  uint32_t first = s->n > s->unsettled ? s->n - s->unsettled : 20;
-  uint32_t young_end = first < TAILS_FIXED_N
-                           ? (s->n < TAILS_FIXED_N ? s->n : TAILS_FIXED_N)
-                           : first;
-  double decay = tail_count(first) / tail_count(young_end) *
-                 exp((s->n - young_end) * log1p(-RATE_ALPHA));
-  for (int i = 0; i < NTESTS; i++)
-    s->tails[i].rate = at_least_f(s->tails[i].rate * (float)decay, RATE_FLOOR);
-  s->unsettled = 0;
+  double e = u - u0, cap = EXCESS_CAP * t->excess;
+  if (!is_heavy && e > cap) /* one outlier does not make a tail heavy */
+    e = cap;
+  double a = rate_of(EXCESS_ALPHA, t->count + PRIOR_WEIGHT);
+  /* floors far below anything that matters keep floats normal */
+  t->excess = (float)at_least(t->excess + a * (e - t->excess), 1e-6);
+  t->excess2 = (float)at_least(t->excess2 + a * (e * e - t->excess2), 1e-12);
+  t->count += t->count < UINT32_MAX;
 }
 
-/* Learns a value that is not calm (a calm one is counted in unsettled):
- * the tails' rates must be settled. */
-static void tail_learn(tail_t *t, uint32_t n, double u) {
-  int over = u >= U0;
-  double rate = rate_of(RATE_ALPHA, tail_count(n));
-  /* in float, as it is stored: no conversions to double and back */
-  t->rate += (float)rate * ((float)over - t->rate);
-  t->rate = at_least_f(t->rate, RATE_FLOOR);
-  if (__builtin_expect(over, 0)) {
-    t->excess += rate_of(EXCESS_ALPHA, t->exceedances + PRIOR_WEIGHT) *
-                 (u - U0 - t->excess);
-    if (t->exceedances < UINT32_MAX)
-      t->exceedances++;
-  }
-}
-
-/* Two steps, each a minsd or maxsd, not branches. */
-static double clip(double r, double sigma) {
-  double c = CLIP * sigma;
-  r = r < c ? r : c;
-  return r > -c ? r : -c;
-}
-
-/* sf and ss: the spreads x was scored with (learning starts from them, so
- * they are not computed twice). rates_fixed: fixed(s->n); calm:
- * measure()'s calm. Always inlined, so that with both constant 1 the
- * common case is straight-line code. */
-static inline __attribute__((always_inline)) void
-learn(state_t *s, double x, double sf, double ss, const double u[NTESTS],
-      double mean_next, int rates_fixed, int calm) {
-  int young = s->n < 20; /* too young to tell outliers from normal */
-  double rf = x - s->fast, rs = x - s->slow;
-  /* calm: |rf| < U0 sf <= CLIP sf (rounding keeps the order), so the
-   * clip would change nothing */
-  if (!calm && !young) {
-    rf = clip(rf, sf);
-    rs = clip(rs, ss);
-  }
-  double a_fast = rates_fixed ? FAST_ALPHA : rate_of(FAST_ALPHA, s->n);
-  double a_slow = rates_fixed ? SLOW_ALPHA : rate_of(SLOW_ALPHA, s->n);
-  double a_spread = rates_fixed ? SPREAD_ALPHA : rate_of(SPREAD_ALPHA, s->n);
-  s->fast += a_fast * rf;
-  s->slow += a_slow * rs;
-  s->fast_dev =
-      at_least(s->fast_dev + a_spread * (fabs(rf) - s->fast_dev), DEV_FLOOR);
-  s->slow_dev =
-      at_least(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev), DEV_FLOOR);
-  s->mean = mean_next;
-  if (young)
-    return;
-  if (calm) {
-    s->unsettled += s->unsettled < UINT32_MAX;
+/* Extends or ends the run, and returns its statistic: the run's length
+ * weighed by how rare its condition was when the run began, 0 if it held
+ * more often than common (a series that never moved is not stuck). */
+static double run_step(run_t *r, int holds, float common) {
+  if (holds) {
+    if (r->count == 0)
+      r->weight = r->freq < common ? -logf(r->freq) : 0;
+    r->count++;
   } else {
-    tail_learn(&s->tails[FAST], s->n, u[FAST]);
-    tail_learn(&s->tails[SLOW], s->n, u[SLOW]);
-    tail_learn(&s->tails[LEVEL], s->n, u[LEVEL]);
+    r->count = 0;
   }
+  r->freq += COUNT_ALPHA * (holds - r->freq);
+  r->freq = r->freq < 1e-4f ? 1e-4f : r->freq > 0.9999f ? 0.9999f : r->freq;
+  return r->count > 1 ? (r->count - 1) * r->weight : 0;
 }
 
-/* last_t is NaN or finite (check() refuses inf), so t > last_t is false
- * for the first time. */
+/* t's bin of a period of whole seconds: integer arithmetic, as fmod()
+ * costs tens of nanoseconds. t must be finite. */
+static int bin_of(double t, int period, int bins) {
+  int64_t whole = t > -9e18 && t < 9e18 ? (int64_t)floor(t) : 0;
+  int32_t phase = (int32_t)(whole % period);
+  return (phase < 0 ? phase + period : phase) * bins / period;
+}
+
+/* The largest of bin b and its neighbours: a job's start jitters. */
+static int env_near(const uint8_t *env, int bins, int b) {
+  int lo = env[(b + bins - 1) % bins], hi = env[(b + 1) % bins];
+  int m = env[b] > lo ? env[b] : lo;
+  return m > hi ? m : hi;
+}
+
+/* Enters t's bins (a bin entered anew keeps ENV_KEEP of its surprise) and
+ * returns the surprise usual at t, as it was before this visit's
+ * forgetting. */
+static double envelope_at(envelope_t *e, double t, double interval) {
+  if (!isfinite(t)) {
+    e->day_bin = e->hour_bin = -1;
+    return 0;
+  }
+  int d = bin_of(t, DAY, DAY_BINS), h = bin_of(t, HOUR, HOUR_BINS);
+  if (d != e->day_bin)
+    e->day[d] = (uint8_t)(e->day[d] * ENV_KEEP);
+  if (h != e->hour_bin)
+    e->hour[h] = (uint8_t)(e->hour[h] * ENV_KEEP);
+  e->day_bin = (int16_t)d;
+  e->hour_bin = (int16_t)h;
+  int usual = env_near(e->day, DAY_BINS, d);
+  /* minutes of the hour mean nothing to a series sampled less often */
+  if (interval > 0 && interval <= 60) {
+    int hu = env_near(e->hour, HOUR_BINS, h);
+    usual = usual > hu ? usual : hu;
+  }
+  return usual / ENV_KEEP;
+}
+
+static void envelope_learn(envelope_t *e, double surprise) {
+  if (e->day_bin < 0)
+    return;
+  int q = surprise < 255 ? (int)surprise : 255;
+  if (q > e->day[e->day_bin])
+    e->day[e->day_bin] = (uint8_t)q;
+  if (q > e->hour[e->hour_bin])
+    e->hour[e->hour_bin] = (uint8_t)q;
+}
+
 static void note_time(state_t *s, double t) {
   if (!isfinite(t))
     return;
@@ -262,164 +331,286 @@ static void note_time(state_t *s, double t) {
   s->last_t = t;
 }
 
-/* What scoring x needs of the state: the spreads, the next short average
- * and x's deviation on each test. */
+/* What scoring x found: the spreads and residuals, each test's u. */
 typedef struct measure {
-  double fast, slow; /* the baselines x is compared with */
-  double sf, ss;     /* their spreads */
-  double inv_sf, inv_ss;
-  double mean_next; /* the short average once x is in */
+  double sf, ss, rf, rs;
   double u[NTESTS];
-  /* 1 when every deviation is below U0, decided by multiplying the
-   * spreads rather than dividing by them, so the common case waits for no
-   * division; where rounding makes the two ways disagree, calm decides. */
-  int calm;
+  int near_zero, at_ceiling;
 } measure_t;
 
-static inline __attribute__((always_inline)) void
-measure(const state_t *s, double x, measure_t *m) {
-  /* Copies: r may alias *s as far as the compiler knows, so every store
-   * to r would otherwise reload the baselines. */
-  m->fast = s->fast;
-  m->slow = s->slow;
-  m->sf = spread(s->fast_dev, m->fast);
-  m->ss = spread(s->slow_dev, m->slow);
-  m->mean_next = s->mean + MEAN_ALPHA * clip(x - s->mean, m->ss);
-  m->inv_sf = 1 / m->sf;
-  m->inv_ss = 1 / m->ss;
-  m->u[FAST] = deviation(x, m->fast, m->inv_sf);
-  m->u[SLOW] = deviation(x, m->slow, m->inv_ss);
-  m->u[LEVEL] = deviation(m->mean_next, m->slow, m->inv_ss * LEVEL_SE);
-  /* & rather than &&: one branch, not three */
-  m->calm = (fabs(x - m->fast) < U0 * m->sf) &
-            (fabs(x - m->slow) < U0 * m->ss) &
-            (fabs(m->mean_next - m->slow) * LEVEL_SE < U0 * m->ss);
+/* The trend test's blocks: each block's minimum and maximum, and CUSUMs
+ * of the steps from block to block. Under a sawtooth (a garbage
+ * collector) the minima stay put unless something leaks. */
+static void trend_step(state_t *s, double x, double t) {
+  if (s->block_n == 0 || x < s->block_min)
+    s->block_min = x;
+  if (s->block_n == 0 || x > s->block_max)
+    s->block_max = x;
+  if (++s->block_n < BLOCK)
+    return;
+  s->block_n = 0;
+  if (s->n >= BLOCK) {
+    double up = s->block_min - s->last_min, down = s->last_max - s->block_max;
+    double sd = MAD_TO_SIGMA * s->step_dev + floor_of(s);
+    s->trend_up = at_least(s->trend_up + clip(up / sd, 3) - CUSUM_K, 0);
+    s->trend_down = at_least(s->trend_down + clip(down / sd, 3) - CUSUM_K, 0);
+    double step = fabs(up) < fabs(down) ? fabs(up) : fabs(down);
+    s->step_dev = tidy(s->step_dev + rate_of(0.05, s->n / BLOCK) *
+                                         (fmin(step, 5 * sd) - s->step_dev));
+    if (s->trend_up + s->trend_down == 0) {
+      s->trend_since = t;
+      s->trend_base = s->block_min;
+    }
+  }
+  s->last_min = s->block_min;
+  s->last_max = s->block_max;
 }
 
-/* Fills *r for a value judged normal (score 0), compared with the
- * baseline of test worst. Each field is written once (no memset): at
- * tens of nanoseconds a value, the stores show. */
-static inline __attribute__((always_inline)) void
-result_normal(const state_t *s, double x, const measure_t *m, int worst,
-              an_result_t *r) {
-  double expected = worst == FAST ? m->fast : m->slow;
-  r->score = 0;
-  r->p_value = 1;
-  r->expected = expected;
-  r->deviation = (x - expected) * (worst == FAST ? m->inv_sf : m->inv_ss);
-  r->spread = worst == FAST ? m->sf : m->ss;
-  r->horizon = s->interval * (1 / SPREAD_ALPHA);
-  r->kind = AN_KIND_NONE;
-  r->warming_up = 0;
-  r->seen = 0;
+static void measure(state_t *s, double x, double t, measure_t *m) {
+  m->sf = spread(s, s->fast_dev);
+  m->ss = spread(s, s->slow_dev);
+  m->rf = x - s->fast;
+  m->rs = x - s->slow;
+  double uf = m->rf / m->sf, us = m->rs / m->ss;
+  double spike = !s->hint.bursty ? uf
+                 : uf * us > 0   ? (fabs(uf) < fabs(us) ? uf : us)
+                                 : 0;
+  /* beyond U_MAX spreads all is huge; a bounded excess squares finitely */
+  m->u[T_SPIKE] = spike > 0 ? fmin(spike, U_MAX) : 0;
+  m->u[T_DIP] = spike < 0 ? fmin(-spike, U_MAX) : 0;
+  double z = clip(us, 4);
+  s->cusum_up = at_least(s->cusum_up + z - CUSUM_K, 0);
+  s->cusum_down = at_least(s->cusum_down - z - CUSUM_K, 0);
+  m->u[T_SHIFT_UP] = s->cusum_up;
+  m->u[T_SHIFT_DOWN] = s->cusum_down;
+  s->recent_dev =
+      tidy(s->recent_dev +
+           RECENT_ALPHA * (fmin(fabs(m->rf), CLIP * m->sf) - s->recent_dev));
+  m->u[T_VARIANCE] =
+      fmin(8 * (s->recent_dev / (s->fast_dev + floor_of(s)) - 1), U_MAX);
+  m->near_zero = fabs(x) <= NEAR_ZERO * s->scale + floor_of(s);
+  m->u[T_OUTAGE] = run_step(&s->zero, m->near_zero, 0.5f);
+  /* a stuck value near zero is the outage test's to report */
+  m->u[T_FLAT] = run_step(&s->flat, x == s->last_x && !m->near_zero, 0.9f);
+  /* at the type's maximum (a series' own largest value is no ceiling:
+   * a rising one is always at it) */
+  double ceiling = s->hint.max;
+  m->at_ceiling =
+      isfinite(ceiling) && ceiling > 0 && x >= ceiling * (1 - AT_CEILING);
+  run_step(&s->sat, m->at_ceiling, 1);
+  trend_step(s, x, t);
+  m->u[T_TREND_UP] = s->trend_up;
+  m->u[T_TREND_DOWN] = s->trend_down;
 }
 
-static void count_value(state_t *s, double t) {
-  note_time(s, t);
-  if (s->n < UINT32_MAX)
-    s->n++;
+/* Learns x. In an incident the slow baseline follows x quickly: a lasting
+ * change becomes the new normal within the incident. */
+static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
+  int young = s->n < 20; /* too young to tell outliers from normal */
+  double rf = young ? m->rf : clip(m->rf, CLIP * m->sf);
+  double rs = young ? m->rs : clip(m->rs, CLIP * m->ss);
+  double a_slow = rate_of(SLOW_ALPHA, s->n);
+  double a_spread = rate_of(SPREAD_ALPHA, s->n);
+  s->fast_dev = tidy(s->fast_dev + a_spread * (fabs(rf) - s->fast_dev));
+  s->slow_dev = tidy(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev));
+  if (in_incident)
+    a_slow = a_slow > INCIDENT_ALPHA ? a_slow : INCIDENT_ALPHA;
+  s->fast = tidy(s->fast + rate_of(FAST_ALPHA, s->n) * rf);
+  s->slow = tidy(s->slow + a_slow * rs);
+  s->scale = tidy(s->scale + rate_of(SCALE_ALPHA, s->n) * (fabs(x) - s->scale));
+  s->last_x = x;
+  if (young)
+    return;
+  for (int i = 0; i < NTESTS; i++)
+    tail_learn(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
 }
 
-/* Any value, in any state: update() handles the common case itself. Out
- * of line, so that case does not pay for this one's registers. */
-static __attribute__((noinline)) void update_any(state_t *s, double t, double x,
-                                                 an_result_t *r) {
-  if (__builtin_expect(!isfinite(x), 0)) {
-    *r = (an_result_t){
-        .p_value = 1, .expected = s->fast, .kind = AN_KIND_INVALID};
+/* The smallest p of the tests, and which gave it. */
+static double worst_p(const state_t *s, const measure_t *m, int *worst) {
+  double pv = 1;
+  for (int i = 0; i < NTESTS; i++) {
+    if (m->u[i] <= tests[i].u0)
+      continue;
+    double pi = tail_p(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
+    if (pi < pv) {
+      pv = pi;
+      *worst = i;
+    }
+  }
+  return pv;
+}
+
+static void fill(const state_t *s, double x, double t, const measure_t *m,
+                 int test, double pv, an_result_t *r) {
+  /* the usual level a person compares with is the recent one, whichever
+   * baseline the test used; a flatline's is the value it left */
+  int slow = test != T_FLAT;
+  double expected = slow ? s->slow : s->fast;
+  double sd = slow ? m->ss : m->sf;
+  *r = (an_result_t){
+      .score = pv < SCORED_P ? an_score_from_p(pv) : 0,
+      .p_value = pv,
+      .expected = expected,
+      .deviation = (x - expected) / sd,
+      .spread = sd,
+      .horizon = s->interval / SPREAD_ALPHA,
+      .kind = tests[test].kind,
+      .unit = s->hint.unit,
+  };
+  if (test == T_FLAT) {
+    r->duration = (s->flat.count - 1) * s->interval;
+  } else if (test == T_OUTAGE) {
+    r->expected = s->scale;
+    r->duration = (s->zero.count - 1) * s->interval;
+  } else if (test == T_TREND_UP || test == T_TREND_DOWN) {
+    r->duration = isfinite(s->trend_since) ? t - s->trend_since : 0;
+    r->slope = r->duration > 0 ? (x - s->trend_base) / r->duration : 0;
+  } else if ((test == T_SPIKE || test == T_SHIFT_UP) && m->at_ceiling) {
+    r->kind = AN_KIND_SATURATION;
+    r->duration = (s->sat.count - 1) * s->interval;
+  } else if (test == T_DIP && m->near_zero) {
+    r->kind = AN_KIND_OUTAGE;
+    r->expected = s->scale;
+  }
+}
+
+/* A change too small to matter in the series' units never pages high. */
+static void cap_immaterial(const state_t *s, double x, an_result_t *r) {
+  if (s->hint.floor > 0 && r->score > IMMATERIAL_SCORE &&
+      fabs(x - r->expected) < MATERIAL * s->hint.floor) {
+    r->score = IMMATERIAL_SCORE;
+    r->p_value = an_p_from_score(IMMATERIAL_SCORE);
+  }
+}
+
+/* Decides whether r, found by test worst with p pv, is reported, and
+ * keeps the incident. Returns whether the series is in an incident. */
+static int incident_step(state_t *s, int worst, double pv, an_result_t *r) {
+  int band = r->score > 0 ? an_severity_of(NULL, r->score) : 0;
+  if (s->incident >= 0) {
+    /* the incident grows a band worse, or another failure begins */
+    if (band > s->band ||
+        (worst != s->incident && pv < s->incident_p * ESCALATION)) {
+      s->incident = worst;
+      s->incident_p = pv;
+      s->band = band > s->band ? band : s->band;
+    } else {
+      r->score = 0;
+    }
+    s->calm = pv >= NORMAL_P ? s->calm + 1 : 0;
+    if (s->calm >= CALM_TO_END) {
+      s->incident = -1;
+      return 0;
+    }
+    return 1;
+  }
+  if (!(pv < OPEN_P))
+    return 0;
+  s->incident = worst;
+  s->incident_p = pv;
+  s->band = band;
+  s->calm = 0;
+  return 1;
+}
+
+void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
+  state_t *s = p;
+  if (!isfinite(x)) {
+    *r = (an_result_t){.p_value = 1,
+                       .expected = s->fast,
+                       .kind = AN_KIND_INVALID,
+                       .unit = s->hint.unit};
     return;
   }
-  if (__builtin_expect(s->n == 0, 0)) {
-    *r = (an_result_t){.p_value = 1, .expected = s->fast, .warming_up = 1};
-    s->fast = s->slow = s->mean = x;
+  if (s->n == 0) {
+    *r = (an_result_t){
+        .p_value = 1, .expected = x, .warming_up = 1, .unit = s->hint.unit};
+    s->fast = s->slow = s->last_x = x;
+    s->scale = fabs(x);
     s->n = 1;
     note_time(s, t);
     return;
   }
-
-  /* an incident ends with a silence longer than itself, too */
-  if (s->quiet > 0 && s->interval > 0 && isfinite(t) && isfinite(s->last_t) &&
-      t - s->last_t > REFRACTORY * s->interval)
-    s->quiet = 0;
-
+  /* an incident also ends with a silence as long as its calm would be */
+  if (s->incident >= 0 && s->interval > 0 && isfinite(t) &&
+      t - s->last_t > CALM_TO_END * s->interval)
+    s->incident = -1;
   measure_t m;
-  measure(s, x, &m);
-  if (!m.calm)
-    settle_tails(s); /* the rates are used below */
-  int worst = FAST;
-  double pv = 1;
-  /* a warming-up value's p is not used: its result is the fast test's */
-  if (__builtin_expect(!m.calm, 0) && s->n >= WARMUP)
-    pv = worst_p(s, m.u, &worst);
+  measure(s, x, t, &m);
+  int worst = T_SPIKE;
+  double pv = worst_p(s, &m, &worst);
 
-  result_normal(s, x, &m, worst, r);
+  /* no more surprising than this time of day usually is: normal (a
+   * value stuck is never a job's doing) */
+  double usual = envelope_at(&s->env, t, s->interval);
+  double surprise = pv >= 1  ? 0
+                    : pv > 0 ? fmin(-log10(pv), MAX_SURPRISE)
+                             : MAX_SURPRISE;
+  if (surprise <= usual + ENV_MARGIN && worst != T_FLAT)
+    pv = 1;
   if (s->n < WARMUP) {
-    r->warming_up = 1;
-  } else if (s->quiet > 0 && !(pv < s->incident_p * ESCALATION)) {
-    s->quiet--;
-  } else {
-    r->p_value = pv;
-    if (pv < SCORED_P) {
-      r->score = an_score_from_p(pv);
-      if (pv < AN_REFRACTORY_P) {
-        s->quiet = REFRACTORY;
-        s->incident_p = pv;
-      }
-      if (r->score > 0) {
-        int up = x >= r->expected;
-        if (worst == LEVEL)
-          r->kind = up ? AN_KIND_LEVEL_UP : AN_KIND_LEVEL_DOWN;
-        else
-          r->kind = up ? AN_KIND_SPIKE : AN_KIND_DIP;
-      }
-    }
+    /* a gross outlier may alarm early; nothing else yet */
+    int gross = s->n >= GROSS_WARMUP && (worst == T_SPIKE || worst == T_DIP) &&
+                fabs(m.rs) > GROSS * m.ss;
+    if (!gross)
+      pv = 1;
   }
-  learn(s, x, m.sf, m.ss, m.u, m.mean_next, fixed(s->n), m.calm);
-  count_value(s, t);
+  fill(s, x, t, &m, worst, pv, r);
+  r->warming_up = s->n < WARMUP;
+  int in_incident = incident_step(s, worst, pv, r);
+  if (r->score <= 0)
+    r->kind = AN_KIND_NONE;
+  else
+    cap_immaterial(s, x, r);
+  if (in_incident) {
+    /* what alarmed starts over: the change it saw is being learned */
+    if (s->incident == T_SHIFT_UP || s->incident == T_SHIFT_DOWN)
+      s->cusum_up = s->cusum_down = 0;
+    if (s->incident == T_TREND_UP || s->incident == T_TREND_DOWN)
+      s->trend_up = s->trend_down = 0;
+  }
+  if (s->n >= WARMUP)
+    envelope_learn(&s->env, surprise);
+  learn(s, x, &m, in_incident);
+  note_time(s, t);
+  s->n += s->n < UINT32_MAX;
 }
 
-/* Scores x and learns from it. The common case, a calm value of a series
- * past its first FIXED_N values and outside an incident, is update_any()'s
- * path for it with every test that cannot fail left out: straight-line
- * code. */
-/* inline (the declaration in detector.h makes this the external
- * definition too): link-time optimisation inlines it into the series
- * table's update, where always_inline overrules its size. */
-inline __attribute__((always_inline)) void
-an_detect_default_update(void *p, double t, double x, an_result_t *r) {
-  state_t *s = p;
-  /* no isfinite(x): NaN and inf are never calm, and measure() takes them */
-  if (__builtin_expect(fixed(s->n) && s->quiet == 0, 1)) {
-    measure_t m;
-    measure(s, x, &m);
-    if (__builtin_expect(m.calm, 1)) {
-      result_normal(s, x, &m, FAST, r);
-      learn(s, x, m.sf, m.ss, m.u, m.mean_next, 1, 1);
-      count_value(s, t);
-      return;
-    }
-  }
-  update_any(s, t, x, r);
-}
+static int finite_nonneg(double x) { return x >= 0 && isfinite(x); }
 
 static int check(const void *p) {
   const state_t *s = p;
-  if (!isfinite(s->fast) || !isfinite(s->slow) || !isfinite(s->mean) ||
-      !(s->fast_dev >= 0) || !isfinite(s->fast_dev) || !(s->slow_dev >= 0) ||
-      !isfinite(s->slow_dev) || !(s->interval >= 0) || isinf(s->last_t) ||
-      s->quiet > REFRACTORY || !(s->incident_p >= 0 && s->incident_p <= 1))
+  if (!isfinite(s->fast) || !isfinite(s->slow) || !isfinite(s->last_x) ||
+      !finite_nonneg(s->fast_dev) || !finite_nonneg(s->slow_dev) ||
+      !finite_nonneg(s->recent_dev) || !finite_nonneg(s->scale) ||
+      !finite_nonneg(s->interval) || isinf(s->last_t) ||
+      !finite_nonneg(s->cusum_up) || !finite_nonneg(s->cusum_down) ||
+      !finite_nonneg(s->trend_up) || !finite_nonneg(s->trend_down) ||
+      !finite_nonneg(s->step_dev) || s->incident < -1 ||
+      s->incident >= NTESTS || s->band < 0 || s->band > AN_SEVERITY_CRITICAL ||
+      !(s->incident_p >= 0 && s->incident_p <= 1) || s->block_n >= BLOCK ||
+      !finite_nonneg(s->hint.floor) || s->hint.unit > AN_UNIT_LOAD ||
+      s->env.day_bin < -1 || s->env.day_bin >= DAY_BINS ||
+      s->env.hour_bin < -1 || s->env.hour_bin >= HOUR_BINS)
     return EINVAL;
+  const run_t *runs[] = {&s->flat, &s->zero, &s->sat};
+  for (int i = 0; i < 3; i++)
+    if (!(runs[i]->freq > 0 && runs[i]->freq < 1) ||
+        !finite_nonneg(runs[i]->weight))
+      return EINVAL;
   for (int i = 0; i < NTESTS; i++)
-    if (!(s->tails[i].rate >= 0 && s->tails[i].rate <= 1) ||
-        !(s->tails[i].excess > 0) || !isfinite(s->tails[i].excess))
+    if (!(s->tails[i].rate > 0 && s->tails[i].rate <= 1) ||
+        !(s->tails[i].excess > 0) || !isfinite(s->tails[i].excess) ||
+        !(s->tails[i].excess2 > 0) || !isfinite(s->tails[i].excess2))
       return EINVAL;
   return 0;
 }
 
 const an_detector_class_t an_detect_default = {
     .name = "default",
-    .description = "fast and slow EWMA baselines, level test, learned tails",
-    .version = 2,
+    .description = "baselines, a learned-tail test per failure shape, a "
+                   "seasonal envelope, incidents",
+    .version = 3,
     .state_size = sizeof(state_t),
     .init = init,
     .update = an_detect_default_update,

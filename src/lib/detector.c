@@ -102,10 +102,16 @@ static const char *const kind_names[] = {
     [AN_KIND_NONE] = "none",
     [AN_KIND_SPIKE] = "spike",
     [AN_KIND_DIP] = "dip",
-    [AN_KIND_LEVEL_UP] = "level_up",
-    [AN_KIND_LEVEL_DOWN] = "level_down",
+    /* DESIGN.md's kinds; the direction is in the explanation */
+    [AN_KIND_LEVEL_UP] = "shift",
+    [AN_KIND_LEVEL_DOWN] = "shift",
     [AN_KIND_VARIANCE] = "variance",
     [AN_KIND_INVALID] = "invalid",
+    [AN_KIND_TREND] = "trend",
+    [AN_KIND_FLATLINE] = "flatline",
+    [AN_KIND_OUTAGE] = "outage",
+    [AN_KIND_SATURATION] = "saturation",
+    [AN_KIND_SEASONAL] = "seasonal",
 };
 
 const char *an_kind_name(an_kind_t kind) {
@@ -114,52 +120,81 @@ const char *an_kind_name(an_kind_t kind) {
   return kind_names[kind];
 }
 
-/* "1 h", "20 min", "3 d": how far back "normal" looks, for explanations. */
-static void format_horizon(double seconds, char *buf, size_t len) {
-  if (!(seconds > 0) || !isfinite(seconds))
-    snprintf(buf, len, "recent");
-  else if (seconds < 120)
-    snprintf(buf, len, "%.0f s", seconds);
-  else if (seconds < 3600)
-    snprintf(buf, len, "%.0f min", seconds / 60);
-  else if (seconds < 2 * 86400)
-    snprintf(buf, len, "%.0f h", seconds / 3600);
+/* ", 4.2σ" for a deviation a person can weigh; nothing for one so large
+ * (a series that never moved) that the number means nothing. */
+static void format_sigma(double deviation, char *buf, size_t len) {
+  double d = fabs(deviation);
+  if (!(d < 1000))
+    buf[0] = '\0';
   else
-    snprintf(buf, len, "%.0f d", seconds / 86400);
+    snprintf(buf, len, ", %.*f\xcf\x83", d < 100 ? 1 : 0, d);
+}
+
+/* " (3.2×)" when value is a clear multiple of a positive expected one. */
+static void format_ratio(double value, double expected, char *buf, size_t len) {
+  double r = value / expected;
+  if (expected > 0 && value > 0 && r >= 1.5 && isfinite(r))
+    snprintf(buf, len, " (%.2g\xc3\x97)", r);
+  else
+    buf[0] = '\0';
 }
 
 char *an_explain(const an_result_t *r, double value, const char *metric,
                  char *buf, size_t len) {
-  char horizon[32];
+  char v[48], e[48], d[48], sigma[32], ratio[32], dur[32], slope[64];
   const char *name = metric != NULL ? metric : "value";
-  double dev = fabs(r->deviation);
-  const char *dir = r->deviation >= 0 ? "above" : "below";
 
-  format_horizon(r->horizon, horizon, sizeof(horizon));
+  an_unit_format(r->unit, value, v, sizeof(v));
+  an_unit_format(r->unit, r->expected, e, sizeof(e));
+  an_unit_format(r->unit, fabs(value - r->expected), d, sizeof(d));
+  an_duration_format(r->duration, dur, sizeof(dur));
+  format_sigma(r->deviation, sigma, sizeof(sigma));
+  format_ratio(value, r->expected, ratio, sizeof(ratio));
   switch (r->kind) {
   case AN_KIND_INVALID:
     snprintf(buf, len, "%s is not a finite number", name);
     break;
+  case AN_KIND_SPIKE:
+    snprintf(buf, len, "%s rose %s above its usual %s, to %s%s%s", name, d, e,
+             v, ratio, sigma);
+    break;
+  case AN_KIND_DIP:
+    snprintf(buf, len, "%s fell %s below its usual %s, to %s%s", name, d, e, v,
+             sigma);
+    break;
   case AN_KIND_LEVEL_UP:
   case AN_KIND_LEVEL_DOWN:
-    snprintf(buf, len,
-             "%s shifted %s: %.4g is %.1f\xcf\x83 %s its %s normal of %.4g",
-             name, r->kind == AN_KIND_LEVEL_UP ? "up" : "down", value, dev, dir,
-             horizon, r->expected);
+    snprintf(buf, len, "%s shifted %s %s from its usual %s, to %s%s%s", name,
+             r->kind == AN_KIND_LEVEL_UP ? "up" : "down", d, e, v,
+             r->kind == AN_KIND_LEVEL_UP ? ratio : "", sigma);
     break;
   case AN_KIND_VARIANCE:
-    snprintf(buf, len,
-             "%s became unsteady: %.4g swings %.1f\xcf\x83 from its %s "
-             "normal of %.4g",
-             name, value, dev, horizon, r->expected);
+    snprintf(buf, len, "%s swings wider than usual around %s: %s%s", name, e, v,
+             sigma);
+    break;
+  case AN_KIND_TREND:
+    an_unit_format_slope(r->unit, r->slope, slope, sizeof(slope));
+    snprintf(buf, len, "%s %s %s for %s, now %s", name,
+             r->slope >= 0 ? "rising" : "falling", slope, dur, v);
+    break;
+  case AN_KIND_FLATLINE:
+    snprintf(buf, len, "%s stuck at %s for %s", name, v, dur);
+    break;
+  case AN_KIND_OUTAGE:
+    if (r->duration > 0)
+      snprintf(buf, len, "%s dropped to %s from a usual %s, for %s", name, v, e,
+               dur);
+    else
+      snprintf(buf, len, "%s dropped to %s from a usual %s", name, v, e);
+    break;
+  case AN_KIND_SATURATION:
+    if (r->duration > 0)
+      snprintf(buf, len, "%s pinned at its ceiling, %s, for %s", name, v, dur);
+    else
+      snprintf(buf, len, "%s hit its ceiling, %s (usually %s)", name, v, e);
     break;
   default:
-    if (isinf(r->deviation))
-      snprintf(buf, len, "%s %.4g left its %s constant value %.4g", name, value,
-               horizon, r->expected);
-    else
-      snprintf(buf, len, "%s %.4g is %.1f\xcf\x83 %s its %s normal of %.4g",
-               name, value, dev, dir, horizon, r->expected);
+    snprintf(buf, len, "%s at %s, usually %s%s", name, v, e, sigma);
     break;
   }
   return buf;

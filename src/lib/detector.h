@@ -8,6 +8,8 @@
 #ifndef AN_DETECTOR_H
 #define AN_DETECTOR_H
 
+#include "units.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,11 @@ typedef enum an_kind {
   AN_KIND_LEVEL_DOWN, /* the recent level moved down and stayed */
   AN_KIND_VARIANCE,   /* the spread of recent values grew */
   AN_KIND_INVALID,    /* NaN or infinite value: skipped, state untouched */
+  AN_KIND_TREND,      /* a slow ramp: a leak, a filling disk */
+  AN_KIND_FLATLINE,   /* the same value, longer than the series explains */
+  AN_KIND_OUTAGE,     /* near zero, on a series that rarely is */
+  AN_KIND_SATURATION, /* pinned at the series' ceiling */
+  AN_KIND_SEASONAL,   /* unusual for this time of day or week */
 } an_kind_t;
 
 /* The outcome of scoring one value. */
@@ -31,9 +38,12 @@ typedef struct an_result {
   double spread;    /* the normal spread (one sigma) of the series */
   double horizon;   /* seconds of history "normal" reflects; 0 unknown */
   an_kind_t kind;
-  int warming_up; /* 1 while the detector has seen too little to judge */
-  uint32_t seen;  /* values the series has seen, this one included; filled
-                     by the series table (detectors leave 0) */
+  int warming_up;  /* 1 while the detector has seen too little to judge */
+  uint32_t seen;   /* values the series has seen, this one included; filled
+                      by the series table (detectors leave 0) */
+  an_unit_t unit;  /* of value, expected and spread */
+  double duration; /* seconds the shape has lasted (a run, a trend), 0 */
+  double slope;    /* a trend's change per second, 0 */
 } an_result_t;
 
 typedef struct an_detector_class {
@@ -41,8 +51,9 @@ typedef struct an_detector_class {
   const char *description; /* one line for --list */
   uint32_t version;        /* bumped when the state layout changes */
   size_t state_size;       /* bytes of state per series */
-  /* Sets a fresh state. */
-  void (*init)(void *state);
+  /* Sets a fresh state for a series whose values hint describes (NULL:
+   * nothing is known of them). */
+  void (*init)(void *state, const an_hint_t *hint);
   /* Scores value (seen at time t, in seconds; NaN when unknown) and learns
    * from it. Fills every field of *result. */
   void (*update)(void *state, double t, double value, an_result_t *result);
@@ -84,7 +95,8 @@ int an_detector_restore(const an_detector_class_t *cls, void *state,
 char *an_explain(const an_result_t *result, double value, const char *metric,
                  char *buf, size_t len);
 
-/* The kind's name ("spike", "level_up", …). Never NULL. */
+/* The kind's name as DESIGN.md lists them ("spike", "shift", "outage",
+ * …). Never NULL. */
 const char *an_kind_name(an_kind_t kind);
 
 #endif

@@ -255,7 +255,7 @@ static int grow_nolock(an_series_table_t *t, stripe_t *st) {
  * memory. _nolock: the caller holds st's lock. */
 static __attribute__((noinline)) entry_t *
 insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
-              uint64_t hash) {
+              uint64_t hash, const char *type) {
   /* Out of memory to grow, a stripe still takes series while one slot
    * stays empty to end every probe. */
   if ((st->count + 1) * MAX_LOAD_DEN > st->nslots * MAX_LOAD_NUM &&
@@ -272,7 +272,9 @@ insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
   e->key_len = (uint16_t)len;
   memcpy(e->key, key, len);
   e->key[len] = '\0';
-  t->cls->init(entry_state(e));
+  an_hint_t hint;
+  an_hint_of_type(type, &hint); /* an unknown type: nothing is known */
+  t->cls->init(entry_state(e), &hint);
   st->slots[probe_nolock(st, key, len, hash)] = (slot_t)e | tag_of(hash);
   st->count++;
   atomic_fetch_add(&t->count, 1);
@@ -286,13 +288,13 @@ insert_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
  * caller holds the lock of stripe_of(hash). */
 static inline __attribute__((always_inline)) entry_t *
 find_nolock(an_series_table_t *t, stripe_t *st, const char *key, size_t len,
-            uint64_t hash, int create) {
+            uint64_t hash, int create, const char *type) {
   if (__builtin_expect(st->nslots > 0, 1)) {
     slot_t sl = st->slots[probe_nolock(st, key, len, hash)];
     if (__builtin_expect(sl != 0, 1))
       return slot_entry(sl);
   }
-  return create ? insert_nolock(t, st, key, len, hash) : NULL;
+  return create ? insert_nolock(t, st, key, len, hash, type) : NULL;
 }
 
 /* Empties slot i and closes the gap: later slots of the run move back
@@ -331,15 +333,16 @@ static void sensitize(float sensitivity, an_result_t *r) {
  * Inlined: each caller's constant ordered leaves out what it does not
  * use. */
 static inline __attribute__((always_inline)) int
-update(an_series_table_t *t, const char *key, size_t len, double ts,
-       double value, an_result_t *result, int ordered, double *last) {
+update(an_series_table_t *t, const char *key, size_t len, const char *type,
+       double ts, double value, an_result_t *result, int ordered,
+       double *last) {
   if (check_key(key, len) != 0)
     return EINVAL;
   uint64_t hash = hash_key(key, len);
   stripe_t *st = stripe_of(t, hash);
   int rc = 0;
   stripe_lock(st);
-  entry_t *e = find_nolock(t, st, key, len, hash, 1);
+  entry_t *e = find_nolock(t, st, key, len, hash, 1, type);
   if (__builtin_expect(e == NULL, 0)) {
     rc = ENOMEM;
   } else if (ordered && !(ts > e->last_t) && !isnan(e->last_t)) {
@@ -371,13 +374,13 @@ static size_t key_length(const char *key) {
 
 int an_series_table_update(an_series_table_t *t, const char *key, double ts,
                            double value, an_result_t *result) {
-  return update(t, key, key_length(key), ts, value, result, 0, NULL);
+  return update(t, key, key_length(key), NULL, ts, value, result, 0, NULL);
 }
 
 int an_series_table_update_len(an_series_table_t *t, const char *key,
-                               size_t len, double ts, double value,
-                               an_result_t *result) {
-  return update(t, key, len, ts, value, result, 0, NULL);
+                               size_t len, const char *type, double ts,
+                               double value, an_result_t *result) {
+  return update(t, key, len, type, ts, value, result, 0, NULL);
 }
 
 int an_series_table_update_ordered(an_series_table_t *t, const char *key,
@@ -385,7 +388,7 @@ int an_series_table_update_ordered(an_series_table_t *t, const char *key,
                                    double *last) {
   if (!isfinite(ts))
     return EINVAL;
-  return update(t, key, key_length(key), ts, value, result, 1, last);
+  return update(t, key, key_length(key), NULL, ts, value, result, 1, last);
 }
 
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
@@ -396,7 +399,7 @@ int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
   uint64_t hash = hash_key(key, len);
   stripe_t *st = stripe_of(t, hash);
   stripe_lock(st);
-  entry_t *e = find_nolock(t, st, key, len, hash, 1);
+  entry_t *e = find_nolock(t, st, key, len, hash, 1, NULL);
   if (e != NULL)
     e->sensitivity = (float)sensitivity;
   stripe_unlock(st);
@@ -478,7 +481,7 @@ int an_series_table_restore(an_series_table_t *t,
     uint64_t hash = hash_key(key, klen);
     stripe_t *st = stripe_of(t, hash);
     stripe_lock(st);
-    entry_t *e = find_nolock(t, st, key, klen, hash, 1);
+    entry_t *e = find_nolock(t, st, key, klen, hash, 1, NULL);
     if (e != NULL) {
       memcpy(entry_state(e), state, t->cls->state_size);
       e->sensitivity = (float)info->sensitivity;

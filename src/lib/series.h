@@ -31,11 +31,13 @@ int an_series_table_update(an_series_table_t *table, const char *key, double t,
                            double value, an_result_t *result);
 
 /* an_series_table_update() for a key of len bytes (no NUL needed after
- * them, and none among them), for a caller that knows the length: the
- * plugin's hot path saves a strlen(). */
+ * them, and none among them), for a caller that knows the length (the
+ * plugin's hot path saves a strlen()) and the values' collectd type
+ * (an_hint_of_type(); NULL when unknown), which sets up a series created
+ * by this call. */
 int an_series_table_update_len(an_series_table_t *table, const char *key,
-                               size_t len, double t, double value,
-                               an_result_t *result);
+                               size_t len, const char *type, double t,
+                               double value, an_result_t *result);
 
 /* Like an_series_table_update(), but refuses a value whose time t is not
  * after the series' last accepted time: returns ERANGE (nothing changes)

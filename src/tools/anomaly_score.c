@@ -11,16 +11,23 @@
 #include <string.h>
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: anomaly-score [--detector NAME] [--threshold T] [FILE.csv]\n"
-          "       anomaly-score --list\n"
-          "Reads timestamp,value rows (a header line is allowed) from FILE\n"
-          "or standard input and writes timestamp,value,anomaly_score, each\n"
-          "row scored from the rows before it only.\n"
-          "  -d, --detector NAME  detector to use (default: default)\n"
-          "  -t, --threshold T    also print is_anomaly (score >= T)\n"
-          "  -l, --list           list the detectors and exit\n"
-          "  -h, --help           this help\n");
+  fprintf(
+      out,
+      "usage: anomaly-score [--detector NAME] [--type TYPE] [--threshold T]\n"
+      "                     [--explain] [FILE.csv]\n"
+      "       anomaly-score --list\n"
+      "Reads timestamp,value rows (a header line is allowed) from FILE\n"
+      "or standard input and writes timestamp,value,anomaly_score, each\n"
+      "row scored from the rows before it only.\n"
+      "  -d, --detector NAME  detector to use (default: default)\n"
+      "  -t, --threshold T    also print is_anomaly (score >= T)\n"
+      "  -T, --type TYPE      the values' collectd type (if_octets,\n"
+      "                       percent, memory, …): their unit, range\n"
+      "                       and the smallest change that matters\n"
+      "  -e, --explain        also print kind and explanation (for a\n"
+      "                       row that scores above 0)\n"
+      "  -l, --list           list the detectors and exit\n"
+      "  -h, --help           this help\n");
 }
 
 static int list_detectors(void) {
@@ -42,8 +49,24 @@ static int parse_threshold(const char *s, double *out) {
 
 /* Scores every row of in. Returns 0, or 1 after printing an error that
  * names the line. */
+/* The extra columns of --explain: the kind and the explanation of a row
+ * that scores, quoted as CSV (an explanation has commas). */
+static void print_explanation(const an_result_t *r, double value) {
+  char why[512];
+  if (r->score <= 0) {
+    printf(",,");
+    return;
+  }
+  an_explain(r, value, NULL, why, sizeof(why));
+  printf(",%s,\"", an_kind_name(r->kind));
+  for (const char *c = why; *c != '\0'; c++)
+    printf(*c == '"' ? "\"\"" : "%c", *c);
+  printf("\"");
+}
+
 static int score_stream(FILE *in, const char *name,
-                        const an_detector_class_t *cls, double threshold) {
+                        const an_detector_class_t *cls, const char *type,
+                        double threshold, int explain) {
   void *state = calloc(1, cls->state_size);
   char *line = NULL;
   size_t cap = 0;
@@ -54,9 +77,12 @@ static int score_stream(FILE *in, const char *name,
     fprintf(stderr, "anomaly-score: out of memory\n");
     return 1;
   }
-  cls->init(state);
-  printf("timestamp,value,anomaly_score%s\n",
-         isnan(threshold) ? "" : ",is_anomaly");
+  an_hint_t hint;
+  an_hint_of_type(type, &hint);
+  cls->init(state, &hint);
+  printf("timestamp,value,anomaly_score%s%s\n",
+         isnan(threshold) ? "" : ",is_anomaly",
+         explain ? ",kind,explanation" : "");
   while (getline(&line, &cap, in) != -1) {
     lineno++;
     if (line[strspn(line, "\r\n")] == '\0')
@@ -72,11 +98,12 @@ static int score_stream(FILE *in, const char *name,
     }
     an_result_t r;
     cls->update(state, p.t, p.value, &r);
-    if (isnan(threshold))
-      printf("%s,%s,%.6f\n", p.timestamp, p.value_text, r.score);
-    else
-      printf("%s,%s,%.6f,%d\n", p.timestamp, p.value_text, r.score,
-             r.score >= threshold);
+    printf("%s,%s,%.6f", p.timestamp, p.value_text, r.score);
+    if (!isnan(threshold))
+      printf(",%d", r.score >= threshold);
+    if (explain)
+      print_explanation(&r, p.value);
+    printf("\n");
     rows++;
   }
   if (ferror(in)) {
@@ -99,15 +126,18 @@ int main(int argc, char **argv) {
   static const struct option options[] = {
       {"detector", required_argument, NULL, 'd'},
       {"threshold", required_argument, NULL, 't'},
+      {"explain", no_argument, NULL, 'e'},
+      {"type", required_argument, NULL, 'T'},
       {"list", no_argument, NULL, 'l'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *detector = "default";
   double threshold = NAN;
-  int opt;
+  const char *type = NULL;
+  int explain = 0, opt;
 
-  while ((opt = getopt_long(argc, argv, "d:t:lh", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "d:t:T:elh", options, NULL)) != -1) {
     switch (opt) {
     case 'd':
       detector = optarg;
@@ -119,6 +149,21 @@ int main(int argc, char **argv) {
         return 2;
       }
       break;
+    case 'e':
+      explain = 1;
+      break;
+    case 'T': {
+      an_hint_t hint;
+      if (an_hint_of_type(optarg, &hint) != 0) {
+        fprintf(stderr,
+                "anomaly-score: --type '%s' is not a collectd type "
+                "it knows\n",
+                optarg);
+        return 2;
+      }
+      type = optarg;
+      break;
+    }
     case 'l':
       return list_detectors();
     case 'h':
@@ -150,7 +195,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  int rc = score_stream(in, name, cls, threshold);
+  int rc = score_stream(in, name, cls, type, threshold, explain);
   if (in != stdin)
     fclose(in);
   if (fflush(stdout) != 0) {
