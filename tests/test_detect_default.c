@@ -57,6 +57,16 @@ static int run(series_t *s, int n, test_rng_t *rng,
   return alarms;
 }
 
+/* Feeds up to n values of draw() and returns the index of the first that
+ * scores >= THRESHOLD (feeding stops there), -1 if none does. */
+static int first_alarm(series_t *s, int n, test_rng_t *rng,
+                       double (*draw)(test_rng_t *, double day_seconds)) {
+  for (int i = 0; i < n; i++)
+    if (feed(s, draw(rng, fmod(clock_of(s) + INTERVAL, 86400))) >= THRESHOLD)
+      return i;
+  return -1;
+}
+
 static void warm(series_t *s, test_rng_t *rng, int n, double mu, double sd) {
   for (int i = 0; i < n; i++)
     feed(s, mu + sd * test_rng_normal(rng));
@@ -257,6 +267,9 @@ static double temperature(test_rng_t *rng, double unused) {
   return floor((38 + 0.4 * test_rng_normal(rng)) * 8) / 8; /* 0.125 steps */
 }
 
+static double stuck_at;
+static double stuck(test_rng_t *unused, double unused_too) { return stuck_at; }
+
 /* A sensor stuck at its last reading is a flatline within the hour. */
 static void test_flatline(void **unused) {
   series_t s;
@@ -264,12 +277,9 @@ static void test_flatline(void **unused) {
   char buf[200];
   series_init_type(&s, "temperature");
   assert_int_equal(run(&s, 8640, &rng, temperature), 0);
-  double stuck = s.last.expected, x = temperature(&rng, 0);
-  int caught = -1;
-  for (int i = 0; i < 360 && caught < 0; i++)
-    if (feed(&s, x) >= THRESHOLD)
-      caught = i;
-  (void)stuck;
+  stuck_at = temperature(&rng, 0);
+  double x = stuck_at;
+  int caught = first_alarm(&s, 360, &rng, stuck);
   assert_true(caught >= 0);
   assert_int_equal(s.last.kind, AN_KIND_FLATLINE);
   an_explain(&s.last, x, "temp", buf, sizeof(buf));
@@ -289,6 +299,10 @@ static double traffic(test_rng_t *rng, double unused) {
   return x;
 }
 
+static double keepalive(test_rng_t *rng, double unused) {
+  return 300 + 50 * test_rng_uniform(rng);
+}
+
 /* Bursts the series has always had are normal; a link that goes down to
  * keepalive traffic is an outage within a minute. */
 static void test_bursts_quiet_outage_caught(void **unused) {
@@ -300,10 +314,7 @@ static void test_bursts_quiet_outage_caught(void **unused) {
   int alarms = run(&s, 3 * 8640, &rng, traffic);
   print_message("bursty traffic: %d alarms in 3 days\n", alarms);
   assert_true(alarms <= 1);
-  int caught = -1;
-  for (int i = 0; i < 30 && caught < 0; i++)
-    if (feed(&s, 300 + 50 * test_rng_uniform(&rng)) >= THRESHOLD)
-      caught = i;
+  int caught = first_alarm(&s, 30, &rng, keepalive);
   assert_true(caught >= 0 && caught < 6);
   assert_int_equal(s.last.kind, AN_KIND_OUTAGE);
   an_explain(&s.last, 300, "eth0 rx", buf, sizeof(buf));
@@ -378,16 +389,17 @@ static void test_hourly_cron(void **unused) {
   free(s.state);
 }
 
+static double pinned(test_rng_t *rng, double unused) {
+  return 99.6 + 0.3 * test_rng_uniform(rng);
+}
+
 /* CPU pinned at 100 % is a saturation. */
 static void test_saturation(void **unused) {
   series_t s;
   test_rng_t rng = {26};
   series_init_type(&s, "percent");
   warm(&s, &rng, 3000, 40, 3);
-  int caught = -1;
-  for (int i = 0; i < 60 && caught < 0; i++)
-    if (feed(&s, 99.6 + 0.3 * test_rng_uniform(&rng)) >= THRESHOLD)
-      caught = i;
+  int caught = first_alarm(&s, 60, &rng, pinned);
   assert_true(caught >= 0 && caught < 5);
   assert_int_equal(s.last.kind, AN_KIND_SATURATION);
   free(s.state);
