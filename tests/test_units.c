@@ -41,6 +41,8 @@ static void test_format(void **unused) {
   assert_string_equal(an_unit_format(AN_UNIT_MILLISECONDS, 2.5, b, 64),
                       "2.5 ms");
   assert_string_equal(an_unit_format(AN_UNIT_NONE, 8200, b, 64), "8200");
+  assert_string_equal(an_unit_format(AN_UNIT_PER_S, 27, b, 64), "27/s");
+  assert_string_equal(an_unit_format(AN_UNIT_PER_S, 3.5e5, b, 64), "350 k/s");
   assert_string_equal(an_unit_format(AN_UNIT_NONE, 10380, b, 64), "10380");
   assert_string_equal(an_unit_format(AN_UNIT_NONE, 7.584e7, b, 64), "75.8 M");
   assert_string_equal(an_unit_format(AN_UNIT_NONE, 0.4, b, 64), "0.4");

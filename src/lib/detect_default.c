@@ -474,10 +474,14 @@ static void fill(const state_t *s, double x, double t, const measure_t *m,
   }
 }
 
-/* A change too small to matter in the series' units never pages high. */
+/* A change too small to matter never pages high: in the type's units
+ * (ten floors), or for the series' size (a hundredth of its magnitude: a
+ * 128 MiB file on an 80 GiB disk). */
 static void cap_immaterial(const state_t *s, double x, an_result_t *r) {
+  double floor =
+      s->hint.floor > 1e-3 * s->scale ? s->hint.floor : 1e-3 * s->scale;
   if (s->hint.floor > 0 && r->score > IMMATERIAL_SCORE &&
-      fabs(x - r->expected) < MATERIAL * s->hint.floor) {
+      fabs(x - r->expected) < MATERIAL * floor) {
     r->score = IMMATERIAL_SCORE;
     r->p_value = an_p_from_score(IMMATERIAL_SCORE);
   }

@@ -134,7 +134,7 @@ static void format_sigma(double deviation, char *buf, size_t len) {
 static void format_ratio(double value, double expected, char *buf, size_t len) {
   double r = value / expected;
   if (expected > 0 && value > 0 && r >= 1.5 && isfinite(r))
-    snprintf(buf, len, " (%.2g\xc3\x97)", r);
+    snprintf(buf, len, " (%.*f\xc3\x97)", r < 10 ? 1 : 0, r);
   else
     buf[0] = '\0';
 }

@@ -132,7 +132,9 @@ char *an_unit_format(an_unit_t unit, double value, char *buf, size_t len) {
   case AN_UNIT_PACKETS_PER_S:
     return plain(value, "packets/s", buf, len);
   case AN_UNIT_PER_S:
-    return plain(value, "/s", buf, len);
+    plain(value, "", buf, len);
+    strncat(buf, "/s", len - strlen(buf) - 1);
+    return buf;
   case AN_UNIT_SECONDS:
     return seconds(value, buf, len);
   case AN_UNIT_MILLISECONDS:
