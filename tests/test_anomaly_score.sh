@@ -39,6 +39,11 @@ head -n 200 "$tmp/out.csv" | cmp -s - "$tmp/prefix.csv" && ok "strictly online" 
 [ $? -eq 2 ] && grep -q "unknown detector 'nope'" "$tmp/err" && ok "unknown detector" || bad "unknown detector"
 "$bin" --threshold 2 "$tmp/in.csv" 2>"$tmp/err" >/dev/null
 [ $? -eq 2 ] && grep -q "threshold" "$tmp/err" && ok "bad threshold" || bad "bad threshold"
+"$bin" --type no_such_type "$tmp/in.csv" 2>"$tmp/err" >/dev/null
+[ $? -eq 2 ] && grep -q "type 'no_such_type' is not a collectd type" "$tmp/err" && ok "unknown type" || bad "unknown type"
+"$bin" --type load --explain "$tmp/in.csv" >"$tmp/e.csv" && ok "--type and --explain" || bad "--type and --explain"
+[ "$(head -n 1 "$tmp/e.csv")" = "timestamp,value,anomaly_score,kind,explanation" ] && ok "explain header" || bad "explain header"
+tail -n 1 "$tmp/e.csv" | grep -q ',spike,"value rose .* to 500 ' && ok "the spike explained" || bad "spike explanation: $(tail -n 1 "$tmp/e.csv")"
 
 # Malformed input: an error naming the line, and a non-zero exit.
 expect_error() { # name, input, message fragment

@@ -157,7 +157,7 @@ typedef struct state {
   double block_min, block_max, last_min, last_max, step_dev;
   double trend_up, trend_down; /* CUSUMs of the blocks' steps */
   double trend_since;          /* when both were last 0, NaN if unknown */
-  double trend_base;           /* the block minimum then */
+  double trend_base;           /* the middle of the block then */
   uint32_t block_n;
   an_hint_t hint;
   run_t flat, zero, sat;
@@ -359,7 +359,7 @@ static void trend_step(state_t *s, double x, double t) {
                                          (fmin(step, 5 * sd) - s->step_dev));
     if (s->trend_up + s->trend_down == 0) {
       s->trend_since = t;
-      s->trend_base = s->block_min;
+      s->trend_base = (s->block_min + s->block_max) / 2;
     }
   }
   s->last_min = s->block_min;

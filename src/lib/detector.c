@@ -111,7 +111,6 @@ static const char *const kind_names[] = {
     [AN_KIND_FLATLINE] = "flatline",
     [AN_KIND_OUTAGE] = "outage",
     [AN_KIND_SATURATION] = "saturation",
-    [AN_KIND_SEASONAL] = "seasonal",
 };
 
 const char *an_kind_name(an_kind_t kind) {

@@ -26,7 +26,6 @@ typedef enum an_kind {
   AN_KIND_FLATLINE,   /* the same value, longer than the series explains */
   AN_KIND_OUTAGE,     /* near zero, on a series that rarely is */
   AN_KIND_SATURATION, /* pinned at the series' ceiling */
-  AN_KIND_SEASONAL,   /* unusual for this time of day or week */
 } an_kind_t;
 
 /* The outcome of scoring one value. */

@@ -158,7 +158,7 @@ char *an_unit_format(an_unit_t unit, double value, char *buf, size_t len) {
 char *an_unit_format_slope(an_unit_t unit, double per_second, char *buf,
                            size_t len) {
   char amount[64];
-  /* per hour, unless it takes more than a day to move one floor's worth */
+  /* per hour, unless that is under a hundredth of a unit: then per day */
   double per =
       fabs(per_second) * 3600 >= 0.01 || per_second == 0 ? 3600 : 86400;
   an_unit_t u = unit == AN_UNIT_BYTES_PER_S ? AN_UNIT_BYTES : unit;

@@ -47,8 +47,6 @@ static int parse_threshold(const char *s, double *out) {
   return 0;
 }
 
-/* Scores every row of in. Returns 0, or 1 after printing an error that
- * names the line. */
 /* The extra columns of --explain: the kind and the explanation of a row
  * that scores, quoted as CSV (an explanation has commas). */
 static void print_explanation(const an_result_t *r, double value) {
@@ -64,8 +62,10 @@ static void print_explanation(const an_result_t *r, double value) {
   printf("\"");
 }
 
+/* Scores every row of in. Returns 0, or 1 after printing an error that
+ * names the line. */
 static int score_stream(FILE *in, const char *name,
-                        const an_detector_class_t *cls, const char *type,
+                        const an_detector_class_t *cls, const an_hint_t *hint,
                         double threshold, int explain) {
   void *state = calloc(1, cls->state_size);
   char *line = NULL;
@@ -77,9 +77,7 @@ static int score_stream(FILE *in, const char *name,
     fprintf(stderr, "anomaly-score: out of memory\n");
     return 1;
   }
-  an_hint_t hint;
-  an_hint_of_type(type, &hint);
-  cls->init(state, &hint);
+  cls->init(state, hint);
   printf("timestamp,value,anomaly_score%s%s\n",
          isnan(threshold) ? "" : ",is_anomaly",
          explain ? ",kind,explanation" : "");
@@ -134,7 +132,7 @@ int main(int argc, char **argv) {
   };
   const char *detector = "default";
   double threshold = NAN;
-  const char *type = NULL;
+  an_hint_t hint = an_hint_none;
   int explain = 0, opt;
 
   while ((opt = getopt_long(argc, argv, "d:t:T:elh", options, NULL)) != -1) {
@@ -152,8 +150,7 @@ int main(int argc, char **argv) {
     case 'e':
       explain = 1;
       break;
-    case 'T': {
-      an_hint_t hint;
+    case 'T':
       if (an_hint_of_type(optarg, &hint) != 0) {
         fprintf(stderr,
                 "anomaly-score: --type '%s' is not a collectd type "
@@ -161,9 +158,7 @@ int main(int argc, char **argv) {
                 optarg);
         return 2;
       }
-      type = optarg;
       break;
-    }
     case 'l':
       return list_detectors();
     case 'h':
@@ -195,7 +190,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  int rc = score_stream(in, name, cls, type, threshold, explain);
+  int rc = score_stream(in, name, cls, &hint, threshold, explain);
   if (in != stdin)
     fclose(in);
   if (fflush(stdout) != 0) {
