@@ -136,6 +136,28 @@ static void test_variance_change(void **unused) {
   free(s.state);
 }
 
+/* Twice the spread with the same mean, on a series with bursts of its own
+ * (one value in a hundred is a burst: bursts alone are no wider spread),
+ * is found by the variance test within 30 minutes. */
+static void test_wider_spread_same_mean(void **unused) {
+  series_t s;
+  test_rng_t rng = {21};
+  series_init(&s);
+  for (int i = 0; i < 6000; i++) { /* the first bursts are news */
+    double burst =
+        test_rng_uniform(&rng) < 0.01 ? 15 * test_rng_uniform(&rng) : 0;
+    double score = feed(&s, 100 + 2 * test_rng_normal(&rng) + burst);
+    assert_true(i < 2000 || score < THRESHOLD);
+  }
+  int caught = -1;
+  for (int i = 0; i < 180 && caught < 0; i++)
+    if (feed(&s, 100 + 4 * test_rng_normal(&rng)) >= THRESHOLD)
+      caught = i;
+  assert_true(caught >= 0);
+  assert_int_equal(s.last.kind, AN_KIND_VARIANCE);
+  free(s.state);
+}
+
 /* The false-alarm budget: on stationary Gaussian noise at a 10 s interval,
  * fewer than one anomaly per series per day. */
 static void test_noise_false_alarms(void **unused) {
@@ -461,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_level_shift),
       cmocka_unit_test(test_small_shift_noticed),
       cmocka_unit_test(test_variance_change),
+      cmocka_unit_test(test_wider_spread_same_mean),
       cmocka_unit_test(test_noise_false_alarms),
       cmocka_unit_test(test_constant_and_drift_are_quiet),
       cmocka_unit_test(test_constant_then_change),

@@ -68,9 +68,10 @@ static void assert_normal_or_zero(double x) {
 /* No double or float of the state is subnormal: arithmetic on those is a
  * hundred times slower on x86, and a rate would stay stuck among them. */
 static void assert_no_subnormal(const state_t *s) {
-  const double d[] = {s->fast,       s->slow,     s->fast_dev,  s->slow_dev,
-                      s->recent_dev, s->scale,    s->cusum_up,  s->cusum_down,
-                      s->step_dev,   s->trend_up, s->trend_down};
+  const double d[] = {s->fast,      s->slow,     s->fast_dev,   s->slow_dev,
+                      s->var_cusum, s->scale,    s->cusum_up,   s->cusum_down,
+                      s->step_dev,  s->trend_up, s->trend_down, s->wide_rate,
+                      s->var_peak};
   for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
     assert_normal_or_zero(d[i]);
   for (int i = 0; i < NTESTS; i++) {
@@ -169,7 +170,13 @@ static void test_check_refuses_garbage(void **unused) {
   bad.flat.freq = 1.5f;
   assert_int_equal(check(&bad), EINVAL);
   bad = s;
-  bad.env.day_bin = DAY_BINS;
+  bad.env.day_at.bin = DAY_BINS;
+  assert_int_equal(check(&bad), EINVAL);
+  bad = s;
+  bad.env.hour_at.past_bin[ENV_NEAR - 1] = HOUR_BINS;
+  assert_int_equal(check(&bad), EINVAL);
+  bad = s;
+  bad.wide_rate = 0.9;
   assert_int_equal(check(&bad), EINVAL);
   bad = s;
   bad.block_n = BLOCK;

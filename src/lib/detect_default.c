@@ -9,7 +9,8 @@
  *                 type, from the recent level too: the end of a burst is
  *                 a return, not a dip)
  *   shift         CUSUM of the residual from the slow baseline, up or down
- *   variance      the recent spread against the long-run spread
+ *   variance      a CUSUM of how much more often than usual residuals are
+ *                 wide (a burst is one wide residual, however large)
  *   flatline      a run of identical values, weighed by how rarely the
  *                 series repeats itself
  *   outage        a run of near-zero values, weighed by how rarely the
@@ -31,7 +32,12 @@
  * five minutes of the day and each minute of the hour, a little of it
  * forgotten at each visit. A value no more surprising than its time
  * usually brings (a backup at 02:00, cron at :00) is normal; the same
- * burst at another time is not.
+ * burst at another time is not. What a visit finds becomes precedent
+ * once the visit is past, so a change that grows slowly at a quiet time
+ * (a wider spread) is not its own precedent; at a job's time it is at
+ * once (a job that runs longer or harder than it did stays the job).
+ * What is normal for its time still runs as a silent incident, so the
+ * series is followed through it as on the days it was learned.
  *
  * One incident, one alarm per severity band: an alarm opens an incident,
  * during which the slow baseline follows the series quickly (a lasting
@@ -50,7 +56,6 @@
 #define FAST_ALPHA 0.5     /* the one-step prediction */
 #define SLOW_ALPHA 0.02    /* the recent level: about 50 values */
 #define SPREAD_ALPHA 0.005 /* spreads: about 200 values */
-#define RECENT_ALPHA 0.05  /* the recent spread, for the variance test */
 #define SCALE_ALPHA 1e-3   /* the series' magnitude: about 1 000 values */
 #define RATE_ALPHA 1e-4    /* how often u > u0: about 10 000 values */
 #define EXCESS_ALPHA 0.01  /* the excess moments: about 100 exceedances */
@@ -61,11 +66,16 @@
 #define GROSS_WARMUP 30    /* values before a gross outlier may score */
 #define GROSS 20.0         /* spreads from the recent level that are gross */
 #define MAD_TO_SIGMA 1.2533141373155001
-#define CUSUM_K 0.5           /* the CUSUMs' allowance, in spreads */
-#define BLOCK 30              /* values per block of the trend test */
-#define CALM_TO_END 30        /* normal values in a row that end an incident */
-#define INCIDENT_ALPHA 0.2    /* the slow baseline's rate in an incident */
-#define OPEN_P 3.9e-5         /* p that opens an incident: score 0.5 */
+#define CUSUM_K 0.5        /* the CUSUMs' allowance, in spreads */
+#define WIDE 1.5           /* mean deviations beyond which a residual is wide */
+#define WIDE_ALPHA 1e-3    /* how often one is: about 1 000 values */
+#define VAR_RATIO 2.5      /* the more often the variance test looks for */
+#define VAR_P_MIN 1e-12    /* the variance test's rarest p */
+#define BLOCK 30           /* values per block of the trend test */
+#define CALM_TO_END 30     /* normal values in a row that end an incident */
+#define INCIDENT_ALPHA 0.2 /* the slow baseline's rate in an incident */
+#define INCIDENT_SPREAD_ALPHA 0.02 /* the spreads' in a variance incident */
+#define OPEN_P 3.9e-5              /* p that opens an incident: score 0.5 */
 #define ESCALATION 1e-3       /* in an incident, another test must be rarer */
 #define NORMAL_P 1e-2         /* p at and above which a value is calm */
 #define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
@@ -88,6 +98,8 @@
 #define HOUR 3600
 #define ENV_KEEP 0.875
 #define ENV_MARGIN 1.0 /* surprise beyond the usual that still alarms */
+#define ENV_NEAR 2     /* neighbouring bins each side that count */
+#define ENV_JOB 4.0    /* usual surprise that marks a job's time */
 
 enum {
   T_SPIKE,
@@ -112,7 +124,7 @@ static const struct {
     [T_DIP] = {3, 0.00135f, 0.31f, AN_KIND_DIP},
     [T_SHIFT_UP] = {5, 0.001f, 1.0f, AN_KIND_LEVEL_UP},
     [T_SHIFT_DOWN] = {5, 0.001f, 1.0f, AN_KIND_LEVEL_DOWN},
-    [T_VARIANCE] = {3, 0.001f, 0.5f, AN_KIND_VARIANCE},
+    [T_VARIANCE] = {4, 0.001f, 1.0f, AN_KIND_VARIANCE},
     [T_FLAT] = {6, 0.001f, 1.0f, AN_KIND_FLATLINE},
     [T_OUTAGE] = {6, 0.001f, 1.0f, AN_KIND_OUTAGE},
     [T_TREND_UP] = {4, 0.001f, 1.0f, AN_KIND_TREND},
@@ -134,9 +146,21 @@ typedef struct run {
   uint32_t count; /* values in the run */
 } run_t;
 
+/* Where a series is on one of the envelope's rings, and what its visits
+ * found. A visit's surprise enters its bin only once the series has left
+ * ENV_NEAR more bins: until then the bin and its neighbours hold earlier
+ * cycles only, so a lasting anomaly is never its own precedent. */
+typedef struct ring {
+  int16_t bin;                /* this visit's bin, -1 if none */
+  int16_t past_bin[ENV_NEAR]; /* the visits before, latest first, -1 */
+  uint8_t now;                /* this visit's surprise so far */
+  uint8_t past[ENV_NEAR];
+  uint8_t usual; /* of the bin and its neighbours, kept as they change */
+} ring_t;
+
 typedef struct envelope {
-  int16_t day_bin, hour_bin; /* the bins of the last value, -1 if none */
-  uint8_t day[DAY_BINS];     /* surprise, whole units, saturating */
+  ring_t day_at, hour_at;
+  uint8_t day[DAY_BINS]; /* surprise, whole units, saturating */
   uint8_t hour[HOUR_BINS];
 } envelope_t;
 
@@ -151,7 +175,10 @@ typedef struct state {
   double last_x;     /* the last value */
   double fast, slow;
   double fast_dev, slow_dev; /* mean absolute residuals */
-  double recent_dev;         /* the fast one's, recent */
+  double var_cusum;          /* of the fast residuals' widening */
+  double wide_rate;          /* how often a residual is beyond WIDE */
+  float llr_wide, llr_calm;  /* the variance CUSUM's steps */
+  float var_peak;            /* the variance CUSUM's excursion, its peak */
   double scale;              /* the series' magnitude: mean |x| */
   double cusum_up, cusum_down;
   double block_min, block_max, last_min, last_max, step_dev;
@@ -164,6 +191,20 @@ typedef struct state {
   tail_t tails[NTESTS];
   envelope_t env;
 } state_t;
+
+static void ring_leave(ring_t *r) {
+  r->bin = -1;
+  for (int i = 0; i < ENV_NEAR; i++)
+    r->past_bin[i] = -1;
+}
+
+/* The variance CUSUM's steps for a wide residual and a narrow one: the
+ * log-likelihood ratios of wide_rate times VAR_RATIO against it. */
+static void var_ratios(state_t *s) {
+  double p0 = s->wide_rate, p1 = fmin(VAR_RATIO * p0, 0.9);
+  s->llr_wide = (float)log(p1 / p0);
+  s->llr_calm = (float)log((1 - p1) / (1 - p0));
+}
 
 static void init(void *p, const an_hint_t *hint) {
   state_t *s = p;
@@ -186,9 +227,12 @@ static void init(void *p, const an_hint_t *hint) {
   /* until the series shows otherwise, repeating itself and sitting at 0
    * are taken as common */
   s->flat.freq = 0.99f;
+  s->wide_rate = 0.18; /* a normal residual's chance of being wide */
+  var_ratios(s);
   s->zero.freq = 0.5f;
   s->sat.freq = 0.5f;
-  s->env.day_bin = s->env.hour_bin = -1;
+  ring_leave(&s->env.day_at);
+  ring_leave(&s->env.hour_at);
 }
 
 static double at_least(double x, double floor) { return x > floor ? x : floor; }
@@ -236,16 +280,17 @@ static double tail_p(const tail_t *t, double u0, double u, int is_heavy) {
   return t->rate * pow(1 + shape * z, -1 / shape);
 }
 
-/* The rate learns at RATE_ALPHA from the start: its prior, worth
- * PRIOR_WEIGHT exceedances at a rate near 1/1 000, is worth about
- * 1 / RATE_ALPHA values already. */
-static void tail_learn(tail_t *t, double u0, double u, int is_heavy) {
-  int over = u > u0;
-  t->rate += (float)RATE_ALPHA * ((float)over - t->rate);
-  t->rate = t->rate > 1e-30f ? t->rate : 1e-30f;
-  if (!over)
-    return;
-  double e = u - u0, cap = EXCESS_CAP * t->excess;
+/* The variance CUSUM stops where its p is VAR_P_MIN: a wider spread
+ * that lasts (a nightly job) then peaks alike each time it recurs, and
+ * the seasonal envelope learns it. */
+static double var_cap(const state_t *s) {
+  const tail_t *t = &s->tails[T_VARIANCE];
+  return tests[T_VARIANCE].u0 + t->excess * log(t->rate / VAR_P_MIN);
+}
+
+/* Learns one exceedance e = u - u0 into the tail's excess moments. */
+static void excess_learn(tail_t *t, double e, int is_heavy) {
+  double cap = EXCESS_CAP * t->excess;
   if (!is_heavy && e > cap) /* one outlier does not make a tail heavy */
     e = cap;
   double a = rate_of(EXCESS_ALPHA, t->count + PRIOR_WEIGHT);
@@ -253,6 +298,34 @@ static void tail_learn(tail_t *t, double u0, double u, int is_heavy) {
   t->excess = (float)at_least(t->excess + a * (e - t->excess), 1e-6);
   t->excess2 = (float)at_least(t->excess2 + a * (e * e - t->excess2), 1e-12);
   t->count += t->count < UINT32_MAX;
+}
+
+static void rate_learn(tail_t *t, int over) {
+  t->rate += (float)RATE_ALPHA * ((float)over - t->rate);
+  t->rate = t->rate > 1e-30f ? t->rate : 1e-30f;
+}
+
+/* The rate learns at RATE_ALPHA from the start: its prior, worth
+ * PRIOR_WEIGHT exceedances at a rate near 1/1 000, is worth about
+ * 1 / RATE_ALPHA values already. */
+static void tail_learn(tail_t *t, double u0, double u, int is_heavy) {
+  rate_learn(t, u > u0);
+  if (u > u0)
+    excess_learn(t, u - u0, is_heavy);
+}
+
+/* The same for a statistic that stays high for many values once high (a
+ * CUSUM): an excursion above u0 is one exceedance, its peak the excess,
+ * so a long one does not teach the tail that it is normal while it lasts.
+ * The rate is then how often an excursion begins. */
+static void tail_learn_peaks(tail_t *t, double u0, double u, float *peak) {
+  rate_learn(t, u > u0 && *peak == 0);
+  if (u > u0) {
+    *peak = (float)fmax(*peak, u);
+  } else if (*peak > 0) {
+    excess_learn(t, *peak - u0, 0);
+    *peak = 0;
+  }
 }
 
 /* Extends or ends the run, and returns its statistic: the run's length
@@ -279,45 +352,83 @@ static int bin_of(double t, int period, int bins) {
   return (phase < 0 ? phase + period : phase) * bins / period;
 }
 
-/* The largest of bin b and its neighbours: a job's start jitters. */
+/* The largest of bin b and its ENV_NEAR neighbours each side: a job's
+ * start and end jitter. */
 static int env_near(const uint8_t *env, int bins, int b) {
-  int lo = env[(b + bins - 1) % bins], hi = env[(b + 1) % bins];
-  int m = env[b] > lo ? env[b] : lo;
-  return m > hi ? m : hi;
+  int m = env[b];
+  for (int d = 1; d <= ENV_NEAR; d++) {
+    int lo = env[(b + bins - d) % bins], hi = env[(b + d) % bins];
+    m = m > lo ? m : lo;
+    m = m > hi ? m : hi;
+  }
+  return m;
 }
 
-/* Enters t's bins (a bin entered anew keeps ENV_KEEP of its surprise) and
- * returns the surprise usual at t, as it was before this visit's
- * forgetting. */
+/* Moves the series to bin b of ring r over bins: the oldest pending
+ * visit enters its bin, and a bin entered anew keeps ENV_KEEP of its
+ * surprise. Returns the surprise usual at b, as it was before this
+ * visit's forgetting. */
+static int ring_enter(ring_t *r, uint8_t *env, int bins, int b) {
+  if (b != r->bin) {
+    int oldest = r->past_bin[ENV_NEAR - 1];
+    if (oldest >= 0 && r->past[ENV_NEAR - 1] > env[oldest])
+      env[oldest] = r->past[ENV_NEAR - 1];
+    for (int i = ENV_NEAR - 1; i > 0; i--) {
+      r->past_bin[i] = r->past_bin[i - 1];
+      r->past[i] = r->past[i - 1];
+    }
+    r->past_bin[0] = r->bin;
+    r->past[0] = r->now;
+    r->now = 0;
+    r->bin = (int16_t)b;
+    env[b] = (uint8_t)(env[b] * ENV_KEEP);
+    r->usual = (uint8_t)env_near(env, bins, b);
+  }
+  return r->usual;
+}
+
+/* This visit found surprise q, and carry of it is an earlier cycle's
+ * precedent: that much enters the bin at once (a job that runs longer
+ * than it did stays the job), the rest only once the visit is past. */
+static void ring_learn(ring_t *r, uint8_t *env, int q, int carry) {
+  if (r->bin < 0)
+    return;
+  if (q > r->now)
+    r->now = (uint8_t)q;
+  if (carry > env[r->bin])
+    env[r->bin] = (uint8_t)carry;
+  if (carry > r->usual)
+    r->usual = (uint8_t)carry;
+}
+
+/* Enters t's bins and returns the surprise usual at t. */
 static double envelope_at(envelope_t *e, double t, double interval) {
   if (!isfinite(t)) {
-    e->day_bin = e->hour_bin = -1;
+    ring_leave(&e->day_at);
+    ring_leave(&e->hour_at);
     return 0;
   }
-  int d = bin_of(t, DAY, DAY_BINS), h = bin_of(t, HOUR, HOUR_BINS);
-  if (d != e->day_bin)
-    e->day[d] = (uint8_t)(e->day[d] * ENV_KEEP);
-  if (h != e->hour_bin)
-    e->hour[h] = (uint8_t)(e->hour[h] * ENV_KEEP);
-  e->day_bin = (int16_t)d;
-  e->hour_bin = (int16_t)h;
-  int usual = env_near(e->day, DAY_BINS, d);
+  int usual =
+      ring_enter(&e->day_at, e->day, DAY_BINS, bin_of(t, DAY, DAY_BINS));
+  int hu =
+      ring_enter(&e->hour_at, e->hour, HOUR_BINS, bin_of(t, HOUR, HOUR_BINS));
   /* minutes of the hour mean nothing to a series sampled less often */
-  if (interval > 0 && interval <= 60) {
-    int hu = env_near(e->hour, HOUR_BINS, h);
-    usual = usual > hu ? usual : hu;
-  }
+  if (interval > 0 && interval <= 60 && hu > usual)
+    usual = hu;
   return usual / ENV_KEEP;
 }
 
-static void envelope_learn(envelope_t *e, double surprise) {
-  if (e->day_bin < 0)
-    return;
+/* Learns a value's surprise, usual being what its time brought on
+ * earlier cycles. At a job's time all of it is precedent at once;
+ * elsewhere as much as earlier cycles vouch for (nothing when the value
+ * was more surprising than they were), and the rest once the visit is
+ * past. */
+static void envelope_learn(envelope_t *e, double surprise, double usual,
+                           int expected) {
   int q = surprise < 255 ? (int)surprise : 255;
-  if (q > e->day[e->day_bin])
-    e->day[e->day_bin] = (uint8_t)q;
-  if (q > e->hour[e->hour_bin])
-    e->hour[e->hour_bin] = (uint8_t)q;
+  int carry = usual >= ENV_JOB ? q : !expected ? 0 : usual < q ? (int)usual : q;
+  ring_learn(&e->day_at, e->day, q, carry);
+  ring_learn(&e->hour_at, e->hour, q, carry);
 }
 
 static void note_time(state_t *s, double t) {
@@ -383,11 +494,29 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
   s->cusum_down = at_least(s->cusum_down - z - CUSUM_K, 0);
   m->u[T_SHIFT_UP] = s->cusum_up;
   m->u[T_SHIFT_DOWN] = s->cusum_down;
-  s->recent_dev =
-      tidy(s->recent_dev +
-           RECENT_ALPHA * (fmin(fabs(m->rf), CLIP * m->sf) - s->recent_dev));
-  m->u[T_VARIANCE] =
-      fmin(8 * (s->recent_dev / (s->fast_dev + floor_of(s)) - 1), U_MAX);
+  /* a wider spread with the same mean: residuals beyond WIDE mean
+   * deviations come more often than they used to. A CUSUM of the
+   * log-likelihood ratio of that rate against VAR_RATIO times it; a
+   * burst is one such residual, however large. */
+  int wide = fabs(m->rf) > WIDE * (s->fast_dev + floor_of(s));
+  double llr = wide ? s->llr_wide : s->llr_calm;
+  /* "the same mean": while the level moves, or another failure runs,
+   * wider residuals are its doing, and the variance test only waits */
+  int level_moves = s->cusum_up > tests[T_SHIFT_UP].u0 ||
+                    s->cusum_down > tests[T_SHIFT_DOWN].u0 ||
+                    (s->incident >= 0 && s->incident != T_VARIANCE);
+  if (level_moves && llr > 0)
+    llr = 0;
+  double v = s->var_cusum + llr;
+  if (v > tests[T_VARIANCE].u0) /* rare: the cap costs a log */
+    v = fmin(v, var_cap(s));
+  s->var_cusum = v > 0 ? v : 0;
+  if (s->n >= 20)
+    s->wide_rate += WIDE_ALPHA * (wide - s->wide_rate);
+  s->wide_rate = fmin(fmax(s->wide_rate, 0.01), 0.5);
+  if (s->block_n == 0) /* the rate moves slowly: its logs once a block */
+    var_ratios(s);
+  m->u[T_VARIANCE] = s->var_cusum;
   m->near_zero = fabs(x) <= NEAR_ZERO * s->scale + floor_of(s);
   m->u[T_OUTAGE] = run_step(&s->zero, m->near_zero, 0.5f);
   /* a stuck value near zero is the outage test's to report */
@@ -415,14 +544,25 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
   s->slow_dev = tidy(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev));
   if (in_incident)
     a_slow = a_slow > INCIDENT_ALPHA ? a_slow : INCIDENT_ALPHA;
+  /* a wider spread that lasts is learned within its incident */
+  if (in_incident && s->incident == T_VARIANCE && s->band > 0)
+    a_spread =
+        a_spread > INCIDENT_SPREAD_ALPHA ? a_spread : INCIDENT_SPREAD_ALPHA;
+  /* the magnitude learns the value as clipped: one outlier does not make
+   * every later value look near zero */
+  double clipped = s->slow + rs;
+  s->scale =
+      tidy(s->scale + rate_of(SCALE_ALPHA, s->n) * (fabs(clipped) - s->scale));
   s->fast = tidy(s->fast + rate_of(FAST_ALPHA, s->n) * rf);
   s->slow = tidy(s->slow + a_slow * rs);
-  s->scale = tidy(s->scale + rate_of(SCALE_ALPHA, s->n) * (fabs(x) - s->scale));
   s->last_x = x;
   if (young)
     return;
   for (int i = 0; i < NTESTS; i++)
-    tail_learn(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
+    if (i == T_VARIANCE)
+      tail_learn_peaks(&s->tails[i], tests[i].u0, m->u[i], &s->var_peak);
+    else
+      tail_learn(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
 }
 
 /* The smallest p of the tests, and which gave it. */
@@ -490,7 +630,9 @@ static void cap_immaterial(const state_t *s, double x, an_result_t *r) {
 /* Decides whether r, found by test worst with p pv, is reported, and
  * keeps the incident. Returns whether the series is in an incident. */
 static int incident_step(state_t *s, int worst, double pv, an_result_t *r) {
-  int band = r->score > 0 ? an_severity_of(NULL, r->score) : 0;
+  /* the band of p itself: an incident silent for what its time usually
+   * brings grows only beyond that */
+  int band = pv < SCORED_P ? an_severity_of(NULL, an_score_from_p(pv)) : 0;
   if (s->incident >= 0) {
     /* the incident grows a band worse, or another failure begins */
     if (band > s->band ||
@@ -550,8 +692,7 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   double surprise = pv >= 1  ? 0
                     : pv > 0 ? fmin(-log10(pv), MAX_SURPRISE)
                              : MAX_SURPRISE;
-  if (surprise <= usual + ENV_MARGIN && worst != T_FLAT)
-    pv = 1;
+  int expected = surprise <= usual + ENV_MARGIN && worst != T_FLAT;
   if (s->n < WARMUP) {
     /* a gross outlier may alarm early; nothing else yet */
     int gross = s->n >= GROSS_WARMUP && (worst == T_SPIKE || worst == T_DIP) &&
@@ -559,8 +700,11 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
     if (!gross)
       pv = 1;
   }
-  fill(s, x, t, &m, worst, pv, r);
+  fill(s, x, t, &m, worst, expected ? 1 : pv, r);
   r->warming_up = s->n < WARMUP;
+  /* what this time usually brings still runs as an incident, a silent
+   * one: the series is followed through it as on the days it was
+   * learned, and the envelope's precedent stays a fair one */
   int in_incident = incident_step(s, worst, pv, r);
   if (r->score <= 0)
     r->kind = AN_KIND_NONE;
@@ -572,9 +716,14 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
       s->cusum_up = s->cusum_down = 0;
     if (s->incident == T_TREND_UP || s->incident == T_TREND_DOWN)
       s->trend_up = s->trend_down = 0;
+    /* a wider spread is learned slowly: its CUSUM starts over only
+     * when the incident opens or grows to a band that pages, and holds
+     * it open while the spread stays wide */
+    if (s->incident == T_VARIANCE && s->incident_p == pv && s->band > 0)
+      s->var_cusum = s->var_peak = 0; /* not a normal excursion */
   }
   if (s->n >= WARMUP)
-    envelope_learn(&s->env, surprise);
+    envelope_learn(&s->env, surprise, usual, expected);
   learn(s, x, &m, in_incident);
   note_time(s, t);
   s->n += s->n < UINT32_MAX;
@@ -582,20 +731,31 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
 
 static int finite_nonneg(double x) { return x >= 0 && isfinite(x); }
 
+static int ring_valid(const ring_t *r, int bins) {
+  int ok = r->bin >= -1 && r->bin < bins;
+  for (int i = 0; i < ENV_NEAR; i++)
+    ok &= r->past_bin[i] >= -1 && r->past_bin[i] < bins;
+  return ok;
+}
+
 static int check(const void *p) {
   const state_t *s = p;
   if (!isfinite(s->fast) || !isfinite(s->slow) || !isfinite(s->last_x) ||
       !finite_nonneg(s->fast_dev) || !finite_nonneg(s->slow_dev) ||
-      !finite_nonneg(s->recent_dev) || !finite_nonneg(s->scale) ||
-      !finite_nonneg(s->interval) || isinf(s->last_t) ||
-      !finite_nonneg(s->cusum_up) || !finite_nonneg(s->cusum_down) ||
-      !finite_nonneg(s->trend_up) || !finite_nonneg(s->trend_down) ||
-      !finite_nonneg(s->step_dev) || s->incident < -1 ||
-      s->incident >= NTESTS || s->band < 0 || s->band > AN_SEVERITY_CRITICAL ||
+      !finite_nonneg(s->var_cusum) ||
+      !(s->wide_rate >= 0.01 && s->wide_rate <= 0.5) ||
+      !(s->llr_wide >= 0 && s->llr_wide < 10) ||
+      !(s->llr_calm <= 0 && s->llr_calm > -10) || !finite_nonneg(s->var_peak) ||
+      !finite_nonneg(s->scale) || !finite_nonneg(s->interval) ||
+      isinf(s->last_t) || !finite_nonneg(s->cusum_up) ||
+      !finite_nonneg(s->cusum_down) || !finite_nonneg(s->trend_up) ||
+      !finite_nonneg(s->trend_down) || !finite_nonneg(s->step_dev) ||
+      s->incident < -1 || s->incident >= NTESTS || s->band < 0 ||
+      s->band > AN_SEVERITY_CRITICAL ||
       !(s->incident_p >= 0 && s->incident_p <= 1) || s->block_n >= BLOCK ||
       !finite_nonneg(s->hint.floor) || s->hint.unit > AN_UNIT_LOAD ||
-      s->env.day_bin < -1 || s->env.day_bin >= DAY_BINS ||
-      s->env.hour_bin < -1 || s->env.hour_bin >= HOUR_BINS)
+      !ring_valid(&s->env.day_at, DAY_BINS) ||
+      !ring_valid(&s->env.hour_at, HOUR_BINS))
     return EINVAL;
   const run_t *runs[] = {&s->flat, &s->zero, &s->sat};
   for (int i = 0; i < 3; i++)
@@ -614,7 +774,7 @@ const an_detector_class_t an_detect_default = {
     .name = "default",
     .description = "baselines, a learned-tail test per failure shape, a "
                    "seasonal envelope, incidents",
-    .version = 3,
+    .version = 4,
     .state_size = sizeof(state_t),
     .init = init,
     .update = an_detect_default_update,
