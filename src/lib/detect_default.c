@@ -74,13 +74,12 @@
 #define BLOCK 30           /* values per block of the trend test */
 #define CALM_TO_END 30     /* normal values in a row that end an incident */
 #define INCIDENT_ALPHA 0.2 /* the slow baseline's rate in an incident */
-#define INCIDENT_SPREAD_ALPHA 0.02 /* the spreads' in a variance incident */
-#define OPEN_P 3.9e-5              /* p that opens an incident: score 0.5 */
-#define ESCALATION 1e-3       /* in an incident, another test must be rarer */
-#define NORMAL_P 1e-2         /* p at and above which a value is calm */
-#define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
-#define AT_CEILING 0.01       /* of the ceiling: at it */
-#define MATERIAL 10.0         /* floors of change below which no page is high */
+#define OPEN_P 3.9e-5      /* p that opens an incident: score 0.5 */
+#define ESCALATION 1e-3    /* in an incident, another test must be rarer */
+#define NORMAL_P 1e-2      /* p at and above which a value is calm */
+#define NEAR_ZERO 0.02     /* of the series' magnitude: an outage */
+#define AT_CEILING 0.01    /* of the ceiling: at it */
+#define MATERIAL 10.0      /* floors of change below which no page is high */
 #define IMMATERIAL_SCORE 0.84 /* what such a change scores at most */
 #define MAX_SURPRISE 250.0    /* -log10 p beyond this is all alike */
 #define SCORED_P 1e-2         /* an_score_from_p() is 0 from here up */
@@ -544,10 +543,6 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
   s->slow_dev = tidy(s->slow_dev + a_spread * (fabs(rs) - s->slow_dev));
   if (in_incident)
     a_slow = a_slow > INCIDENT_ALPHA ? a_slow : INCIDENT_ALPHA;
-  /* a wider spread that lasts is learned within its incident */
-  if (in_incident && s->incident == T_VARIANCE && s->band > 0)
-    a_spread =
-        a_spread > INCIDENT_SPREAD_ALPHA ? a_spread : INCIDENT_SPREAD_ALPHA;
   /* the magnitude learns the value as clipped: one outlier does not make
    * every later value look near zero */
   double clipped = s->slow + rs;
@@ -717,9 +712,9 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
     if (s->incident == T_TREND_UP || s->incident == T_TREND_DOWN)
       s->trend_up = s->trend_down = 0;
     /* a wider spread is learned slowly: its CUSUM starts over only
-     * when the incident opens or grows to a band that pages, and holds
-     * it open while the spread stays wide */
-    if (s->incident == T_VARIANCE && s->incident_p == pv && s->band > 0)
+     * when the incident opens or grows, and holds it open while the
+     * spread stays wide */
+    if (s->incident == T_VARIANCE && s->incident_p == pv)
       s->var_cusum = s->var_peak = 0; /* not a normal excursion */
   }
   if (s->n >= WARMUP)
