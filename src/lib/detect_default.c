@@ -58,13 +58,14 @@
 #define SPREAD_ALPHA 0.005 /* spreads: about 200 values */
 #define SCALE_ALPHA 1e-3   /* the series' magnitude: about 1 000 values */
 #define RATE_ALPHA 1e-4    /* how often u > u0: about 10 000 values */
-#define EXCESS_ALPHA 0.01  /* the excess moments: about 100 exceedances */
-#define COUNT_ALPHA 2e-3   /* how often a run's condition holds */
-#define PRIOR_WEIGHT 10    /* a prior tail counts as 10 observations */
-#define CLIP 5.0           /* residuals are learned at most 5 spreads */
-#define WARMUP 120         /* values before the full stack may score */
-#define GROSS_WARMUP 30    /* values before a gross outlier may score */
-#define GROSS 20.0         /* spreads from the recent level that are gross */
+#define LOG_RATE_KEEP (-1.0000500033334732e-4) /* log(1 - RATE_ALPHA) */
+#define EXCESS_ALPHA 0.01 /* the excess moments: about 100 exceedances */
+#define COUNT_ALPHA 2e-3  /* how often a run's condition holds */
+#define PRIOR_WEIGHT 10   /* a prior tail counts as 10 observations */
+#define CLIP 5.0          /* residuals are learned at most 5 spreads */
+#define WARMUP 120        /* values before the full stack may score */
+#define GROSS_WARMUP 30   /* values before a gross outlier may score */
+#define GROSS 20.0        /* spreads from the recent level that are gross */
 #define MAD_TO_SIGMA 1.2533141373155001
 #define CUSUM_K 0.5        /* the CUSUMs' allowance, in spreads */
 #define WIDE 1.5           /* mean deviations beyond which a residual is wide */
@@ -133,8 +134,11 @@ static const struct {
 /* A test's learned tail: P(u > u0), and the first two moments of u - u0
  * when it is. */
 typedef struct tail {
-  float rate, excess, excess2;
+  float rate; /* as it was before value number since was learned */
+  float excess, excess2;
   uint32_t count; /* exceedances, saturating */
+  uint32_t since; /* the rate only decays between exceedances: it is
+                     brought up to date when read, not at every value */
 } tail_t;
 
 /* A run of values in a rare condition (repeating, near zero, at the
@@ -269,14 +273,22 @@ static int heavy(const state_t *s, int i) {
  * distribution of the excess, its shape and scale from the excess' first
  * two moments (the method of moments, as SPOT does), the shape kept in
  * [0, SHAPE_MAX]; any other is exponential. */
-static double tail_p(const tail_t *t, double u0, double u, int is_heavy) {
+/* The rate before value n is learned: RATE_ALPHA's decay over the values
+ * since the last exceedance, at once. */
+static double rate_at(const tail_t *t, uint32_t n) {
+  double r = t->rate * exp((double)(n - t->since) * LOG_RATE_KEEP);
+  return r > 1e-30 ? r : 1e-30;
+}
+
+static double tail_p(const tail_t *t, double rate, double u0, double u,
+                     int is_heavy) {
   double m1 = t->excess, var = t->excess2 - m1 * m1;
   double shape = is_heavy && var > 0 ? 0.5 * (1 - m1 * m1 / var) : 0;
   shape = shape < 0 ? 0 : shape > SHAPE_MAX ? SHAPE_MAX : shape;
   double z = (u - u0) / (m1 * (1 - shape));
   if (shape < 1e-3)
-    return t->rate * exp(-z);
-  return t->rate * pow(1 + shape * z, -1 / shape);
+    return rate * exp(-z);
+  return rate * pow(1 + shape * z, -1 / shape);
 }
 
 /* The variance CUSUM stops where its p is VAR_P_MIN: a wider spread
@@ -284,7 +296,7 @@ static double tail_p(const tail_t *t, double u0, double u, int is_heavy) {
  * the seasonal envelope learns it. */
 static double var_cap(const state_t *s) {
   const tail_t *t = &s->tails[T_VARIANCE];
-  return tests[T_VARIANCE].u0 + t->excess * log(t->rate / VAR_P_MIN);
+  return tests[T_VARIANCE].u0 + t->excess * log(rate_at(t, s->n) / VAR_P_MIN);
 }
 
 /* Learns one exceedance e = u - u0 into the tail's excess moments. */
@@ -299,26 +311,31 @@ static void excess_learn(tail_t *t, double e, int is_heavy) {
   t->count += t->count < UINT32_MAX;
 }
 
-static void rate_learn(tail_t *t, int over) {
-  t->rate += (float)RATE_ALPHA * ((float)over - t->rate);
-  t->rate = t->rate > 1e-30f ? t->rate : 1e-30f;
+/* Value n exceeded u0. */
+static void rate_learn(tail_t *t, uint32_t n) {
+  t->rate = (float)(rate_at(t, n) * (1 - RATE_ALPHA) + RATE_ALPHA);
+  t->since = n + 1;
 }
 
 /* The rate learns at RATE_ALPHA from the start: its prior, worth
  * PRIOR_WEIGHT exceedances at a rate near 1/1 000, is worth about
  * 1 / RATE_ALPHA values already. */
-static void tail_learn(tail_t *t, double u0, double u, int is_heavy) {
-  rate_learn(t, u > u0);
-  if (u > u0)
+static void tail_learn(tail_t *t, uint32_t n, double u0, double u,
+                       int is_heavy) {
+  if (u > u0) {
+    rate_learn(t, n);
     excess_learn(t, u - u0, is_heavy);
+  }
 }
 
 /* The same for a statistic that stays high for many values once high (a
  * CUSUM): an excursion above u0 is one exceedance, its peak the excess,
  * so a long one does not teach the tail that it is normal while it lasts.
  * The rate is then how often an excursion begins. */
-static void tail_learn_peaks(tail_t *t, double u0, double u, float *peak) {
-  rate_learn(t, u > u0 && *peak == 0);
+static void tail_learn_peaks(tail_t *t, uint32_t n, double u0, double u,
+                             float *peak) {
+  if (u > u0 && *peak == 0)
+    rate_learn(t, n);
   if (u > u0) {
     *peak = (float)fmax(*peak, u);
   } else if (*peak > 0) {
@@ -555,9 +572,9 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
     return;
   for (int i = 0; i < NTESTS; i++)
     if (i == T_VARIANCE)
-      tail_learn_peaks(&s->tails[i], tests[i].u0, m->u[i], &s->var_peak);
+      tail_learn_peaks(&s->tails[i], s->n, tests[i].u0, m->u[i], &s->var_peak);
     else
-      tail_learn(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
+      tail_learn(&s->tails[i], s->n, tests[i].u0, m->u[i], heavy(s, i));
 }
 
 /* The smallest p of the tests, and which gave it. */
@@ -566,7 +583,8 @@ static double worst_p(const state_t *s, const measure_t *m, int *worst) {
   for (int i = 0; i < NTESTS; i++) {
     if (m->u[i] <= tests[i].u0)
       continue;
-    double pi = tail_p(&s->tails[i], tests[i].u0, m->u[i], heavy(s, i));
+    const tail_t *t = &s->tails[i];
+    double pi = tail_p(t, rate_at(t, s->n), tests[i].u0, m->u[i], heavy(s, i));
     if (pi < pv) {
       pv = pi;
       *worst = i;
@@ -759,8 +777,9 @@ static int check(const void *p) {
       return EINVAL;
   for (int i = 0; i < NTESTS; i++)
     if (!(s->tails[i].rate > 0 && s->tails[i].rate <= 1) ||
-        !(s->tails[i].excess > 0) || !isfinite(s->tails[i].excess) ||
-        !(s->tails[i].excess2 > 0) || !isfinite(s->tails[i].excess2))
+        s->tails[i].since > (uint64_t)s->n + 1 || !(s->tails[i].excess > 0) ||
+        !isfinite(s->tails[i].excess) || !(s->tails[i].excess2 > 0) ||
+        !isfinite(s->tails[i].excess2))
       return EINVAL;
   return 0;
 }
