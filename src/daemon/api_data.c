@@ -118,8 +118,10 @@ static int bad(point_error_t *e, int status, const char *code, const char *fmt,
 static int validate(yajl_val p, const char *where, double now,
                     const char **source, yajl_val *values, double *t,
                     point_error_t *e) {
-  if (!YAJL_IS_OBJECT(p))
-    return bad(e, 400, "INVALID_DATA", "%s must be an object", where);
+  if (!YAJL_IS_OBJECT(p)) /* where is "" or "points[i]." */
+    return bad(e, 400, "INVALID_DATA", "%.*s must be an object",
+               where[0] ? (int)strlen(where) - 1 : 4,
+               where[0] ? where : "body");
   yajl_val v = an_json_get(p, "sourceId");
   if (v == NULL)
     return bad(e, 400, "INVALID_DATA", "%ssourceId is required", where);
@@ -181,6 +183,21 @@ static int add_new_source(data_job_t *j, an_engine_t *engine,
   return an_engine_add_source(engine, source);
 }
 
+/* An anomaly's severity: its score's band, and "low" when a Threshold
+ * below the low band made it one. */
+static an_severity_t anomaly_severity(const an_config_t *c, double score) {
+  an_severity_t s = an_severity_of(&c->bands, score);
+  return s == AN_SEVERITY_NONE ? AN_SEVERITY_LOW : s;
+}
+
+/* The severity an answer shows for score: NULL (JSON null) when it is not
+ * an anomaly, since the seed's severities are only low|medium|high|critical
+ * (there is no "none"). */
+static const char *severity_or_null(const an_config_t *c, double score) {
+  return score >= c->threshold ? an_severity_name(anomaly_severity(c, score))
+                               : NULL;
+}
+
 /* Scores one valid point, writes its answer object and queues its rows. */
 static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
                        const char *source, yajl_val values, double t,
@@ -233,10 +250,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   an_jw_str(g, "dataPointId", point_id);
   an_jw_num(g, "anomalyScore", best);
   an_jw_bool(g, "isAnomaly", best >= c->threshold);
-  an_jw_str(g, "severity",
-            an_severity_name(best >= c->threshold
-                                 ? an_severity_of(&c->bands, best)
-                                 : AN_SEVERITY_NONE));
+  an_jw_str(g, "severity", severity_or_null(c, best));
   an_jw_str(g, "sourceId", source);
   an_jw_str(g, "timestamp", answer_time(t, stamp, sizeof(stamp)));
   an_jw_key(g, "metrics");
@@ -252,9 +266,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     an_jw_num(g, "value", x);
     an_jw_num(g, "score", r->score);
     an_jw_bool(g, "isAnomaly", anomalous);
-    an_jw_str(g, "severity",
-              an_severity_name(anomalous ? an_severity_of(&c->bands, r->score)
-                                         : AN_SEVERITY_NONE));
+    an_jw_str(g, "severity", severity_or_null(c, r->score));
     an_jw_num(g, "expected", r->expected);
     if (r->warming_up)
       an_jw_bool(g, "warmingUp", 1);
@@ -287,7 +299,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->value = x;
       a->expected = r->expected;
       a->score = r->score;
-      a->severity = an_severity_of(&c->bands, r->score);
+      a->severity = anomaly_severity(c, r->score);
       a->detected_at = t;
       a->explanation = strdup(an_explain(r, x, metric, why, sizeof(why)));
       a->kind = strdup(an_kind_name(r->kind));
@@ -390,6 +402,8 @@ void an_api_data_post(an_request_t *req) {
       yajl_tree_free(body);
       return;
     }
+    point_error_t first;
+    size_t accepted = 0;
     an_jw_map_open(&j->answer);
     an_jw_key(&j->answer, "results");
     an_jw_array_open(&j->answer);
@@ -400,11 +414,25 @@ void an_api_data_post(an_request_t *req) {
       snprintf(where, sizeof(where), "points[%zu].", i);
       if (validate(points->u.array.values[i], where, now, &source, &values, &t,
                    &e) != 0 ||
-          score_point(j, d, where, source, values, t, &e) != 0)
+          score_point(j, d, where, source, values, t, &e) != 0) {
+        if (i == 0)
+          first = e;
         write_error(&j->answer, &e);
+      } else {
+        accepted++;
+      }
     }
     an_jw_array_close(&j->answer);
     an_jw_map_close(&j->answer);
+    if (accepted == 0) { /* nothing was accepted: not a 202 (DESIGN.md) */
+      int internal = first.status >= 500;
+      an_reply_error(req, internal ? first.status : 400,
+                     internal ? first.code : "INVALID_DATA",
+                     "no point is valid; the first: %s", first.message);
+      job_free(j);
+      yajl_tree_free(body);
+      return;
+    }
   }
   yajl_tree_free(body);
   int rc = an_store_submit(d->store, store_data, data_stored, j);

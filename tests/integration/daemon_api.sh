@@ -31,7 +31,7 @@ req POST /v1/data '{"sourceId":"server-01","values":{"cpu":85.5,"memory":72.3},"
 check "one point: 202" is "$STATUS" 202
 check "dataPointId is a UUID" is "$(json "len(j['dataPointId'])")" 36
 check "anomalyScore in [0,1]" is "$(json "0 <= j['anomalyScore'] <= 1")" True
-check "isAnomaly and severity" is "$(json "(j['isAnomaly'], j['severity'])")" "(False, 'none')"
+check "isAnomaly and severity" is "$(json "(j['isAnomaly'], j['severity'])")" "(False, None)"
 check "per-metric detail" is "$(json "sorted(j['metrics'])")" "['cpu', 'memory']"
 req POST /v1/data '{"sourceId":"server-01","values":{"cpu":85.5},"timestamp":"2024-01-20T10:00:00Z"}'
 check "same timestamp again: 400" is "$STATUS" 400
