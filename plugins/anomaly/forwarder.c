@@ -24,8 +24,10 @@ typedef struct item {
 } item_t;
 
 struct an_forwarder {
+  /* conf's strings are the caller's, valid only during start: url and
+   * api_key live on in the next three, spool_path in spool_path */
   an_forwarder_conf_t conf;
-  char *url_anomalies, *url_tuning, *auth_header;
+  char *url_anomalies, *url_tuning, *auth_header, *spool_path;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -380,6 +382,10 @@ an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
     return NULL;
   }
   f->conf = *conf;
+  f->conf.url = f->conf.api_key = NULL;
+  if ((f->spool_path = strdup(conf->spool_path)) == NULL)
+    goto oom;
+  f->conf.spool_path = f->spool_path;
   if (f->conf.batch_max == 0)
     f->conf.batch_max = 500;
   if (f->conf.queue_max == 0)
@@ -425,6 +431,7 @@ fail:
   free(f->url_anomalies);
   free(f->url_tuning);
   free(f->auth_header);
+  free(f->spool_path);
   free(f);
   return NULL;
 }
@@ -479,5 +486,6 @@ void an_forwarder_stop(an_forwarder_t *f, double flush_seconds) {
   free(f->url_anomalies);
   free(f->url_tuning);
   free(f->auth_header);
+  free(f->spool_path);
   free(f);
 }
