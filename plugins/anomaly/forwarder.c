@@ -117,6 +117,34 @@ static long request(an_forwarder_t *f, const char *url, const char *body,
 
 typedef enum outcome { DELIVERED, RETRY, REJECTED } outcome_t;
 
+static void reject(an_forwarder_t *f, char **records, size_t n);
+
+/* A delivered batch's answer lists the items anomalyd refused
+ * ("errors": [{"index": i, "error": {…}}]; the others were stored): those
+ * are kept in SPOOL.rejected like a refused batch. */
+static void reject_refused_items(an_forwarder_t *f, char **records, size_t n,
+                                 const char *answer) {
+  const char *path[] = {"errors", NULL}, *pi[] = {"index", NULL},
+             *pm[] = {"error", "message", NULL};
+  yajl_val doc = answer != NULL ? yajl_tree_parse(answer, NULL, 0) : NULL;
+  yajl_val errors = doc != NULL ? yajl_tree_get(doc, path, yajl_t_array) : NULL;
+  for (size_t i = 0; errors != NULL && i < errors->u.array.len; i++) {
+    yajl_val index =
+        yajl_tree_get(errors->u.array.values[i], pi, yajl_t_number);
+    yajl_val message =
+        yajl_tree_get(errors->u.array.values[i], pm, yajl_t_string);
+    if (index == NULL || !YAJL_IS_INTEGER(index) ||
+        YAJL_GET_INTEGER(index) < 0 || (size_t)YAJL_GET_INTEGER(index) >= n)
+      continue;
+    logf_(f, LOG_ERR,
+          "anomaly: the daemon refused an anomaly: %.300s; moved "
+          "to %s.rejected",
+          message != NULL ? YAJL_GET_STRING(message) : "", f->conf.spool_path);
+    reject(f, &records[YAJL_GET_INTEGER(index)], 1);
+  }
+  yajl_tree_free(doc);
+}
+
 /* Sends records as one batch. */
 static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   size_t len = 32;
@@ -136,7 +164,9 @@ static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   outcome_t out = outcome == AN_HTTP_DELIVERED  ? DELIVERED
                   : outcome == AN_HTTP_REJECTED ? REJECTED
                                                 : RETRY;
-  if (out == REJECTED)
+  if (out == DELIVERED)
+    reject_refused_items(f, records, n, resp.body);
+  else if (out == REJECTED)
     logf_(f, LOG_ERR,
           "anomaly: the daemon refused a batch of %zu (HTTP %ld): "
           "%.300s; moved to %s.rejected",

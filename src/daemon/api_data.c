@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "severity.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #include <errno.h>
@@ -129,6 +130,9 @@ static int validate(yajl_val p, const char *where, double now,
     return bad(e, 400, "INVALID_DATA", "%ssourceId must be a non-empty string",
                where);
   *source = YAJL_GET_STRING(v);
+  /* checked before any message quotes a name: never echoed back raw */
+  if (!an_utf8_valid(*source, strlen(*source)))
+    return bad(e, 400, "INVALID_DATA", "%ssourceId must be valid UTF-8", where);
   if (strlen(*source) > MAX_NAME || strchr(*source, '/') != NULL)
     return bad(e, 400, "INVALID_DATA",
                "%ssourceId must be at most %d characters, without '/'", where,
@@ -146,6 +150,9 @@ static int validate(yajl_val p, const char *where, double now,
       return bad(e, 400, "INVALID_DATA",
                  "%svalues: metric names must be 1 to %d characters", where,
                  MAX_NAME);
+    if (!an_utf8_valid(metric, strlen(metric)))
+      return bad(e, 400, "INVALID_DATA",
+                 "%svalues: metric names must be valid UTF-8", where);
     if (an_api_number((*values)->u.object.values[i], &d) != 0)
       return bad(e, 400, "INVALID_DATA", "%svalues.%s must be a finite number",
                  where, metric);
@@ -163,7 +170,10 @@ static int validate(yajl_val p, const char *where, double now,
     if (!YAJL_IS_OBJECT(v))
       return bad(e, 400, "INVALID_DATA", "%smetadata must be an object", where);
     for (size_t i = 0; i < v->u.object.len; i++)
-      if (!YAJL_IS_STRING(v->u.object.values[i]))
+      if (!an_utf8_valid(v->u.object.keys[i], strlen(v->u.object.keys[i])))
+        return bad(e, 400, "INVALID_DATA",
+                   "%smetadata: keys must be valid UTF-8", where);
+      else if (!YAJL_IS_STRING(v->u.object.values[i]))
         return bad(e, 400, "INVALID_DATA", "%smetadata.%s must be a string",
                    where, v->u.object.keys[i]);
   }
