@@ -452,9 +452,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->expected) != 0)
     FAIL("expected must be a finite number");
   v = an_json_get(o, "detectedAt");
-  if (!YAJL_IS_STRING(v) ||
-      an_time_parse_iso8601(YAJL_GET_STRING(v), &a->detected_at) != 0)
-    FAIL("detectedAt must be an ISO 8601 date-time");
+  if (v == NULL || an_api_time(v, &a->detected_at) != 0)
+    FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
+         "epoch");
+  a->created_at = an_daemon_now();
+  if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
+    FAIL("detectedAt is more than %g s ahead of the daemon's clock "
+         "(MaxFutureSkew)",
+         c->max_future_skew);
   v = an_json_get(o, "severity");
   if (v != NULL && !YAJL_IS_NULL(v)) {
     an_severity_t sev;
@@ -489,7 +494,6 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v != NULL && !YAJL_IS_NULL(v) &&
       (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
     FAIL("metrics.ncd must be a number from 0 to 1");
-  a->created_at = an_daemon_now();
   return 0;
 #undef FAIL
 }

@@ -117,8 +117,8 @@ static int bad(point_error_t *e, int status, const char *code, const char *fmt,
 
 /* Validates everything of a point before anything is scored. */
 static int validate(yajl_val p, const char *where, double now,
-                    const char **source, yajl_val *values, double *t,
-                    point_error_t *e) {
+                    const an_config_t *c, const char **source, yajl_val *values,
+                    double *t, point_error_t *e) {
   if (!YAJL_IS_OBJECT(p)) /* where is "" or "points[i]." */
     return bad(e, 400, "INVALID_DATA", "%.*s must be an object",
                where[0] ? (int)strlen(where) - 1 : 4,
@@ -143,6 +143,10 @@ static int validate(yajl_val p, const char *where, double now,
   if (!YAJL_IS_OBJECT(*values) || (*values)->u.object.len == 0)
     return bad(e, 400, "INVALID_DATA",
                "%svalues must be an object with at least one metric", where);
+  if ((*values)->u.object.len > c->max_metrics_per_point)
+    return bad(e, 400, "INVALID_DATA",
+               "%svalues has %zu metrics; at most MaxMetricsPerPoint (%zu)",
+               where, (*values)->u.object.len, c->max_metrics_per_point);
   for (size_t i = 0; i < (*values)->u.object.len; i++) {
     const char *metric = (*values)->u.object.keys[i];
     double d;
@@ -159,12 +163,16 @@ static int validate(yajl_val p, const char *where, double now,
   }
   v = an_json_get(p, "timestamp");
   *t = now;
-  if (v != NULL && !YAJL_IS_NULL(v) &&
-      (!YAJL_IS_STRING(v) || an_time_parse_iso8601(YAJL_GET_STRING(v), t) != 0))
+  if (v != NULL && !YAJL_IS_NULL(v) && an_api_time(v, t) != 0)
     return bad(e, 400, "INVALID_DATA",
                "%stimestamp must be an ISO 8601 date-time such as "
-               "2024-01-20T10:00:00Z",
+               "2024-01-20T10:00:00Z, or seconds since the epoch",
                where);
+  if (an_api_time_too_far_ahead(c, *t, now))
+    return bad(e, 400, "INVALID_DATA",
+               "%stimestamp is more than %g s ahead of the daemon's clock "
+               "(MaxFutureSkew)",
+               where, c->max_future_skew);
   v = an_json_get(p, "metadata");
   if (v != NULL && !YAJL_IS_NULL(v)) {
     if (!YAJL_IS_OBJECT(v))
@@ -228,34 +236,50 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   }
   /* Score every metric first: an out-of-order timestamp fails the point
    * before anything of it is answered. */
-  size_t n = values->u.object.len;
-  an_result_t *results = calloc(n, sizeof(*results));
-  if (results == NULL)
+  size_t n = values->u.object.len, resent = 0;
+  an_engine_answer_t *answers = calloc(n, sizeof(*answers));
+  if (answers == NULL)
     return bad(e, 500, "INTERNAL", "out of memory");
+  an_ids_new(point_id);
   for (size_t i = 0; i < n; i++) {
     double x, last = 0;
     an_api_number(values->u.object.values[i], &x);
+    memcpy(answers[i].point_id, point_id, sizeof(point_id));
+    an_ids_new(answers[i].anomaly_id);
     int rc = an_engine_score(d->engine, source, values->u.object.keys[i], t, x,
-                             &results[i], &last);
+                             &answers[i], &last);
+    if (rc == EALREADY) { /* a resend: its first answer, not learned again */
+      resent++;
+      rc = 0;
+    }
     if (rc == ERANGE) {
-      free(results);
+      free(answers);
       an_time_format(last, stamp, sizeof(stamp));
       return bad(e, 400, "INVALID_DATA",
                  "%stimestamp must be after the last one of series %s/%s "
                  "(%s)",
                  where, source, values->u.object.keys[i], stamp);
     }
+    if (rc == E2BIG) {
+      free(answers);
+      return bad(e, 400, "INVALID_DATA",
+                 "%svalues.%s would be a new series of source %s, which has "
+                 "MaxSeriesPerSource (%zu) already",
+                 where, values->u.object.keys[i], source,
+                 c->max_series_per_source);
+    }
     if (rc != 0) {
-      free(results);
+      free(answers);
       return bad(e, 400, "INVALID_DATA", "%svalues.%s cannot be scored", where,
                  values->u.object.keys[i]);
     }
-    if (results[i].score > best)
-      best = results[i].score;
+    if (answers[i].result.score > best)
+      best = answers[i].result.score;
   }
-  an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n);
+  an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n - resent);
 
-  an_ids_new(point_id);
+  if (resent == n) /* the whole point again: its first dataPointId */
+    memcpy(point_id, answers[0].point_id, sizeof(point_id));
   an_jw_map_open(g);
   an_jw_str(g, "dataPointId", point_id);
   an_jw_num(g, "anomalyScore", best);
@@ -267,7 +291,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   an_jw_map_open(g);
   for (size_t i = 0; i < n; i++) {
     const char *metric = values->u.object.keys[i];
-    an_result_t *r = &results[i];
+    an_result_t *r = &answers[i].result;
     double x;
     an_api_number(values->u.object.values[i], &x);
     int anomalous = r->score >= c->threshold;
@@ -303,7 +327,8 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
       memset(a, 0, sizeof(*a));
-      an_ids_new(a->id);
+      /* a resend's is the first one's: stored once */
+      memcpy(a->id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
       a->source = strdup(source);
       a->metric = strdup(metric);
       a->value = x;
@@ -326,7 +351,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   }
   an_jw_map_close(g);
   an_jw_map_close(g);
-  free(results);
+  free(answers);
   return 0;
 }
 
@@ -396,7 +421,7 @@ void an_api_data_post(an_request_t *req) {
     yajl_val values;
     double t;
     j->single = 1;
-    if (validate(body, "", now, &source, &values, &t, &e) != 0 ||
+    if (validate(body, "", now, d->config, &source, &values, &t, &e) != 0 ||
         score_point(j, d, "", source, values, t, &e) != 0) {
       an_reply_error(req, e.status, e.code, "%s", e.message);
       job_free(j);
@@ -422,8 +447,8 @@ void an_api_data_post(an_request_t *req) {
       yajl_val values;
       double t;
       snprintf(where, sizeof(where), "points[%zu].", i);
-      if (validate(points->u.array.values[i], where, now, &source, &values, &t,
-                   &e) != 0 ||
+      if (validate(points->u.array.values[i], where, now, d->config, &source,
+                   &values, &t, &e) != 0 ||
           score_point(j, d, where, source, values, t, &e) != 0) {
         if (i == 0)
           first = e;
