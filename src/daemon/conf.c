@@ -309,9 +309,11 @@ static int read_api_key(parser_t *p, const node_t *b, an_config_t *c) {
         k.role = AN_ROLE_ADMIN;
       else if (rc == 0 && strcasecmp(role, "stream") == 0)
         k.role = AN_ROLE_STREAM;
+      else if (rc == 0 && strcasecmp(role, "ingest") == 0)
+        k.role = AN_ROLE_INGEST;
       else if (rc == 0)
         rc = fail(p, n->line,
-                  "Role must be \"admin\" or \"stream\", not "
+                  "Role must be \"admin\", \"stream\" or \"ingest\", not "
                   "\"%s\"",
                   role);
       free(role);
@@ -616,6 +618,11 @@ static int default_public_url(an_config_t *c) {
   free(c->public_url);
   snprintf(url, sizeof(url), "http://%s:%d", c->listen_host, c->listen_port);
   return (c->public_url = strdup(url)) != NULL ? 0 : ENOMEM;
+}
+
+const char *an_config_role_name(an_role_t role) {
+  static const char *const names[] = {"none", "ingest", "stream", "admin"};
+  return role <= AN_ROLE_ADMIN ? names[role] : "none";
 }
 
 an_config_t *an_config_defaults(void) {

@@ -8,11 +8,16 @@
 
 #include <stddef.h>
 
+/* Roles in order: a key may call what its role or a lesser one may. */
 typedef enum an_role {
   AN_ROLE_NONE = 0, /* no key needed (health, metrics) */
-  AN_ROLE_STREAM,   /* push data, read, give feedback */
+  AN_ROLE_INGEST,   /* push data and anomalies, pull tuning: a collectd host */
+  AN_ROLE_STREAM,   /* push data, read, give feedback, silence */
   AN_ROLE_ADMIN,    /* everything */
 } an_role_t;
+
+/* "none", "ingest", "stream" or "admin". */
+const char *an_config_role_name(an_role_t role);
 
 typedef struct an_api_key {
   char *name;   /* <ApiKey "name">: what logs show */
