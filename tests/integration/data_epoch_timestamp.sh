@@ -14,8 +14,8 @@ req POST /v1/data '{"sourceId":"server-01","values":{"cpu":1},"timestamp":170574
 check "epoch seconds with a fraction: 202, read as that time" is "$STATUS $(json "j['timestamp']")" "202 2024-01-20T10:00:00.250Z"
 req POST /v1/data '{"sourceId":"server-01","values":{"cpu":1},"timestamp":"2024-01-20T10:00:01Z"}'
 check "ISO 8601 still: 202" is "$STATUS" 202
-req POST /v1/data '{"sourceId":"server-01","values":{"cpu":1},"timestamp":1705744801}'
-check "the same instant as epoch seconds is that series' last: refused" is "$STATUS" 400
+req POST /v1/data '{"sourceId":"server-01","values":{"cpu":2},"timestamp":1705744801}'
+check "the same instant as epoch seconds, another value: refused" is "$STATUS" 400
 bad_time() {
   req POST /v1/data "{\"sourceId\":\"server-01\",\"values\":{\"cpu\":1},\"timestamp\":$2}"
   check "$1: 400 naming timestamp" is "$STATUS $(json "j['error']['message'].split(' ')[0]")" "400 timestamp"
