@@ -37,6 +37,9 @@ static void test_defaults(void **unused) {
   assert_string_equal(c->public_url, "http://127.0.0.1:8427");
   assert_true(c->resolve_after == 300);
   assert_true(c->notify_timeout == 10);
+  assert_true(c->max_future_skew == 3600);
+  assert_int_equal(c->max_metrics_per_point, 1000);
+  assert_int_equal(c->max_series_per_source, 10000);
   an_config_free(c);
   an_config_free(NULL);
 }
@@ -58,7 +61,9 @@ static void test_full_file(void **unused) {
                         "<Severity>\n Low 0.4\n Medium 0.6\n</Severity>\n"
                         "Threshold 0.65\n"
                         "AlertResolveAfter 60\nNotifyTimeout 5\n"
-                        "NotifyGiveUpAfter 3600\n",
+                        "NotifyGiveUpAfter 3600\n"
+                        "MaxFutureSkew 60\nMaxMetricsPerPoint 10\n"
+                        "MaxSeriesPerSource 20\n",
                         err, sizeof(err));
   assert_non_null(c);
   assert_string_equal(c->listen_host, "0.0.0.0");
@@ -79,6 +84,9 @@ static void test_full_file(void **unused) {
   assert_true(c->resolve_after == 60);
   assert_true(c->notify_timeout == 5);
   assert_true(c->notify_give_up == 3600);
+  assert_true(c->max_future_skew == 60);
+  assert_int_equal(c->max_metrics_per_point, 10);
+  assert_int_equal(c->max_series_per_source, 20);
   an_config_free(c);
   c = load("PublicURL \"https://anomalyd.example.com/\"\n", err, sizeof(err));
   assert_non_null(c);
@@ -114,6 +122,9 @@ static void test_errors(void **unused) {
   expect("<Source \"a\">\n</ApiKey>\n", ":2: expected </Source>");
   expect("AutoRegisterSources yes\n", "must be true or false");
   expect("MaxBodySize 12.5\n", "MaxBodySize must be between");
+  expect("MaxFutureSkew -1\n", ":1: MaxFutureSkew must be between");
+  expect("MaxMetricsPerPoint 0\n", ":1: MaxMetricsPerPoint must be between");
+  expect("MaxSeriesPerSource 0\n", ":1: MaxSeriesPerSource must be between");
   expect("RateLimit many\n", ":1: RateLimit: 'many' is not a number");
   expect("<Channel \"c\">\nType \"fax\"\nURL \"http://x\"\n</Channel>\n",
          ":2: Type must be");

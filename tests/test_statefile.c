@@ -115,11 +115,77 @@ static void test_bad_files(void **unused) {
   unlink(path);
 }
 
+/* The largest allocation asked for: the test is linked with
+ * -Wl,--wrap=malloc, so the loader's own malloc calls come here. */
+void *__real_malloc(size_t n);
+static size_t largest_malloc;
+void *__wrap_malloc(size_t n) {
+  if (n > largest_malloc)
+    largest_malloc = n;
+  return __real_malloc(n);
+}
+
+/* A state file's header for the default detector with raw size rl,
+ * followed by frame; returns its length. */
+static size_t damaged_file(unsigned char *buf, uint64_t rl,
+                           const unsigned char *frame, size_t flen) {
+  static const char magic[8] = {'A', 'N', 'S', 'T', 'A', 'T', 'E', 1};
+  uint32_t nl = 7;
+  size_t p = 0;
+  memcpy(buf + p, magic, 8), p += 8;
+  memcpy(buf + p, &nl, 4), p += 4;
+  memcpy(buf + p, "default", 7), p += 7;
+  memcpy(buf + p, &rl, 8), p += 8;
+  memcpy(buf + p, frame, flen), p += flen;
+  return p;
+}
+
+/* A damaged size field must not make the loader allocate gigabytes: the
+ * sizes are checked against the file and the zstd frame first. */
+static void test_damaged_size_allocates_nothing_big(void **unused) {
+  char err[256];
+  unsigned char buf[70000];
+  an_series_table_t *a = learned();
+  assert_int_equal(an_statefile_save(a, "default", path, err, sizeof(err)), 0);
+  FILE *f = fopen(path, "rb");
+  size_t len = fread(buf, 1, sizeof(buf), f);
+  fclose(f);
+  an_series_table_destroy(a);
+
+  /* the raw size field says 4 GiB, the frame is intact */
+  uint64_t huge = 1ULL << 32;
+  memcpy(buf + 19, &huge, sizeof(huge));
+  write_file(buf, len);
+  an_series_table_t *t = an_series_table_create(an_detector_find("default"));
+  largest_malloc = 0;
+  assert_int_equal(an_statefile_load(t, "default", path, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "damaged"));
+  assert_true(largest_malloc < len + 4096);
+
+  /* the frame header agrees (4 GiB, single segment, one RLE block): the
+   * frame's 16 bytes cannot hold that much */
+  const unsigned char frame[] = {0x28, 0xb5, 0x2f, 0xfd, /* zstd magic */
+                                 0xe0, /* 8-byte size, single */
+                                 0x00, 0x00, 0x00, 0x00,
+                                 0x01, 0x00, 0x00, 0x00, /* 4 GiB */
+                                 0x03, 0x00, 0x10,       /* last RLE block */
+                                 0x41};
+  len = damaged_file(buf, huge, frame, sizeof(frame));
+  write_file(buf, len);
+  largest_malloc = 0;
+  assert_int_equal(an_statefile_load(t, "default", path, err, sizeof(err)), -1);
+  assert_true(largest_malloc < 1 << 20);
+  assert_int_equal(an_series_table_count(t), 0);
+  an_series_table_destroy(t);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_old_version_refused),
+      cmocka_unit_test(test_damaged_size_allocates_nothing_big),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "severity.h"
 #include "statefile.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #include <math.h>
@@ -181,9 +182,13 @@ static char *anomaly_record(const char *host, const char *metric, cdtime_t time,
   yajl_gen g = yajl_gen_alloc(NULL);
   if (g == NULL)
     return NULL;
+  /* collectd's names are bytes: a bad one written as is would make
+   * anomalyd refuse the whole batch (and yajl would drop the string) */
+  char clean[4 * NOTIF_MAX_MSG_LEN + 3 * DATA_MAX_NAME_LEN * 5];
 #define STR(k, v)                                                              \
   yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
-  yajl_gen_string(g, (const unsigned char *)(v), strlen(v))
+  an_utf8_sanitize(v, clean, sizeof(clean));                                   \
+  yajl_gen_string(g, (const unsigned char *)clean, strlen(clean))
 #define NUM(k, v)                                                              \
   yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
   if (isfinite(v))                                                             \

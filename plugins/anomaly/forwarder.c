@@ -24,8 +24,10 @@ typedef struct item {
 } item_t;
 
 struct an_forwarder {
+  /* conf's strings are the caller's, valid only during start: url and
+   * api_key live on in the next three, spool_path in spool_path */
   an_forwarder_conf_t conf;
-  char *url_anomalies, *url_tuning, *auth_header;
+  char *url_anomalies, *url_tuning, *auth_header, *spool_path;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -115,6 +117,34 @@ static long request(an_forwarder_t *f, const char *url, const char *body,
 
 typedef enum outcome { DELIVERED, RETRY, REJECTED } outcome_t;
 
+static void reject(an_forwarder_t *f, char **records, size_t n);
+
+/* A delivered batch's answer lists the items anomalyd refused
+ * ("errors": [{"index": i, "error": {…}}]; the others were stored): those
+ * are kept in SPOOL.rejected like a refused batch. */
+static void reject_refused_items(an_forwarder_t *f, char **records, size_t n,
+                                 const char *answer) {
+  const char *path[] = {"errors", NULL}, *pi[] = {"index", NULL},
+             *pm[] = {"error", "message", NULL};
+  yajl_val doc = answer != NULL ? yajl_tree_parse(answer, NULL, 0) : NULL;
+  yajl_val errors = doc != NULL ? yajl_tree_get(doc, path, yajl_t_array) : NULL;
+  for (size_t i = 0; errors != NULL && i < errors->u.array.len; i++) {
+    yajl_val index =
+        yajl_tree_get(errors->u.array.values[i], pi, yajl_t_number);
+    yajl_val message =
+        yajl_tree_get(errors->u.array.values[i], pm, yajl_t_string);
+    if (index == NULL || !YAJL_IS_INTEGER(index) ||
+        YAJL_GET_INTEGER(index) < 0 || (size_t)YAJL_GET_INTEGER(index) >= n)
+      continue;
+    logf_(f, LOG_ERR,
+          "anomaly: the daemon refused an anomaly: %.300s; moved "
+          "to %s.rejected",
+          message != NULL ? YAJL_GET_STRING(message) : "", f->conf.spool_path);
+    reject(f, &records[YAJL_GET_INTEGER(index)], 1);
+  }
+  yajl_tree_free(doc);
+}
+
 /* Sends records as one batch. */
 static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   size_t len = 32;
@@ -134,7 +164,9 @@ static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   outcome_t out = outcome == AN_HTTP_DELIVERED  ? DELIVERED
                   : outcome == AN_HTTP_REJECTED ? REJECTED
                                                 : RETRY;
-  if (out == REJECTED)
+  if (out == DELIVERED)
+    reject_refused_items(f, records, n, resp.body);
+  else if (out == REJECTED)
     logf_(f, LOG_ERR,
           "anomaly: the daemon refused a batch of %zu (HTTP %ld): "
           "%.300s; moved to %s.rejected",
@@ -380,6 +412,10 @@ an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
     return NULL;
   }
   f->conf = *conf;
+  f->conf.url = f->conf.api_key = NULL;
+  if ((f->spool_path = strdup(conf->spool_path)) == NULL)
+    goto oom;
+  f->conf.spool_path = f->spool_path;
   if (f->conf.batch_max == 0)
     f->conf.batch_max = 500;
   if (f->conf.queue_max == 0)
@@ -425,6 +461,7 @@ fail:
   free(f->url_anomalies);
   free(f->url_tuning);
   free(f->auth_header);
+  free(f->spool_path);
   free(f);
   return NULL;
 }
@@ -479,5 +516,6 @@ void an_forwarder_stop(an_forwarder_t *f, double flush_seconds) {
   free(f->url_anomalies);
   free(f->url_tuning);
   free(f->auth_header);
+  free(f->spool_path);
   free(f);
 }

@@ -40,7 +40,9 @@ typedef struct an_forwarder_stats {
 } an_forwarder_stats_t;
 
 /* Opens the spool and starts the thread (which first replays what an
- * earlier run left in the spool). Returns NULL with the reason in err. */
+ * earlier run left in the spool). conf and its strings need to live only
+ * during the call: the forwarder keeps copies. Returns NULL with the
+ * reason in err. */
 an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
                                    size_t errlen);
 

@@ -104,6 +104,13 @@ done:
   return rc;
 }
 
+/* The most bytes a zstd frame of len bytes can decompress to: every
+ * block takes at least 4 bytes (a 3-byte header and one byte repeated,
+ * RLE) for at most ZSTD_BLOCKSIZE_MAX bytes of content. */
+static uint64_t raw_size_max(size_t len) {
+  return ((uint64_t)len / 4 + 1) * ZSTD_BLOCKSIZE_MAX;
+}
+
 long an_statefile_load(an_series_table_t *table, const char *detector,
                        const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -140,8 +147,13 @@ long an_statefile_load(an_series_table_t *table, const char *detector,
   p += nl;
   memcpy(&rl, file + p, sizeof(rl));
   p += sizeof(rl);
-  if (rl > (1ULL << 32) || (raw = malloc(rl ? rl : 1)) == NULL) {
-    snprintf(err, errlen, "%s: damaged", path);
+  /* The raw size is allocated: a damaged file must not make it gigabytes.
+   * It must be the size the zstd frame itself records, and no more than
+   * the frame's bytes can hold. */
+  if (rl != ZSTD_getFrameContentSize(file + p, (size_t)size - p) ||
+      rl > raw_size_max((size_t)size - p) ||
+      (raw = malloc(rl ? rl : 1)) == NULL) {
+    snprintf(err, errlen, "%s: damaged (sizes do not match the file)", path);
     goto done;
   }
   size_t got = ZSTD_decompress(raw, rl, file + p, (size_t)size - p);

@@ -118,6 +118,16 @@ void an_api_reply_store_error(an_request_t *req, int rc, const char *what);
 /* A number of a JSON value when finite; returns 0 or EINVAL. */
 int an_api_number(yajl_val v, double *out);
 
+/* A time of a JSON value: an ISO 8601 string, or seconds since the epoch
+ * as a number (or a string of one, as anomaly-score reads them), from
+ * 1970 to 9999. Returns 0 or EINVAL. */
+int an_api_time(yajl_val v, double *out);
+
+/* Whether t is further ahead of now than MaxFutureSkew allows: such a time
+ * would stay first in every "newest first" list, and block its series'
+ * later points, until it came. */
+int an_api_time_too_far_ahead(const an_config_t *c, double t, double now);
+
 /* Writes an anomaly as its JSON object (api_anomalies.c). */
 void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a);
 

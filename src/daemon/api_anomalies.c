@@ -11,6 +11,7 @@
 #include "query.h"
 #include "severity.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #include <ctype.h>
@@ -362,18 +363,30 @@ void an_api_anomaly_feedback(an_request_t *req) {
 
 /* ---- POST /v1/anomalies: the plugin's batches ---- */
 
+/* An item of the batch that was refused: its index and why. */
+typedef struct item_error {
+  size_t index;
+  char *message;
+} item_error_t;
+
 typedef struct ingest_job {
   an_request_t *req;
   an_daemon_t *daemon; /* for the store worker, as in api_data.c */
-  an_anomaly_t *items;
+  an_anomaly_t *items; /* the valid ones */
   size_t n;
+  size_t received;
+  item_error_t *errors;
+  size_t nerrors;
   size_t stored;
 } ingest_job_t;
 
 static void ingest_job_free(ingest_job_t *j) {
   for (size_t i = 0; i < j->n; i++)
     an_anomaly_clear(&j->items[i]);
+  for (size_t i = 0; i < j->nerrors; i++)
+    free(j->errors[i].message);
   free(j->items);
+  free(j->errors);
   free(j);
 }
 
@@ -387,7 +400,18 @@ static int valid_id(const char *s) {
   return 1;
 }
 
-/* Reads anomalies[i] into a. Returns 0, or EINVAL with the field in err. */
+/* Whether v is a string of strict UTF-8 (an_utf8_valid()) of at most max
+ * bytes; yajl lets overlong forms and surrogates through, and what is
+ * stored is echoed back. */
+static int is_text(yajl_val v, size_t max) {
+  if (!YAJL_IS_STRING(v))
+    return 0;
+  size_t len = strlen(v->u.string);
+  return len <= max && an_utf8_valid(v->u.string, len);
+}
+
+/* Reads anomalies[i] into a. Returns 0, or EINVAL with the field in err
+ * (a is then cleared). */
 static int read_item(yajl_val o, size_t i, const an_config_t *c,
                      an_anomaly_t *a, char *err, size_t errlen) {
   const char *text;
@@ -396,6 +420,7 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   do {                                                                         \
     int n_ = snprintf(err, errlen, "anomalies[%zu].", i);                      \
     snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                      \
+    an_anomaly_clear(a);                                                       \
     return EINVAL;                                                             \
   } while (0)
   memset(a, 0, sizeof(*a));
@@ -407,14 +432,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
     FAIL("id must be a UUID (1 to 63 letters, digits, '-', '_', '.', ':')");
   snprintf(a->id, sizeof(a->id), "%s", YAJL_GET_STRING(v));
   v = an_json_get(o, "sourceId");
-  if (!YAJL_IS_STRING(v) || (text = YAJL_GET_STRING(v))[0] == '\0' ||
-      strlen(text) > 256)
-    FAIL("sourceId must be a non-empty string");
+  if (!is_text(v, 256) || (text = YAJL_GET_STRING(v))[0] == '\0')
+    FAIL("sourceId must be a non-empty string of valid UTF-8, at most 256 "
+         "bytes");
   a->source = strdup(text);
   v = an_json_get(o, "metric");
-  if (!YAJL_IS_STRING(v) || (text = YAJL_GET_STRING(v))[0] == '\0' ||
-      strlen(text) > 512)
-    FAIL("metric must be a non-empty string");
+  if (!is_text(v, 512) || (text = YAJL_GET_STRING(v))[0] == '\0')
+    FAIL("metric must be a non-empty string of valid UTF-8, at most 512 "
+         "bytes");
   a->metric = strdup(text);
   v = an_json_get(o, "score");
   if (v == NULL || an_api_number(v, &a->score) != 0 || a->score < 0 ||
@@ -427,9 +452,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->expected) != 0)
     FAIL("expected must be a finite number");
   v = an_json_get(o, "detectedAt");
-  if (!YAJL_IS_STRING(v) ||
-      an_time_parse_iso8601(YAJL_GET_STRING(v), &a->detected_at) != 0)
-    FAIL("detectedAt must be an ISO 8601 date-time");
+  if (v == NULL || an_api_time(v, &a->detected_at) != 0)
+    FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
+         "epoch");
+  a->created_at = an_daemon_now();
+  if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
+    FAIL("detectedAt is more than %g s ahead of the daemon's clock "
+         "(MaxFutureSkew)",
+         c->max_future_skew);
   v = an_json_get(o, "severity");
   if (v != NULL && !YAJL_IS_NULL(v)) {
     an_severity_t sev;
@@ -443,14 +473,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   }
   v = an_json_get(o, "explanation");
   if (v != NULL && !YAJL_IS_NULL(v)) {
-    if (!YAJL_IS_STRING(v))
-      FAIL("explanation must be a string");
+    if (!is_text(v, 4096))
+      FAIL("explanation must be a string of valid UTF-8, at most 4096 bytes");
     a->explanation = strdup(v->u.string);
   }
   v = an_json_get(o, "kind");
   if (v != NULL && !YAJL_IS_NULL(v)) {
-    if (!YAJL_IS_STRING(v))
-      FAIL("kind must be a string");
+    if (!is_text(v, 64))
+      FAIL("kind must be a string of valid UTF-8, at most 64 bytes");
     a->kind = strdup(v->u.string);
   }
   v = an_json_get(o, "p_value");
@@ -464,7 +494,6 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v != NULL && !YAJL_IS_NULL(v) &&
       (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
     FAIL("metrics.ncd must be a number from 0 to 1");
-  a->created_at = an_daemon_now();
   return 0;
 #undef FAIL
 }
@@ -496,9 +525,23 @@ static void ingest_done(void *arg, int rc) {
   an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_DUPLICATE, j->n - j->stored);
   yajl_gen g = an_json_gen();
   yajl_gen_map_open(g);
-  an_json_int(g, "received", (long long)j->n);
+  an_json_int(g, "received", (long long)j->received);
   an_json_int(g, "stored", (long long)j->stored);
   an_json_int(g, "duplicates", (long long)(j->n - j->stored));
+  an_json_int(g, "rejected", (long long)j->nerrors);
+  an_json_key(g, "errors"); /* the refused items, by index in the batch */
+  yajl_gen_array_open(g);
+  for (size_t i = 0; i < j->nerrors; i++) {
+    yajl_gen_map_open(g);
+    an_json_int(g, "index", (long long)j->errors[i].index);
+    an_json_key(g, "error");
+    yajl_gen_map_open(g);
+    an_json_str(g, "code", "INVALID_DATA");
+    an_json_str(g, "message", j->errors[i].message);
+    yajl_gen_map_close(g);
+    yajl_gen_map_close(g);
+  }
+  yajl_gen_array_close(g);
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
   ingest_job_free(j);
@@ -519,28 +562,46 @@ void an_api_anomalies_ingest(an_request_t *req) {
     return;
   }
   ingest_job_t *j = calloc(1, sizeof(*j));
-  if (j != NULL)
+  if (j != NULL) {
     j->items = calloc(list->u.array.len, sizeof(an_anomaly_t));
-  if (j == NULL || j->items == NULL) {
-    free(j);
+    j->errors = calloc(list->u.array.len, sizeof(item_error_t));
+  }
+  if (j == NULL || j->items == NULL || j->errors == NULL) {
+    if (j != NULL)
+      ingest_job_free(j);
     yajl_tree_free(body);
     an_reply_error(req, 500, "INTERNAL", "out of memory");
     return;
   }
   j->req = req;
   j->daemon = an_request_daemon(req);
-  char err[300];
+  j->received = list->u.array.len;
+  char err[300], first[300];
+  /* A bad item is reported in the answer and the others are stored: one
+   * bad series must not lose the good anomalies sent with it. */
   for (size_t i = 0; i < list->u.array.len; i++) {
-    j->n = i + 1;
-    if (read_item(list->u.array.values[i], i, d->config, &j->items[i], err,
-                  sizeof(err)) != 0) {
-      an_reply_error(req, 400, "INVALID_DATA", "%s", err);
+    if (read_item(list->u.array.values[i], i, d->config, &j->items[j->n], err,
+                  sizeof(err)) == 0) {
+      j->n++;
+      continue;
+    }
+    if (j->nerrors == 0)
+      snprintf(first, sizeof(first), "%s", err);
+    j->errors[j->nerrors].index = i;
+    if ((j->errors[j->nerrors++].message = strdup(err)) == NULL) {
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
       ingest_job_free(j);
       yajl_tree_free(body);
       return;
     }
   }
   yajl_tree_free(body);
+  if (j->n == 0) { /* nothing to store: not a success */
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "no anomaly is valid; the first: %s", first);
+    ingest_job_free(j);
+    return;
+  }
   int rc = an_store_submit(d->store, run_ingest, ingest_done, j);
   if (rc != 0) {
     an_api_reply_store_error(req, rc, "anomalies");

@@ -1,5 +1,7 @@
 /* api_common.c: helpers every API resource uses. */
 #include "api.h"
+#include "conf.h"
+#include "timefmt.h"
 #include "uuid.h"
 
 #include <errno.h>
@@ -212,4 +214,19 @@ void an_api_submit_for_path(an_request_t *req, const char *param,
   }
   snprintf(name, sizeof(name), "%s %s", what, id);
   an_api_submit(req, run, status, data, free, name);
+}
+
+int an_api_time(yajl_val v, double *out) {
+  double t;
+  if (YAJL_IS_STRING(v) ? an_time_parse(YAJL_GET_STRING(v), &t) != 0
+                        : an_api_number(v, &t) != 0)
+    return EINVAL;
+  if (!(t >= 0 && t <= 253402300799.0)) /* 9999-12-31T23:59:59Z */
+    return EINVAL;
+  *out = t;
+  return 0;
+}
+
+int an_api_time_too_far_ahead(const an_config_t *c, double t, double now) {
+  return t > now + c->max_future_skew;
 }

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "severity.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "uuid.h"
 
 #include <errno.h>
@@ -116,10 +117,12 @@ static int bad(point_error_t *e, int status, const char *code, const char *fmt,
 
 /* Validates everything of a point before anything is scored. */
 static int validate(yajl_val p, const char *where, double now,
-                    const char **source, yajl_val *values, double *t,
-                    point_error_t *e) {
-  if (!YAJL_IS_OBJECT(p))
-    return bad(e, 400, "INVALID_DATA", "%s must be an object", where);
+                    const an_config_t *c, const char **source, yajl_val *values,
+                    double *t, point_error_t *e) {
+  if (!YAJL_IS_OBJECT(p)) /* where is "" or "points[i]." */
+    return bad(e, 400, "INVALID_DATA", "%.*s must be an object",
+               where[0] ? (int)strlen(where) - 1 : 4,
+               where[0] ? where : "body");
   yajl_val v = an_json_get(p, "sourceId");
   if (v == NULL)
     return bad(e, 400, "INVALID_DATA", "%ssourceId is required", where);
@@ -127,6 +130,9 @@ static int validate(yajl_val p, const char *where, double now,
     return bad(e, 400, "INVALID_DATA", "%ssourceId must be a non-empty string",
                where);
   *source = YAJL_GET_STRING(v);
+  /* checked before any message quotes a name: never echoed back raw */
+  if (!an_utf8_valid(*source, strlen(*source)))
+    return bad(e, 400, "INVALID_DATA", "%ssourceId must be valid UTF-8", where);
   if (strlen(*source) > MAX_NAME || strchr(*source, '/') != NULL)
     return bad(e, 400, "INVALID_DATA",
                "%ssourceId must be at most %d characters, without '/'", where,
@@ -137,6 +143,10 @@ static int validate(yajl_val p, const char *where, double now,
   if (!YAJL_IS_OBJECT(*values) || (*values)->u.object.len == 0)
     return bad(e, 400, "INVALID_DATA",
                "%svalues must be an object with at least one metric", where);
+  if ((*values)->u.object.len > c->max_metrics_per_point)
+    return bad(e, 400, "INVALID_DATA",
+               "%svalues has %zu metrics; at most MaxMetricsPerPoint (%zu)",
+               where, (*values)->u.object.len, c->max_metrics_per_point);
   for (size_t i = 0; i < (*values)->u.object.len; i++) {
     const char *metric = (*values)->u.object.keys[i];
     double d;
@@ -144,24 +154,34 @@ static int validate(yajl_val p, const char *where, double now,
       return bad(e, 400, "INVALID_DATA",
                  "%svalues: metric names must be 1 to %d characters", where,
                  MAX_NAME);
+    if (!an_utf8_valid(metric, strlen(metric)))
+      return bad(e, 400, "INVALID_DATA",
+                 "%svalues: metric names must be valid UTF-8", where);
     if (an_api_number((*values)->u.object.values[i], &d) != 0)
       return bad(e, 400, "INVALID_DATA", "%svalues.%s must be a finite number",
                  where, metric);
   }
   v = an_json_get(p, "timestamp");
   *t = now;
-  if (v != NULL && !YAJL_IS_NULL(v) &&
-      (!YAJL_IS_STRING(v) || an_time_parse_iso8601(YAJL_GET_STRING(v), t) != 0))
+  if (v != NULL && !YAJL_IS_NULL(v) && an_api_time(v, t) != 0)
     return bad(e, 400, "INVALID_DATA",
                "%stimestamp must be an ISO 8601 date-time such as "
-               "2024-01-20T10:00:00Z",
+               "2024-01-20T10:00:00Z, or seconds since the epoch",
                where);
+  if (an_api_time_too_far_ahead(c, *t, now))
+    return bad(e, 400, "INVALID_DATA",
+               "%stimestamp is more than %g s ahead of the daemon's clock "
+               "(MaxFutureSkew)",
+               where, c->max_future_skew);
   v = an_json_get(p, "metadata");
   if (v != NULL && !YAJL_IS_NULL(v)) {
     if (!YAJL_IS_OBJECT(v))
       return bad(e, 400, "INVALID_DATA", "%smetadata must be an object", where);
     for (size_t i = 0; i < v->u.object.len; i++)
-      if (!YAJL_IS_STRING(v->u.object.values[i]))
+      if (!an_utf8_valid(v->u.object.keys[i], strlen(v->u.object.keys[i])))
+        return bad(e, 400, "INVALID_DATA",
+                   "%smetadata: keys must be valid UTF-8", where);
+      else if (!YAJL_IS_STRING(v->u.object.values[i]))
         return bad(e, 400, "INVALID_DATA", "%smetadata.%s must be a string",
                    where, v->u.object.keys[i]);
   }
@@ -179,6 +199,21 @@ static int add_new_source(data_job_t *j, an_engine_t *engine,
     return ENOMEM;
   j->nnew_sources++;
   return an_engine_add_source(engine, source);
+}
+
+/* An anomaly's severity: its score's band, and "low" when a Threshold
+ * below the low band made it one. */
+static an_severity_t anomaly_severity(const an_config_t *c, double score) {
+  an_severity_t s = an_severity_of(&c->bands, score);
+  return s == AN_SEVERITY_NONE ? AN_SEVERITY_LOW : s;
+}
+
+/* The severity an answer shows for score: NULL (JSON null) when it is not
+ * an anomaly, since the seed's severities are only low|medium|high|critical
+ * (there is no "none"). */
+static const char *severity_or_null(const an_config_t *c, double score) {
+  return score >= c->threshold ? an_severity_name(anomaly_severity(c, score))
+                               : NULL;
 }
 
 /* Scores one valid point, writes its answer object and queues its rows. */
@@ -201,49 +236,62 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   }
   /* Score every metric first: an out-of-order timestamp fails the point
    * before anything of it is answered. */
-  size_t n = values->u.object.len;
-  an_result_t *results = calloc(n, sizeof(*results));
-  if (results == NULL)
+  size_t n = values->u.object.len, resent = 0;
+  an_engine_answer_t *answers = calloc(n, sizeof(*answers));
+  if (answers == NULL)
     return bad(e, 500, "INTERNAL", "out of memory");
+  an_ids_new(point_id);
   for (size_t i = 0; i < n; i++) {
     double x, last = 0;
     an_api_number(values->u.object.values[i], &x);
+    memcpy(answers[i].point_id, point_id, sizeof(point_id));
+    an_ids_new(answers[i].anomaly_id);
     int rc = an_engine_score(d->engine, source, values->u.object.keys[i], t, x,
-                             &results[i], &last);
+                             &answers[i], &last);
+    if (rc == EALREADY) { /* a resend: its first answer, not learned again */
+      resent++;
+      rc = 0;
+    }
     if (rc == ERANGE) {
-      free(results);
+      free(answers);
       an_time_format(last, stamp, sizeof(stamp));
       return bad(e, 400, "INVALID_DATA",
                  "%stimestamp must be after the last one of series %s/%s "
                  "(%s)",
                  where, source, values->u.object.keys[i], stamp);
     }
+    if (rc == E2BIG) {
+      free(answers);
+      return bad(e, 400, "INVALID_DATA",
+                 "%svalues.%s would be a new series of source %s, which has "
+                 "MaxSeriesPerSource (%zu) already",
+                 where, values->u.object.keys[i], source,
+                 c->max_series_per_source);
+    }
     if (rc != 0) {
-      free(results);
+      free(answers);
       return bad(e, 400, "INVALID_DATA", "%svalues.%s cannot be scored", where,
                  values->u.object.keys[i]);
     }
-    if (results[i].score > best)
-      best = results[i].score;
+    if (answers[i].result.score > best)
+      best = answers[i].result.score;
   }
-  an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n);
+  an_metrics_add(d->metrics, AN_COUNTER_POINTS_SCORED, n - resent);
 
-  an_ids_new(point_id);
+  if (resent == n) /* the whole point again: its first dataPointId */
+    memcpy(point_id, answers[0].point_id, sizeof(point_id));
   an_jw_map_open(g);
   an_jw_str(g, "dataPointId", point_id);
   an_jw_num(g, "anomalyScore", best);
   an_jw_bool(g, "isAnomaly", best >= c->threshold);
-  an_jw_str(g, "severity",
-            an_severity_name(best >= c->threshold
-                                 ? an_severity_of(&c->bands, best)
-                                 : AN_SEVERITY_NONE));
+  an_jw_str(g, "severity", severity_or_null(c, best));
   an_jw_str(g, "sourceId", source);
   an_jw_str(g, "timestamp", answer_time(t, stamp, sizeof(stamp)));
   an_jw_key(g, "metrics");
   an_jw_map_open(g);
   for (size_t i = 0; i < n; i++) {
     const char *metric = values->u.object.keys[i];
-    an_result_t *r = &results[i];
+    an_result_t *r = &answers[i].result;
     double x;
     an_api_number(values->u.object.values[i], &x);
     int anomalous = r->score >= c->threshold;
@@ -252,9 +300,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     an_jw_num(g, "value", x);
     an_jw_num(g, "score", r->score);
     an_jw_bool(g, "isAnomaly", anomalous);
-    an_jw_str(g, "severity",
-              an_severity_name(anomalous ? an_severity_of(&c->bands, r->score)
-                                         : AN_SEVERITY_NONE));
+    an_jw_str(g, "severity", severity_or_null(c, r->score));
     an_jw_num(g, "expected", r->expected);
     if (r->warming_up)
       an_jw_bool(g, "warmingUp", 1);
@@ -281,13 +327,14 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
       memset(a, 0, sizeof(*a));
-      an_ids_new(a->id);
+      /* a resend's is the first one's: stored once */
+      memcpy(a->id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
       a->source = strdup(source);
       a->metric = strdup(metric);
       a->value = x;
       a->expected = r->expected;
       a->score = r->score;
-      a->severity = an_severity_of(&c->bands, r->score);
+      a->severity = anomaly_severity(c, r->score);
       a->detected_at = t;
       a->explanation = strdup(an_explain(r, x, metric, why, sizeof(why)));
       a->kind = strdup(an_kind_name(r->kind));
@@ -304,7 +351,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   }
   an_jw_map_close(g);
   an_jw_map_close(g);
-  free(results);
+  free(answers);
   return 0;
 }
 
@@ -374,7 +421,7 @@ void an_api_data_post(an_request_t *req) {
     yajl_val values;
     double t;
     j->single = 1;
-    if (validate(body, "", now, &source, &values, &t, &e) != 0 ||
+    if (validate(body, "", now, d->config, &source, &values, &t, &e) != 0 ||
         score_point(j, d, "", source, values, t, &e) != 0) {
       an_reply_error(req, e.status, e.code, "%s", e.message);
       job_free(j);
@@ -390,6 +437,8 @@ void an_api_data_post(an_request_t *req) {
       yajl_tree_free(body);
       return;
     }
+    point_error_t first;
+    size_t accepted = 0;
     an_jw_map_open(&j->answer);
     an_jw_key(&j->answer, "results");
     an_jw_array_open(&j->answer);
@@ -398,13 +447,27 @@ void an_api_data_post(an_request_t *req) {
       yajl_val values;
       double t;
       snprintf(where, sizeof(where), "points[%zu].", i);
-      if (validate(points->u.array.values[i], where, now, &source, &values, &t,
-                   &e) != 0 ||
-          score_point(j, d, where, source, values, t, &e) != 0)
+      if (validate(points->u.array.values[i], where, now, d->config, &source,
+                   &values, &t, &e) != 0 ||
+          score_point(j, d, where, source, values, t, &e) != 0) {
+        if (i == 0)
+          first = e;
         write_error(&j->answer, &e);
+      } else {
+        accepted++;
+      }
     }
     an_jw_array_close(&j->answer);
     an_jw_map_close(&j->answer);
+    if (accepted == 0) { /* nothing was accepted: not a 202 (DESIGN.md) */
+      int internal = first.status >= 500;
+      an_reply_error(req, internal ? first.status : 400,
+                     internal ? first.code : "INVALID_DATA",
+                     "no point is valid; the first: %s", first.message);
+      job_free(j);
+      yajl_tree_free(body);
+      return;
+    }
   }
   yajl_tree_free(body);
   int rc = an_store_submit(d->store, store_data, data_stored, j);

@@ -17,6 +17,10 @@
 
 #define MAX_COMMENT 2000
 #define MAX_SECONDS (366 * 86400.0)
+/* A stream key is what every collectd host used to carry: with it, a
+ * silence lasts at most a week and names what it silences; silencing
+ * everything, or for longer, is an admin's call (docs/alerts.md). */
+#define STREAM_MAX_SECONDS (7 * 86400.0)
 
 static void silence_free(void *data) {
   if (data != NULL)
@@ -145,6 +149,26 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
   return 0;
 }
 
+/* Whether a matcher matches every name: absent, or only '*'. */
+static int matches_everything(const char *pattern) {
+  return pattern == NULL || strspn(pattern, "*") == strlen(pattern);
+}
+
+/* What a key below admin may not silence: 0, or EPERM with why in err. */
+static int within_stream_rights(const an_silence_t *s, double now, char *err,
+                                size_t errlen) {
+  if (matches_everything(s->source) && matches_everything(s->metric)) {
+    snprintf(err, errlen,
+             "a silence of every source and metric needs role admin");
+    return EPERM;
+  }
+  if (s->ends_at - fmax(s->starts_at, now) > STREAM_MAX_SECONDS) {
+    snprintf(err, errlen, "a silence longer than 7 days needs role admin");
+    return EPERM;
+  }
+  return 0;
+}
+
 static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   int rc = an_store_add_silence(db, j->data);
   if (rc == 0)
@@ -166,6 +190,8 @@ void an_api_silence_create(an_request_t *req) {
   }
   int rc = read_silence(body, now, s, err, sizeof(err));
   yajl_tree_free(body);
+  if (rc == 0 && !an_request_has_role(req, AN_ROLE_ADMIN))
+    rc = within_stream_rights(s, now, err, sizeof(err));
   an_ids_new(s->id);
   s->created_at = now;
   s->created_by = strdup(an_request_key_name(req)[0] ? an_request_key_name(req)
@@ -175,6 +201,8 @@ void an_api_silence_create(an_request_t *req) {
   if (rc != 0) {
     if (rc == ENOMEM)
       an_reply_error(req, 500, "INTERNAL", "out of memory");
+    else if (rc == EPERM)
+      an_reply_error(req, 403, "FORBIDDEN", "%s", err);
     else
       an_reply_error(req, 400, "INVALID_DATA", "%s", err);
     silence_free(s);

@@ -309,9 +309,11 @@ static int read_api_key(parser_t *p, const node_t *b, an_config_t *c) {
         k.role = AN_ROLE_ADMIN;
       else if (rc == 0 && strcasecmp(role, "stream") == 0)
         k.role = AN_ROLE_STREAM;
+      else if (rc == 0 && strcasecmp(role, "ingest") == 0)
+        k.role = AN_ROLE_INGEST;
       else if (rc == 0)
         rc = fail(p, n->line,
-                  "Role must be \"admin\" or \"stream\", not "
+                  "Role must be \"admin\", \"stream\" or \"ingest\", not "
                   "\"%s\"",
                   role);
       free(role);
@@ -554,6 +556,12 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     return get_bool(p, n, &c->metrics_need_key);
   if (strcasecmp(k, "MaxBodySize") == 0)
     return get_size(p, n, 1024, 1 << 30, &c->max_body_size);
+  if (strcasecmp(k, "MaxFutureSkew") == 0)
+    return get_number(p, n, 0, 366 * 86400, &c->max_future_skew);
+  if (strcasecmp(k, "MaxMetricsPerPoint") == 0)
+    return get_size(p, n, 1, 100000, &c->max_metrics_per_point);
+  if (strcasecmp(k, "MaxSeriesPerSource") == 0)
+    return get_size(p, n, 1, 10000000, &c->max_series_per_source);
   if (strcasecmp(k, "MaxHeaderSize") == 0)
     return get_size(p, n, 1024, 1 << 20, &c->max_header_size);
   if (strcasecmp(k, "Timeout") == 0) {
@@ -612,6 +620,11 @@ static int default_public_url(an_config_t *c) {
   return (c->public_url = strdup(url)) != NULL ? 0 : ENOMEM;
 }
 
+const char *an_config_role_name(an_role_t role) {
+  static const char *const names[] = {"none", "ingest", "stream", "admin"};
+  return role <= AN_ROLE_ADMIN ? names[role] : "none";
+}
+
 an_config_t *an_config_defaults(void) {
   an_config_t *c = calloc(1, sizeof(*c));
   if (c == NULL)
@@ -621,6 +634,9 @@ an_config_t *an_config_defaults(void) {
   c->data_dir = strdup(default_data_dir());
   c->max_body_size = 1 << 20;
   c->max_header_size = 16384;
+  c->max_future_skew = 3600;
+  c->max_metrics_per_point = 1000;
+  c->max_series_per_source = 10000;
   c->timeout = 60;
   c->detector = strdup("default");
   c->threshold = 0.7;

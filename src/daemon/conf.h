@@ -8,11 +8,16 @@
 
 #include <stddef.h>
 
+/* Roles in order: a key may call what its role or a lesser one may. */
 typedef enum an_role {
   AN_ROLE_NONE = 0, /* no key needed (health, metrics) */
-  AN_ROLE_STREAM,   /* push data, read, give feedback */
+  AN_ROLE_INGEST,   /* push data and anomalies, pull tuning: a collectd host */
+  AN_ROLE_STREAM,   /* push data, read, give feedback, silence */
   AN_ROLE_ADMIN,    /* everything */
 } an_role_t;
+
+/* "none", "ingest", "stream" or "admin". */
+const char *an_config_role_name(an_role_t role);
 
 typedef struct an_api_key {
   char *name;   /* <ApiKey "name">: what logs show */
@@ -39,20 +44,23 @@ typedef struct an_config {
   int auto_register_sources; /* unknown sources are created */
   an_channel_conf_t *channels;
   size_t nchannels;
-  size_t max_body_size;      /* bytes; 1 MiB */
-  size_t max_header_size;    /* bytes */
-  int timeout;               /* seconds a connection may idle */
-  double rate_limit;         /* requests per second per key; 0 = off */
-  double rate_burst;         /* bucket size */
-  int metrics_need_key;      /* GET /metrics requires a key */
-  char *detector;            /* libanomaly detector for POST /v1/data */
-  double threshold;          /* isAnomaly when score >= threshold; 0.7 */
-  an_severity_bands_t bands; /* severity of a score */
-  int log_level;             /* syslog level: LOG_INFO by default */
-  char *public_url;          /* base of the links in notifications */
-  double resolve_after;      /* default quiet seconds before auto-resolve */
-  double notify_timeout;     /* seconds one delivery attempt may take */
-  double notify_give_up;     /* seconds after which a delivery is failed */
+  size_t max_body_size;         /* bytes; 1 MiB */
+  size_t max_header_size;       /* bytes */
+  double max_future_skew;       /* seconds a time may be ahead of ours; 3600 */
+  size_t max_metrics_per_point; /* metrics in one pushed point; 1000 */
+  size_t max_series_per_source; /* series POST /v1/data makes per source */
+  int timeout;                  /* seconds a connection may idle */
+  double rate_limit;            /* requests per second per key; 0 = off */
+  double rate_burst;            /* bucket size */
+  int metrics_need_key;         /* GET /metrics requires a key */
+  char *detector;               /* libanomaly detector for POST /v1/data */
+  double threshold;             /* isAnomaly when score >= threshold; 0.7 */
+  an_severity_bands_t bands;    /* severity of a score */
+  int log_level;                /* syslog level: LOG_INFO by default */
+  char *public_url;             /* base of the links in notifications */
+  double resolve_after;         /* default quiet seconds before auto-resolve */
+  double notify_timeout;        /* seconds one delivery attempt may take */
+  double notify_give_up;        /* seconds after which a delivery is failed */
 } an_config_t;
 
 /* Whether type is a channel type: slack, pagerduty or webhook. */

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* tdestroy */
 #include "engine.h"
 #include "conf.h"
 #include "series.h"
@@ -5,6 +6,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +14,48 @@
 
 #define CHECKPOINT_SECONDS 60
 
+/* A known source and how many series the engine has for it. */
+typedef struct source {
+  char *name;
+  size_t nseries;
+} source_t;
+
+/* The last point of a series and its answer (an_engine_answer_t). */
+typedef struct last_point {
+  double t, value;
+  an_engine_answer_t answer;
+  char key[]; /* "source/metric" */
+} last_point_t;
+
 struct an_engine {
   an_daemon_t *daemon;
   an_series_table_t *table;
-  char **sources; /* sorted, for bsearch */
+  source_t *sources; /* sorted by name, for bsearch */
   size_t nsources;
+  void *last_points; /* tsearch tree of last_point_t, one per series */
   struct event *timer;
 };
 
-static int compare_names(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+static int compare_sources(const void *a, const void *b) {
+  return strcmp(((const source_t *)a)->name, ((const source_t *)b)->name);
+}
+
+static source_t *find_source(an_engine_t *e, const char *name) {
+  source_t key = {.name = (char *)name};
+  /* bsearch() must not be given NULL, even for no elements */
+  return e->nsources > 0 ? bsearch(&key, e->sources, e->nsources,
+                                   sizeof(source_t), compare_sources)
+                         : NULL;
 }
 
 int an_engine_knows_source(an_engine_t *e, const char *source) {
-  /* bsearch() must not be given NULL, even for no elements */
-  return e->nsources > 0 && bsearch(&source, e->sources, e->nsources,
-                                    sizeof(char *), compare_names) != NULL;
+  return find_source(e, source) != NULL;
 }
 
 int an_engine_add_source(an_engine_t *e, const char *source) {
   if (an_engine_knows_source(e, source))
     return 0;
-  char **grown = realloc(e->sources, (e->nsources + 1) * sizeof(char *));
+  source_t *grown = realloc(e->sources, (e->nsources + 1) * sizeof(source_t));
   if (grown == NULL)
     return ENOMEM;
   e->sources = grown;
@@ -41,13 +63,56 @@ int an_engine_add_source(an_engine_t *e, const char *source) {
   if (copy == NULL)
     return ENOMEM;
   size_t i = 0;
-  while (i < e->nsources && strcmp(e->sources[i], source) < 0)
+  while (i < e->nsources && strcmp(e->sources[i].name, source) < 0)
     i++;
   memmove(&e->sources[i + 1], &e->sources[i],
-          (e->nsources - i) * sizeof(char *));
-  e->sources[i] = copy;
+          (e->nsources - i) * sizeof(source_t));
+  e->sources[i] = (source_t){.name = copy, .nseries = 0};
   e->nsources++;
   return 0;
+}
+
+/* The source of a series key "source/metric" (sources have no '/'). */
+static source_t *source_of_key(an_engine_t *e, const char *key) {
+  char name[AN_SERIES_KEY_MAX + 1];
+  const char *slash = strchr(key, '/');
+  size_t n = slash != NULL ? (size_t)(slash - key) : strlen(key);
+  memcpy(name, key, n);
+  name[n] = '\0';
+  return find_source(e, name);
+}
+
+static int compare_last_points(const void *a, const void *b) {
+  return strcmp(((const last_point_t *)a)->key, ((const last_point_t *)b)->key);
+}
+
+/* The series' last point, or NULL when none is kept. */
+static last_point_t *find_last_point(an_engine_t *e, const char *key) {
+  /* a key-only probe: tfind compares keys alone */
+  char probe[sizeof(last_point_t) + AN_SERIES_KEY_MAX + 1];
+  last_point_t *p = (last_point_t *)probe;
+  strcpy(p->key, key);
+  void *found = tfind(p, &e->last_points, compare_last_points);
+  return found != NULL ? *(last_point_t **)found : NULL;
+}
+
+/* Keeps (t, value) and its answer as the series' last point. */
+static void remember(an_engine_t *e, const char *key, double t, double value,
+                     const an_engine_answer_t *answer) {
+  last_point_t *p = find_last_point(e, key);
+  if (p == NULL) {
+    p = malloc(sizeof(*p) + strlen(key) + 1);
+    if (p == NULL)
+      return; /* a resend of this point is then refused, as before */
+    strcpy(p->key, key);
+    if (tsearch(p, &e->last_points, compare_last_points) == NULL) {
+      free(p);
+      return;
+    }
+  }
+  p->t = t;
+  p->value = value;
+  p->answer = *answer;
 }
 
 static int series_key(char *buf, size_t len, const char *source,
@@ -56,12 +121,48 @@ static int series_key(char *buf, size_t len, const char *source,
   return n > 0 && (size_t)n < len ? 0 : EINVAL;
 }
 
-int an_engine_score(an_engine_t *e, const char *source, const char *metric,
-                    double t, double value, an_result_t *result, double *last) {
+/* Scores into *result; answer NULL: a replayed point, not remembered
+ * (its ids are not the ones first answered). */
+static int score(an_engine_t *e, const char *source, const char *metric,
+                 double t, double value, an_result_t *result,
+                 const an_engine_answer_t *answer, double *last) {
   char key[AN_SERIES_KEY_MAX + 1];
   if (series_key(key, sizeof(key), source, metric) != 0)
     return EINVAL;
-  return an_series_table_update_ordered(e->table, key, t, value, result, last);
+  int rc =
+      an_series_table_update_ordered(e->table, key, t, value, result, last);
+  if (rc == ERANGE && answer != NULL) {
+    last_point_t *p = find_last_point(e, key);
+    if (p != NULL && p->t == t && p->value == value)
+      return EALREADY;
+  }
+  if (rc != 0)
+    return rc;
+  source_t *s = find_source(e, source);
+  if (result->seen == 1 && s != NULL) { /* the series is new */
+    if (s->nseries >= e->daemon->config->max_series_per_source) {
+      an_series_table_remove(e->table, key);
+      return E2BIG;
+    }
+    s->nseries++;
+  }
+  return 0;
+}
+
+int an_engine_score(an_engine_t *e, const char *source, const char *metric,
+                    double t, double value, an_engine_answer_t *answer,
+                    double *last) {
+  int rc = score(e, source, metric, t, value, &answer->result, answer, last);
+  if (rc == EALREADY) {
+    char key[AN_SERIES_KEY_MAX + 1];
+    series_key(key, sizeof(key), source, metric);
+    *answer = find_last_point(e, key)->answer;
+  } else if (rc == 0) {
+    char key[AN_SERIES_KEY_MAX + 1];
+    series_key(key, sizeof(key), source, metric);
+    remember(e, key, t, value, answer);
+  }
+  return rc;
 }
 
 int an_engine_set_sensitivity(an_engine_t *e, const char *source,
@@ -178,17 +279,22 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 static int restore_state(void *ctx, const char *key, double sensitivity,
                          double last_t, const void *blob, size_t len) {
   an_engine_t *e = ctx;
+  /* the daemon has no warm-up rule; seen 1 keeps the series' next value
+   * from counting as a new series */
   an_series_info_t info = {.key = key,
                            .sensitivity = sensitivity,
                            .last_t = last_t,
-                           .seen = 0, /* the daemon has no warm-up rule */
+                           .seen = 1,
                            .blob = blob,
                            .len = len};
+  source_t *s = source_of_key(e, key);
   if (an_series_table_restore(e->table, &info) != 0)
     syslog(LOG_WARNING,
            "engine: state of %s is not valid; starting it "
            "afresh",
            key);
+  else if (s != NULL)
+    s->nseries++;
   return 0;
 }
 
@@ -197,7 +303,7 @@ static int replay_point(void *ctx, const char *source, const char *metric,
   an_engine_t *e = ctx;
   an_result_t r;
   double last;
-  an_engine_score(e, source, metric, t, value, &r, &last);
+  score(e, source, metric, t, value, &r, NULL, &last);
   return 0;
 }
 
@@ -265,8 +371,9 @@ void an_engine_close(an_engine_t *e) {
       last_checkpoint(e);
   }
   for (size_t i = 0; i < e->nsources; i++)
-    free(e->sources[i]);
+    free(e->sources[i].name);
   free(e->sources);
+  tdestroy(e->last_points, free);
   an_series_table_destroy(e->table);
   free(e);
 }

@@ -11,7 +11,9 @@ int an_feedback_type_valid(const char *type);
 
 /* On the store worker: records feedback type (and reason, may be NULL) on
  * the anomaly id and moves its series' sensitivity: a false positive makes
- * it 20 % less sensitive, a confirmation 10 % more, within [0.25, 2].
+ * it 20 % less sensitive, a confirmation 10 % more, within [0.25, 2]. An
+ * anomaly counts once: new feedback on it replaces the earlier one's
+ * effect (the same feedback again moves nothing).
  * Fills *anomaly (the caller clears it) and *sensitivity, the series' new
  * one, which the caller hands to the engine after the commit. Returns 0,
  * ENOENT or EIO. */

@@ -327,10 +327,10 @@ static int admit(an_request_t *r, an_role_t need) {
     if (r->key != NULL)
       bucket = (size_t)(r->key - c->keys);
     if (r->role < need) {
-      an_reply_error(
-          r, 403, "FORBIDDEN", "API key \"%s\" has role %s; this needs role %s",
-          r->key->name, r->role == AN_ROLE_ADMIN ? "admin" : "stream",
-          need == AN_ROLE_ADMIN ? "admin" : "stream");
+      an_reply_error(r, 403, "FORBIDDEN",
+                     "API key \"%s\" has role %s; this needs role %s",
+                     r->key->name, an_config_role_name(r->role),
+                     an_config_role_name(need));
       return 1;
     }
   }

@@ -507,8 +507,12 @@ int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
                        double t, double value, double score) {
   sqlite3_stmt *st;
   if (an_sql_cached(db,
+                    /* a resent point (engine.h) is stored once: a
+                     * series has one point per time */
                     "INSERT INTO points(source, metric, t, value, score) "
-                    "VALUES (?,?,?,?,?)",
+                    "SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 "
+                    "FROM points WHERE source = ?1 AND metric = ?2 AND "
+                    "t = ?3)",
                     &st) != 0)
     return EIO;
   an_sql_bind_text(st, 1, source);

@@ -31,10 +31,10 @@ req POST /v1/data '{"sourceId":"server-01","values":{"cpu":85.5,"memory":72.3},"
 check "one point: 202" is "$STATUS" 202
 check "dataPointId is a UUID" is "$(json "len(j['dataPointId'])")" 36
 check "anomalyScore in [0,1]" is "$(json "0 <= j['anomalyScore'] <= 1")" True
-check "isAnomaly and severity" is "$(json "(j['isAnomaly'], j['severity'])")" "(False, 'none')"
+check "isAnomaly and severity" is "$(json "(j['isAnomaly'], j['severity'])")" "(False, None)"
 check "per-metric detail" is "$(json "sorted(j['metrics'])")" "['cpu', 'memory']"
-req POST /v1/data '{"sourceId":"server-01","values":{"cpu":85.5},"timestamp":"2024-01-20T10:00:00Z"}'
-check "same timestamp again: 400" is "$STATUS" 400
+req POST /v1/data '{"sourceId":"server-01","values":{"cpu":85.6},"timestamp":"2024-01-20T10:00:00Z"}'
+check "same timestamp, another value: 400" is "$STATUS" 400
 check "…naming timestamp" has "$(json "j['error']['message']")" "timestamp"
 req POST /v1/data '{"sourceId":"server-99","values":{"cpu":1}}'
 check "unknown source: 404 SOURCE_NOT_FOUND" is "$STATUS $(json "j['error']['code']")" "404 SOURCE_NOT_FOUND"

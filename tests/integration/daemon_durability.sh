@@ -55,9 +55,9 @@ check "every acknowledged anomaly is there" is "$missing" 0
 stored=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from points').fetchone()[0])" "$AN_TMP/data/anomalyd.db")
 check "every acknowledged point is stored ($stored >= $points)" [ "$stored" -ge "$points" ]
 last=$(sed -n 's/^point //p' "$AN_TMP/acked" | tail -n 1)
-req POST /v1/data "{\"sourceId\":\"server-01\",\"values\":{\"cpu\":10},\"timestamp\":\"$last\"}"
+req POST /v1/data "{\"sourceId\":\"server-01\",\"values\":{\"cpu\":1000},\"timestamp\":\"$last\"}"
 check "the series remembers its last acknowledged time" is "$STATUS" 400
-req POST /v1/data '{"sourceId":"server-01","values":{"cpu":12},"timestamp":"2030-01-01T00:00:00Z"}'
+req POST /v1/data '{"sourceId":"server-01","values":{"cpu":12},"timestamp":"2025-01-01T00:00:00Z"}'
 check "…and carries on after it, no longer warming up" is "$STATUS $(json "'warmingUp' in j['metrics']['cpu']")" "202 False"
 an_stop
 check "clean stop after recovery" is "$?" 0

@@ -160,10 +160,11 @@ an_collectd_config() {
 
 # an_collectd_run CONFIG OUT: starts collectd in the background, appending
 # its output to OUT; $! is its pid (env execs). A sanitizer build's plugin
-# needs the sanitizer's runtime loaded first (AN_PRELOAD); collectd's own
+# needs the sanitizer's runtime loaded first (AN_PRELOAD), and a stack
+# frame used after its function returned is reported; collectd's own
 # leaks at exit are not ours to report.
 an_collectd_run() {
-  env ${AN_PRELOAD:+LD_PRELOAD=$AN_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+  env ${AN_PRELOAD:+LD_PRELOAD=$AN_PRELOAD ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=1} \
     "$AN_COLLECTD" -C "$1" -f >>"$2" 2>&1 &
 }
 
