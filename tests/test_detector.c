@@ -127,6 +127,19 @@ static void test_explain(void **unused) {
                     .duration = 4 * 3600};
   an_explain(&r, 3e9, "heap", buf, sizeof(buf));
   assert_string_equal(buf, "heap rising +1.1 GiB/h for 4 h, now 2.79 GiB");
+  /* a huge value reads at human scale: no run of a dozen digits */
+  r = (an_result_t){.score = 1,
+                    .expected = 21,
+                    .deviation = 1e306,
+                    .unit = AN_UNIT_BYTES_PER_S,
+                    .kind = AN_KIND_SPIKE};
+  an_explain(&r, 1e308, "eth0 rx", buf, sizeof(buf));
+  assert_true(strlen(buf) < 100);
+  for (const char *c = buf, *run = buf; *c != '\0'; c++) {
+    if (*c < '0' || *c > '9')
+      run = c + 1;
+    assert_true(c - run < 12);
+  }
   an_explain(&r, 8.3, "x", buf, 8); /* truncates, never overflows */
   assert_int_equal(strlen(buf), 7);
   assert_string_equal(an_kind_name(AN_KIND_DIP), "dip");

@@ -132,10 +132,12 @@ static void format_sigma(double deviation, char *buf, size_t len) {
 /* " (3.2×)" when value is a clear multiple of a positive expected one. */
 static void format_ratio(double value, double expected, char *buf, size_t len) {
   double r = value / expected;
-  if (expected > 0 && value > 0 && r >= 1.5 && isfinite(r))
-    snprintf(buf, len, " (%.*f\xc3\x97)", r < 10 ? 1 : 0, r);
-  else
+  if (!(expected > 0 && value > 0 && r >= 1.5 && isfinite(r)))
     buf[0] = '\0';
+  else if (r < 1e6)
+    snprintf(buf, len, " (%.*f\xc3\x97)", r < 10 ? 1 : 0, r);
+  else /* 1e308 over 21: not three hundred digits */
+    snprintf(buf, len, " (%.1e\xc3\x97)", r);
 }
 
 char *an_explain(const an_result_t *r, double value, const char *metric,
