@@ -75,7 +75,7 @@ static void assert_no_subnormal(const state_t *s) {
   for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
     assert_normal_or_zero(d[i]);
   for (int i = 0; i < NTESTS; i++) {
-    assert_normal_or_zero(s->tails[i].rate);
+    assert_normal_or_zero(s->tails[i].lrate);
     assert_normal_or_zero(s->tails[i].excess);
     assert_normal_or_zero(s->tails[i].excess2);
   }

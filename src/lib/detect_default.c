@@ -59,6 +59,7 @@
 #define SCALE_ALPHA 1e-3   /* the series' magnitude: about 1 000 values */
 #define RATE_ALPHA 1e-4    /* how often u > u0: about 10 000 values */
 #define LOG_RATE_KEEP (-1.0000500033334732e-4) /* log(1 - RATE_ALPHA) */
+#define LOG_RATE_MIN (-69.07755278982137)      /* log(1e-30) */
 #define EXCESS_ALPHA 0.01 /* the excess moments: about 100 exceedances */
 #define COUNT_ALPHA 2e-3  /* how often a run's condition holds */
 #define PRIOR_WEIGHT 10   /* a prior tail counts as 10 observations */
@@ -67,23 +68,24 @@
 #define GROSS_WARMUP 30   /* values before a gross outlier may score */
 #define GROSS 20.0        /* spreads from the recent level that are gross */
 #define MAD_TO_SIGMA 1.2533141373155001
-#define CUSUM_K 0.5        /* the CUSUMs' allowance, in spreads */
-#define WIDE 1.5           /* mean deviations beyond which a residual is wide */
-#define WIDE_ALPHA 1e-3    /* how often one is: about 1 000 values */
-#define VAR_RATIO 2.5      /* the more often the variance test looks for */
-#define VAR_P_MIN 1e-12    /* the variance test's rarest p */
+#define CUSUM_K 0.5     /* the CUSUMs' allowance, in spreads */
+#define WIDE 1.5        /* mean deviations beyond which a residual is wide */
+#define WIDE_ALPHA 1e-3 /* how often one is: about 1 000 values */
+#define VAR_RATIO 2.5   /* the more often the variance test looks for */
+#define LOG_VAR_P_MIN (-27.631021115928547) /* log(1e-12): its rarest p */
 #define BLOCK 30           /* values per block of the trend test */
 #define CALM_TO_END 30     /* normal values in a row that end an incident */
 #define INCIDENT_ALPHA 0.2 /* the slow baseline's rate in an incident */
 #define OPEN_P 3.9e-5      /* p that opens an incident: score 0.5 */
 #define ESCALATION 1e-3    /* in an incident, another test must be rarer */
 #define NORMAL_P 1e-2      /* p at and above which a value is calm */
-#define NEAR_ZERO 0.02     /* of the series' magnitude: an outage */
-#define AT_CEILING 0.01    /* of the ceiling: at it */
-#define MATERIAL 10.0      /* floors of change below which no page is high */
+#define LOG_EXACT_P (-2.302585092994046) /* log(0.1) */
+#define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
+#define AT_CEILING 0.01       /* of the ceiling: at it */
+#define MATERIAL 10.0         /* floors of change below which no page is high */
 #define IMMATERIAL_SCORE 0.84 /* what such a change scores at most */
 #define MAX_SURPRISE 250.0    /* -log10 p beyond this is all alike */
-#define SCORED_P 1e-2         /* an_score_from_p() is 0 from here up */
+#define SCORED_P 1e-2         /* the score is 0 from here up */
 #define U_MAX 1e6             /* spreads beyond which a value is all huge */
 #define EXCESS_CAP 3.0        /* an excess teaches at most 3 mean excesses */
 #define SHAPE_MAX 0.45        /* a bursty tail's heaviest shape */
@@ -134,7 +136,7 @@ static const struct {
 /* A test's learned tail: P(u > u0), and the first two moments of u - u0
  * when it is. */
 typedef struct tail {
-  float rate; /* as it was before value number since was learned */
+  float lrate; /* log of the rate before value number since */
   float excess, excess2;
   uint32_t count; /* exceedances, saturating */
   uint32_t since; /* the rate only decays between exceedances: it is
@@ -224,7 +226,7 @@ static void init(void *p, const an_hint_t *hint) {
   s->hint.max = h->max;
   s->hint.bursty = h->bursty;
   for (int i = 0; i < NTESTS; i++)
-    s->tails[i] = (tail_t){.rate = tests[i].rate,
+    s->tails[i] = (tail_t){.lrate = logf(tests[i].rate),
                            .excess = tests[i].excess,
                            .excess2 = 2 * tests[i].excess * tests[i].excess};
   /* until the series shows otherwise, repeating itself and sitting at 0
@@ -269,34 +271,36 @@ static int heavy(const state_t *s, int i) {
   return s->hint.bursty && (i == T_SPIKE || i == T_DIP);
 }
 
-/* P(U >= u) under the tail. A heavy one is a generalised Pareto
- * distribution of the excess, its shape and scale from the excess' first
- * two moments (the method of moments, as SPOT does), the shape kept in
- * [0, SHAPE_MAX]; any other is exponential. */
-/* The rate before value n is learned: RATE_ALPHA's decay over the values
- * since the last exceedance, at once. */
-static double rate_at(const tail_t *t, uint32_t n) {
-  double r = t->rate * exp((double)(n - t->since) * LOG_RATE_KEEP);
-  return r > 1e-30 ? r : 1e-30;
+/* The log of the rate before value n is learned: RATE_ALPHA's decay over
+ * the values since the last exceedance, at once. Tails work in logs: a
+ * value's p costs no exp(), and only a rare one's is ever taken out of
+ * them. */
+static double lrate_at(const tail_t *t, uint32_t n) {
+  double l = t->lrate + (double)(n - t->since) * LOG_RATE_KEEP;
+  return l > LOG_RATE_MIN ? l : LOG_RATE_MIN;
 }
 
-static double tail_p(const tail_t *t, double rate, double u0, double u,
-                     int is_heavy) {
+/* log P(U >= u) under the tail, lrate its log rate now. A heavy one is a
+ * generalised Pareto distribution of the excess, its shape and scale
+ * from the excess' first two moments (the method of moments, as SPOT
+ * does), the shape kept in [0, SHAPE_MAX]; any other is exponential. */
+static double tail_logp(const tail_t *t, double lrate, double u0, double u,
+                        int is_heavy) {
   double m1 = t->excess, var = t->excess2 - m1 * m1;
   double shape = is_heavy && var > 0 ? 0.5 * (1 - m1 * m1 / var) : 0;
   shape = shape < 0 ? 0 : shape > SHAPE_MAX ? SHAPE_MAX : shape;
   double z = (u - u0) / (m1 * (1 - shape));
   if (shape < 1e-3)
-    return rate * exp(-z);
-  return rate * pow(1 + shape * z, -1 / shape);
+    return lrate - z;
+  return lrate - log1p(shape * z) / shape;
 }
 
-/* The variance CUSUM stops where its p is VAR_P_MIN: a wider spread
+/* The variance CUSUM stops where its p is exp(LOG_VAR_P_MIN): a wider spread
  * that lasts (a nightly job) then peaks alike each time it recurs, and
  * the seasonal envelope learns it. */
 static double var_cap(const state_t *s) {
   const tail_t *t = &s->tails[T_VARIANCE];
-  return tests[T_VARIANCE].u0 + t->excess * log(rate_at(t, s->n) / VAR_P_MIN);
+  return tests[T_VARIANCE].u0 + t->excess * (lrate_at(t, s->n) - LOG_VAR_P_MIN);
 }
 
 /* Learns one exceedance e = u - u0 into the tail's excess moments. */
@@ -313,7 +317,7 @@ static void excess_learn(tail_t *t, double e, int is_heavy) {
 
 /* Value n exceeded u0. */
 static void rate_learn(tail_t *t, uint32_t n) {
-  t->rate = (float)(rate_at(t, n) * (1 - RATE_ALPHA) + RATE_ALPHA);
+  t->lrate = (float)log(exp(lrate_at(t, n)) * (1 - RATE_ALPHA) + RATE_ALPHA);
   t->since = n + 1;
 }
 
@@ -577,31 +581,32 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
       tail_learn(&s->tails[i], s->n, tests[i].u0, m->u[i], heavy(s, i));
 }
 
-/* The smallest p of the tests, and which gave it. */
-static double worst_p(const state_t *s, const measure_t *m, int *worst) {
-  double pv = 1;
+/* The log of the smallest p of the tests, and which gave it. */
+static double worst_logp(const state_t *s, const measure_t *m, int *worst) {
+  double lp = 0;
   for (int i = 0; i < NTESTS; i++) {
     if (m->u[i] <= tests[i].u0)
       continue;
     const tail_t *t = &s->tails[i];
-    double pi = tail_p(t, rate_at(t, s->n), tests[i].u0, m->u[i], heavy(s, i));
-    if (pi < pv) {
-      pv = pi;
+    double li =
+        tail_logp(t, lrate_at(t, s->n), tests[i].u0, m->u[i], heavy(s, i));
+    if (li < lp) {
+      lp = li;
       *worst = i;
     }
   }
-  return pv;
+  return lp;
 }
 
 static void fill(const state_t *s, double x, double t, const measure_t *m,
-                 int test, double pv, an_result_t *r) {
+                 int test, double pv, double score, an_result_t *r) {
   /* the usual level a person compares with is the recent one, whichever
    * baseline the test used; a flatline's is the value it left */
   int slow = test != T_FLAT;
   double expected = slow ? s->slow : s->fast;
   double sd = slow ? m->ss : m->sf;
   *r = (an_result_t){
-      .score = pv < SCORED_P ? an_score_from_p(pv) : 0,
+      .score = score,
       .p_value = pv,
       .expected = expected,
       .deviation = (x - expected) / sd,
@@ -640,12 +645,14 @@ static void cap_immaterial(const state_t *s, double x, an_result_t *r) {
   }
 }
 
-/* Decides whether r, found by test worst with p pv, is reported, and
- * keeps the incident. Returns whether the series is in an incident. */
-static int incident_step(state_t *s, int worst, double pv, an_result_t *r) {
+/* Decides whether r, found by test worst with p pv (score score), is
+ * reported, and keeps the incident. Returns whether the series is in an
+ * incident. */
+static int incident_step(state_t *s, int worst, double pv, double score,
+                         an_result_t *r) {
   /* the band of p itself: an incident silent for what its time usually
    * brings grows only beyond that */
-  int band = pv < SCORED_P ? an_severity_of(NULL, an_score_from_p(pv)) : 0;
+  int band = score > 0 ? an_severity_of(NULL, score) : 0;
   if (s->incident >= 0) {
     /* the incident grows a band worse, or another failure begins */
     if (band > s->band ||
@@ -697,14 +704,16 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   measure_t m;
   measure(s, x, t, &m);
   int worst = T_SPIKE;
-  double pv = worst_p(s, &m, &worst);
+  double lp = worst_logp(s, &m, &worst);
+  /* p itself matters only when it is rare: taken out of its log below
+   * 0.1 (enough for feedback's sensitivity, at most 2: p squared), 1
+   * above */
+  double pv = lp < LOG_EXACT_P ? exp(lp) : 1;
 
   /* no more surprising than this time of day usually is: normal (a
    * value stuck is never a job's doing) */
   double usual = envelope_at(&s->env, t, s->interval);
-  double surprise = pv >= 1  ? 0
-                    : pv > 0 ? fmin(-log10(pv), MAX_SURPRISE)
-                             : MAX_SURPRISE;
+  double surprise = fmin(-lp / M_LN10, MAX_SURPRISE);
   int expected = surprise <= usual + ENV_MARGIN && worst != T_FLAT;
   if (s->n < WARMUP) {
     /* a gross outlier may alarm early; nothing else yet */
@@ -713,12 +722,13 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
     if (!gross)
       pv = 1;
   }
-  fill(s, x, t, &m, worst, expected ? 1 : pv, r);
+  double score = pv < SCORED_P ? an_score_from_surprise(surprise) : 0;
+  fill(s, x, t, &m, worst, expected ? 1 : pv, expected ? 0 : score, r);
   r->warming_up = s->n < WARMUP;
   /* what this time usually brings still runs as an incident, a silent
    * one: the series is followed through it as on the days it was
    * learned, and the envelope's precedent stays a fair one */
-  int in_incident = incident_step(s, worst, pv, r);
+  int in_incident = incident_step(s, worst, pv, score, r);
   if (r->score <= 0)
     r->kind = AN_KIND_NONE;
   else
@@ -776,7 +786,7 @@ static int check(const void *p) {
         !finite_nonneg(runs[i]->weight))
       return EINVAL;
   for (int i = 0; i < NTESTS; i++)
-    if (!(s->tails[i].rate > 0 && s->tails[i].rate <= 1) ||
+    if (!(s->tails[i].lrate >= LOG_RATE_MIN && s->tails[i].lrate <= 0) ||
         s->tails[i].since > (uint64_t)s->n + 1 || !(s->tails[i].excess > 0) ||
         !isfinite(s->tails[i].excess) || !(s->tails[i].excess2 > 0) ||
         !isfinite(s->tails[i].excess2))

@@ -13,8 +13,14 @@ double an_score_from_p(double p) {
     return 0.0;
   if (p <= 0)
     return 1.0;
-  double surprise = -log10(p);
-  return 1.0 - pow(10.0, -(surprise - 2.0) / 8.0);
+  return an_score_from_surprise(-log10(p));
+}
+
+double an_score_from_surprise(double surprise) {
+  if (!(surprise > 2.0))
+    return 0.0;
+  /* 10^-x as exp(-x ln 10): one call */
+  return 1.0 - exp(-(surprise - 2.0) / 8.0 * M_LN10);
 }
 
 double an_p_from_score(double score) {

@@ -15,6 +15,10 @@ double an_normal_two_sided_p(double z);
  * 0.7 is p ~ 6.6e-7, 0.85 is p ~ 2.6e-9 and 0.95 is p ~ 4e-13. */
 double an_score_from_p(double p);
 
+/* an_score_from_p() of p = 10^-surprise, for a caller that has the
+ * surprise already (infinite: 1). */
+double an_score_from_surprise(double surprise);
+
 /* The inverse of an_score_from_p(), for documentation and tests. */
 double an_p_from_score(double score);
 
