@@ -62,11 +62,14 @@
 #define LOG_RATE_MIN (-69.07755278982137)      /* log(1e-30) */
 #define EXCESS_ALPHA 0.01 /* the excess moments: about 100 exceedances */
 #define COUNT_ALPHA 2e-3  /* how often a run's condition holds */
-#define PRIOR_WEIGHT 10   /* a prior tail counts as 10 observations */
-#define CLIP 5.0          /* residuals are learned at most 5 spreads */
-#define WARMUP 120        /* values before the full stack may score */
-#define GROSS_WARMUP 30   /* values before a gross outlier may score */
-#define GROSS 20.0        /* spreads from the recent level that are gross */
+#define LOG_COUNT_KEEP (-2.0020026706730793e-3) /* log(1 - COUNT_ALPHA) */
+#define FREQ_MIN 1e-4f /* how rare or common a condition is believed */
+#define FREQ_MAX 0.9999f
+#define PRIOR_WEIGHT 10 /* a prior tail counts as 10 observations */
+#define CLIP 5.0        /* residuals are learned at most 5 spreads */
+#define WARMUP 120      /* values before the full stack may score */
+#define GROSS_WARMUP 30 /* values before a gross outlier may score */
+#define GROSS 20.0      /* spreads from the recent level that are gross */
 #define MAD_TO_SIGMA 1.2533141373155001
 #define CUSUM_K 0.5     /* the CUSUMs' allowance, in spreads */
 #define WIDE 1.5        /* mean deviations beyond which a residual is wide */
@@ -119,7 +122,8 @@ enum {
 /* Each test: where its tail starts (u0), its prior (the rate at which u
  * exceeds u0, the mean excess) and what it reports. */
 static const struct {
-  float u0, rate, excess;
+  double u0;
+  float rate, excess;
   an_kind_t kind;
 } tests[NTESTS] = {
     [T_SPIKE] = {3, 0.00135f, 0.31f, AN_KIND_SPIKE},
@@ -146,9 +150,12 @@ typedef struct tail {
 /* A run of values in a rare condition (repeating, near zero, at the
  * ceiling): its length, and how rare the condition was when it began. */
 typedef struct run {
-  float freq;     /* how often the condition holds, learned */
+  float freq;     /* how often the condition holds, learned, as it was
+                     before value number since: it decays by itself
+                     while the condition does not hold */
   float weight;   /* -ln(freq) when the run began */
   uint32_t count; /* values in the run */
+  uint32_t since;
 } run_t;
 
 /* Where a series is on one of the envelope's rings, and what its visits
@@ -164,6 +171,8 @@ typedef struct ring {
 } ring_t;
 
 typedef struct envelope {
+  double minute; /* the start of the minute the rings are in, NaN if none:
+                    within it neither ring's bin changes */
   ring_t day_at, hour_at;
   uint8_t day[DAY_BINS]; /* surprise, whole units, saturating */
   uint8_t hour[HOUR_BINS];
@@ -197,6 +206,13 @@ typedef struct state {
   envelope_t env;
 } state_t;
 
+static double at_least(double x, double floor) { return x > floor ? x : floor; }
+
+/* fmin() is a call into libm; the values here are never NaN */
+static double at_most(double x, double ceiling) {
+  return x < ceiling ? x : ceiling;
+}
+
 static void ring_leave(ring_t *r) {
   r->bin = -1;
   for (int i = 0; i < ENV_NEAR; i++)
@@ -206,7 +222,7 @@ static void ring_leave(ring_t *r) {
 /* The variance CUSUM's steps for a wide residual and a narrow one: the
  * log-likelihood ratios of wide_rate times VAR_RATIO against it. */
 static void var_ratios(state_t *s) {
-  double p0 = s->wide_rate, p1 = fmin(VAR_RATIO * p0, 0.9);
+  double p0 = s->wide_rate, p1 = at_most(VAR_RATIO * p0, 0.9);
   s->llr_wide = (float)log(p1 / p0);
   s->llr_calm = (float)log((1 - p1) / (1 - p0));
 }
@@ -228,19 +244,20 @@ static void init(void *p, const an_hint_t *hint) {
   for (int i = 0; i < NTESTS; i++)
     s->tails[i] = (tail_t){.lrate = logf(tests[i].rate),
                            .excess = tests[i].excess,
-                           .excess2 = 2 * tests[i].excess * tests[i].excess};
+                           .excess2 = 2 * tests[i].excess * tests[i].excess,
+                           .since = 1};
   /* until the series shows otherwise, repeating itself and sitting at 0
-   * are taken as common */
-  s->flat.freq = 0.99f;
+   * are taken as common; the first value is measured by nothing, so the
+   * learning starts with the second */
+  s->flat = (run_t){.freq = 0.99f, .since = 1};
+  s->zero = (run_t){.freq = 0.5f, .since = 1};
+  s->sat = (run_t){.freq = 0.5f, .since = 1};
   s->wide_rate = 0.18; /* a normal residual's chance of being wide */
   var_ratios(s);
-  s->zero.freq = 0.5f;
-  s->sat.freq = 0.5f;
   ring_leave(&s->env.day_at);
   ring_leave(&s->env.hour_at);
+  s->env.minute = NAN;
 }
-
-static double at_least(double x, double floor) { return x > floor ? x : floor; }
 
 static double clip(double r, double c) { return r < -c ? -c : r > c ? c : r; }
 
@@ -341,7 +358,7 @@ static void tail_learn_peaks(tail_t *t, uint32_t n, double u0, double u,
   if (u > u0 && *peak == 0)
     rate_learn(t, n);
   if (u > u0) {
-    *peak = (float)fmax(*peak, u);
+    *peak = (float)at_least(*peak, u);
   } else if (*peak > 0) {
     excess_learn(t, *peak - u0, 0);
     *peak = 0;
@@ -351,16 +368,21 @@ static void tail_learn_peaks(tail_t *t, uint32_t n, double u0, double u,
 /* Extends or ends the run, and returns its statistic: the run's length
  * weighed by how rare its condition was when the run began, 0 if it held
  * more often than common (a series that never moved is not stuck). */
-static double run_step(run_t *r, int holds, float common) {
-  if (holds) {
-    if (r->count == 0)
-      r->weight = r->freq < common ? -logf(r->freq) : 0;
-    r->count++;
-  } else {
+static double run_step(run_t *r, uint32_t n, int holds, float common) {
+  if (!holds) {
     r->count = 0;
+    return 0;
   }
-  r->freq += COUNT_ALPHA * (holds - r->freq);
-  r->freq = r->freq < 1e-4f ? 1e-4f : r->freq > 0.9999f ? 0.9999f : r->freq;
+  float f = r->freq;
+  if (n != r->since) /* the values between held not */
+    f = (float)at_least(f * exp((double)(n - r->since) * LOG_COUNT_KEEP),
+                        FREQ_MIN);
+  if (r->count == 0)
+    r->weight = f < common ? -logf(f) : 0;
+  r->count++;
+  f += COUNT_ALPHA * (1 - f);
+  r->freq = f < FREQ_MAX ? f : FREQ_MAX;
+  r->since = n + 1;
   return r->count > 1 ? (r->count - 1) * r->weight : 0;
 }
 
@@ -426,12 +448,15 @@ static double envelope_at(envelope_t *e, double t, double interval) {
   if (!isfinite(t)) {
     ring_leave(&e->day_at);
     ring_leave(&e->hour_at);
+    e->minute = NAN;
     return 0;
   }
-  int usual =
-      ring_enter(&e->day_at, e->day, DAY_BINS, bin_of(t, DAY, DAY_BINS));
-  int hu =
-      ring_enter(&e->hour_at, e->hour, HOUR_BINS, bin_of(t, HOUR, HOUR_BINS));
+  if (!(t >= e->minute && t < e->minute + 60)) {
+    e->minute = floor(t / 60) * 60;
+    ring_enter(&e->day_at, e->day, DAY_BINS, bin_of(t, DAY, DAY_BINS));
+    ring_enter(&e->hour_at, e->hour, HOUR_BINS, bin_of(t, HOUR, HOUR_BINS));
+  }
+  int usual = e->day_at.usual, hu = e->hour_at.usual;
   /* minutes of the hour mean nothing to a series sampled less often */
   if (interval > 0 && interval <= 60 && hu > usual)
     usual = hu;
@@ -466,6 +491,7 @@ static void note_time(state_t *s, double t) {
 typedef struct measure {
   double sf, ss, rf, rs;
   double u[NTESTS];
+  unsigned over; /* bit i: u[i] is beyond the start of test i's tail */
   int near_zero, at_ceiling;
 } measure_t;
 
@@ -487,7 +513,7 @@ static void trend_step(state_t *s, double x, double t) {
     s->trend_down = at_least(s->trend_down + clip(down / sd, 3) - CUSUM_K, 0);
     double step = fabs(up) < fabs(down) ? fabs(up) : fabs(down);
     s->step_dev = tidy(s->step_dev + rate_of(0.05, s->n / BLOCK) *
-                                         (fmin(step, 5 * sd) - s->step_dev));
+                                         (at_most(step, 5 * sd) - s->step_dev));
     if (s->trend_up + s->trend_down == 0) {
       s->trend_since = t;
       s->trend_base = (s->block_min + s->block_max) / 2;
@@ -507,8 +533,8 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
                  : uf * us > 0   ? (fabs(uf) < fabs(us) ? uf : us)
                                  : 0;
   /* beyond U_MAX spreads all is huge; a bounded excess squares finitely */
-  m->u[T_SPIKE] = spike > 0 ? fmin(spike, U_MAX) : 0;
-  m->u[T_DIP] = spike < 0 ? fmin(-spike, U_MAX) : 0;
+  m->u[T_SPIKE] = spike > 0 ? at_most(spike, U_MAX) : 0;
+  m->u[T_DIP] = spike < 0 ? at_most(-spike, U_MAX) : 0;
   double z = clip(us, 4);
   s->cusum_up = at_least(s->cusum_up + z - CUSUM_K, 0);
   s->cusum_down = at_least(s->cusum_down - z - CUSUM_K, 0);
@@ -529,27 +555,31 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
     llr = 0;
   double v = s->var_cusum + llr;
   if (v > tests[T_VARIANCE].u0) /* rare: the cap costs a log */
-    v = fmin(v, var_cap(s));
+    v = at_most(v, var_cap(s));
   s->var_cusum = v > 0 ? v : 0;
   if (s->n >= 20)
     s->wide_rate += WIDE_ALPHA * (wide - s->wide_rate);
-  s->wide_rate = fmin(fmax(s->wide_rate, 0.01), 0.5);
+  s->wide_rate = at_most(at_least(s->wide_rate, 0.01), 0.5);
   if (s->block_n == 0) /* the rate moves slowly: its logs once a block */
     var_ratios(s);
   m->u[T_VARIANCE] = s->var_cusum;
   m->near_zero = fabs(x) <= NEAR_ZERO * s->scale + floor_of(s);
-  m->u[T_OUTAGE] = run_step(&s->zero, m->near_zero, 0.5f);
+  m->u[T_OUTAGE] = run_step(&s->zero, s->n, m->near_zero, 0.5f);
   /* a stuck value near zero is the outage test's to report */
-  m->u[T_FLAT] = run_step(&s->flat, x == s->last_x && !m->near_zero, 0.9f);
+  m->u[T_FLAT] =
+      run_step(&s->flat, s->n, x == s->last_x && !m->near_zero, 0.9f);
   /* at the type's maximum (a series' own largest value is no ceiling:
    * a rising one is always at it) */
   double ceiling = s->hint.max;
   m->at_ceiling =
       isfinite(ceiling) && ceiling > 0 && x >= ceiling * (1 - AT_CEILING);
-  run_step(&s->sat, m->at_ceiling, 1);
+  run_step(&s->sat, s->n, m->at_ceiling, 1);
   trend_step(s, x, t);
   m->u[T_TREND_UP] = s->trend_up;
   m->u[T_TREND_DOWN] = s->trend_down;
+  m->over = 0;
+  for (int i = 0; i < NTESTS; i++)
+    m->over |= (unsigned)(m->u[i] > tests[i].u0) << i;
 }
 
 /* Learns x. In an incident the slow baseline follows x quickly: a lasting
@@ -574,19 +604,21 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
   s->last_x = x;
   if (young)
     return;
-  for (int i = 0; i < NTESTS; i++)
-    if (i == T_VARIANCE)
-      tail_learn_peaks(&s->tails[i], s->n, tests[i].u0, m->u[i], &s->var_peak);
-    else
-      tail_learn(&s->tails[i], s->n, tests[i].u0, m->u[i], heavy(s, i));
+  if (m->over & 1u << T_VARIANCE || s->var_peak > 0)
+    tail_learn_peaks(&s->tails[T_VARIANCE], s->n, tests[T_VARIANCE].u0,
+                     m->u[T_VARIANCE], &s->var_peak);
+  /* the others learn only what exceeded: the rates decay by themselves */
+  for (unsigned over = m->over & ~(1u << T_VARIANCE); over; over &= over - 1) {
+    int i = __builtin_ctz(over);
+    tail_learn(&s->tails[i], s->n, tests[i].u0, m->u[i], heavy(s, i));
+  }
 }
 
 /* The log of the smallest p of the tests, and which gave it. */
 static double worst_logp(const state_t *s, const measure_t *m, int *worst) {
   double lp = 0;
-  for (int i = 0; i < NTESTS; i++) {
-    if (m->u[i] <= tests[i].u0)
-      continue;
+  for (unsigned over = m->over; over; over &= over - 1) {
+    int i = __builtin_ctz(over);
     const tail_t *t = &s->tails[i];
     double li =
         tail_logp(t, lrate_at(t, s->n), tests[i].u0, m->u[i], heavy(s, i));
@@ -713,7 +745,7 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   /* no more surprising than this time of day usually is: normal (a
    * value stuck is never a job's doing) */
   double usual = envelope_at(&s->env, t, s->interval);
-  double surprise = fmin(-lp / M_LN10, MAX_SURPRISE);
+  double surprise = at_most(-lp / M_LN10, MAX_SURPRISE);
   int expected = surprise <= usual + ENV_MARGIN && worst != T_FLAT;
   if (s->n < WARMUP) {
     /* a gross outlier may alarm early; nothing else yet */
@@ -778,12 +810,12 @@ static int check(const void *p) {
       !(s->incident_p >= 0 && s->incident_p <= 1) || s->block_n >= BLOCK ||
       !finite_nonneg(s->hint.floor) || s->hint.unit > AN_UNIT_LOAD ||
       !ring_valid(&s->env.day_at, DAY_BINS) ||
-      !ring_valid(&s->env.hour_at, HOUR_BINS))
+      !ring_valid(&s->env.hour_at, HOUR_BINS) || isinf(s->env.minute))
     return EINVAL;
   const run_t *runs[] = {&s->flat, &s->zero, &s->sat};
   for (int i = 0; i < 3; i++)
     if (!(runs[i]->freq > 0 && runs[i]->freq < 1) ||
-        !finite_nonneg(runs[i]->weight))
+        runs[i]->since > (uint64_t)s->n + 1 || !finite_nonneg(runs[i]->weight))
       return EINVAL;
   for (int i = 0; i < NTESTS; i++)
     if (!(s->tails[i].lrate >= LOG_RATE_MIN && s->tails[i].lrate <= 0) ||
