@@ -464,7 +464,20 @@ static size_t utf8_sequence(const unsigned char *s) {
     n = 4;
   else
     return 0;
-  for (size_t i = 1; i < n; i++)
+  /* the second byte's range rules out overlong forms (E0, F0),
+   * surrogates (ED) and code points past U+10FFFF (F4) */
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (s[0] == 0xe0)
+    lo = 0xa0;
+  else if (s[0] == 0xed)
+    hi = 0x9f;
+  else if (s[0] == 0xf0)
+    lo = 0x90;
+  else if (s[0] == 0xf4)
+    hi = 0x8f;
+  if (s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < n; i++)
     if ((s[i] & 0xc0) != 0x80)
       return 0; /* also stops at the NUL */
   return n;
@@ -485,8 +498,7 @@ static void utf8_copy(const unsigned char **s, char **out) {
   }
 }
 
-/* Whether s is all valid UTF-8. */
-static int utf8_valid(const char *s) {
+int an_json_utf8_valid(const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
     size_t n = utf8_sequence(p);
     if (n == 0)
@@ -512,7 +524,7 @@ void an_json_string(yajl_gen g, const char *value) {
     yajl_gen_null(g);
     return;
   }
-  if (utf8_valid(value)) {
+  if (an_json_utf8_valid(value)) {
     yajl_gen_string(g, (const unsigned char *)value, strlen(value));
     return;
   }

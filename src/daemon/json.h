@@ -16,6 +16,10 @@
  * where reading stopped in err. */
 yajl_val an_json_parse(const char *body, size_t len, char *err, size_t errlen);
 
+/* Whether the NUL-terminated s is all valid UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+int an_json_utf8_valid(const char *s);
+
 /* The member key of object o, NULL if absent or o is not an object. */
 yajl_val an_json_get(yajl_val o, const char *key);
 

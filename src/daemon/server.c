@@ -2,6 +2,7 @@
 #include "server.h"
 #include "conf.h"
 #include "http.h"
+#include "json.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
@@ -54,12 +55,72 @@ struct an_request {
 };
 
 /* evhttp passes a malformed escape ("%zz") through as it is: refuse it. */
-static int valid_escapes(const char *s) {
-  for (; *s; s++)
-    if (*s == '%' &&
-        !(isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])))
+static int valid_escapes(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] == '%' && !(i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+                         isxdigit((unsigned char)s[i + 2])))
       return 0;
   return 1;
+}
+
+/* The text of a query key or value percent-decoded, '+' as a space, or
+ * NULL with the reason in err: a bad escape, a NUL (%00), invalid UTF-8.
+ * what names it in the reason, e.g. "query parameter \"limit\"". */
+static char *query_decode(const char *s, size_t len, const char *what,
+                          char *err, size_t errlen) {
+  if (!valid_escapes(s, len)) {
+    snprintf(err, errlen, "%s has a malformed percent-escape", what);
+    return NULL;
+  }
+  char *raw = strndup(s, len);
+  size_t n = 0;
+  char *text = raw != NULL ? evhttp_uridecode(raw, 1, &n) : NULL;
+  free(raw);
+  if (text == NULL) {
+    snprintf(err, errlen, "out of memory");
+  } else if (strlen(text) != n) {
+    snprintf(err, errlen, "%s contains a NUL byte (%%00)", what);
+  } else if (!an_json_utf8_valid(text)) {
+    snprintf(err, errlen, "%s is not valid UTF-8", what);
+  } else {
+    return text;
+  }
+  free(text);
+  return NULL;
+}
+
+/* Splits the query string into r->query. A member without '=' is
+ * ignored like an unknown parameter. Returns 0, or EINVAL with a reason
+ * naming the parameter (never quoting its bytes) in err. */
+static int parse_query(an_request_t *r, const char *query, char *err,
+                       size_t errlen) {
+  for (const char *p = query; *p != '\0';) {
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    if (eq != NULL) {
+      char *key = query_decode(p, (size_t)(eq - p), "a query parameter name",
+                               err, errlen);
+      if (key == NULL)
+        return EINVAL;
+      char what[96];
+      snprintf(what, sizeof(what), "query parameter \"%.60s\"", key);
+      char *value =
+          query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, err, errlen);
+      int rc = value == NULL                                   ? EINVAL
+               : evhttp_add_header(&r->query, key, value) != 0 ? EINVAL
+                                                               : 0;
+      if (rc != 0 && value != NULL)
+        snprintf(err, errlen, "%s has a line break", what);
+      free(key);
+      free(value);
+      if (rc != 0)
+        return rc;
+    }
+    p += n;
+    if (*p == '&')
+      p++;
+  }
+  return 0;
 }
 
 static double monotonic(void) {
@@ -165,9 +226,17 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
   struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
   evhttp_add_header(h, "Content-Type", content_type);
   evhttp_add_header(h, "Date", date);
-  /* straight into the request's own buffer: no evbuffer of our own to
-   * make, fill, move and free on every reply */
-  evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+  if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+    /* the length the GET answer has; evhttp adds none to a HEAD answer
+     * and would send the body */
+    char length[24];
+    snprintf(length, sizeof(length), "%zu", len);
+    evhttp_add_header(h, "Content-Length", length);
+  } else {
+    /* straight into the request's own buffer: no evbuffer of our own to
+     * make, fill, move and free on every reply */
+    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+  }
   /* If the client went away, libevent detached the request and this
    * only frees it. */
   evhttp_send_reply(r->req, status, NULL, NULL);
@@ -180,34 +249,26 @@ void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
   an_reply_raw(r, status, "application/json", json, len);
 }
 
-/* Appends s to buf as a JSON string body (without quotes). */
-static void json_escape(struct evbuffer *buf, const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      evbuffer_add_printf(buf, "\\%c", *p);
-    else if (*p < 0x20)
-      evbuffer_add_printf(buf, "\\u%04x", *p);
-    else
-      evbuffer_add(buf, p, 1);
-  }
-}
-
+/* The message may quote what the client sent: the JSON writer replaces
+ * any invalid UTF-8 in it, so the answer is always valid JSON. */
 static void reply_error_v(an_request_t *r, int status, const char *code,
                           const char *fmt, va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  struct evbuffer *buf = evbuffer_new();
-  if (buf == NULL) {
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_key(&w, "error");
+  an_jw_map_open(&w);
+  an_jw_str(&w, "code", code);
+  an_jw_str(&w, "message", msg);
+  an_jw_map_close(&w);
+  an_jw_map_close(&w);
+  if (w.failed)
     an_reply_json(r, status, "{}", 2);
-    return;
-  }
-  evbuffer_add_printf(buf, "{\"error\":{\"code\":\"%s\",\"message\":\"", code);
-  json_escape(buf, msg);
-  evbuffer_add_printf(buf, "\"}}");
-  size_t len = evbuffer_get_length(buf);
-  char *json = (char *)evbuffer_pullup(buf, -1);
-  an_reply_json(r, status, json, len);
-  evbuffer_free(buf);
+  else
+    an_reply_json(r, status, w.buf, w.len);
+  an_jw_free(&w);
 }
 
 void an_reply_error(an_request_t *r, int status, const char *code,
@@ -387,21 +448,30 @@ static void handle(struct evhttp_request *req, void *arg) {
     path = "/";
   TAILQ_INIT(&r->query);
   r->have_query = 1;
-  if (query != NULL && (!valid_escapes(query) ||
-                        evhttp_parse_query_str(query, &r->query) != 0)) {
-    an_reply_error(r, 400, "INVALID_DATA",
-                   "the query string is not valid (bad percent-encoding?)");
+  char err[160];
+  char *decoded =
+      query_decode(path, strlen(path), "the path", err, sizeof(err));
+  int bad_path = decoded == NULL;
+  free(decoded);
+  if (bad_path) {
+    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
+    return;
+  }
+  if (query != NULL && parse_query(r, query, err, sizeof(err)) != 0) {
+    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
     return;
   }
 
   const an_route_t *route = NULL;
   int path_known = 0;
   char allow[64] = "";
+  /* HEAD is GET without the body (an_reply_raw leaves it out) */
+  const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
   for (const an_route_t *rt = an_routes; rt->method != NULL; rt++) {
     if (!match(rt->pattern, path, r))
       continue;
     path_known = 1;
-    if (strcmp(rt->method, r->method) == 0) {
+    if (strcmp(rt->method, method) == 0) {
       route = rt;
       break;
     }
