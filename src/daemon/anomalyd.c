@@ -44,6 +44,12 @@ double an_daemon_now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double an_daemon_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* mkdir -p with mode 0750 for what it creates. */
 static int make_dirs(const char *path) {
   char buf[4096];
@@ -73,17 +79,12 @@ typedef struct shutdown {
   double deadline;
 } shutdown_t;
 
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Ends the loop once every accepted request is answered, or at the
  * deadline. */
 static void drain(evutil_socket_t fd, short what, void *arg) {
   shutdown_t *s = arg;
-  if (an_server_pending(s->daemon->server) == 0 || monotonic() > s->deadline)
+  if (an_server_pending(s->daemon->server) == 0 ||
+      an_daemon_monotonic() > s->deadline)
     event_base_loopbreak(s->daemon->base);
 }
 
@@ -108,7 +109,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     return;
   syslog(LOG_NOTICE, "signal %d: stopping after what was accepted", (int)sig);
   an_server_stop_listening(s->daemon->server);
-  s->deadline = monotonic() + DRAIN_SECONDS;
+  s->deadline = an_daemon_monotonic() + DRAIN_SECONDS;
   s->poll = event_new(s->daemon->base, -1, EV_PERSIST, drain, s);
   if (s->poll == NULL || event_add(s->poll, &every) != 0)
     event_base_loopbreak(s->daemon->base);

@@ -42,6 +42,10 @@ typedef struct an_config {
   size_t max_body_size;      /* bytes; 1 MiB */
   size_t max_header_size;    /* bytes */
   int timeout;               /* seconds a connection may idle */
+  int header_timeout;        /* seconds from a request's first byte to
+                                the end of its headers */
+  size_t max_connections;    /* open client connections; past it, new
+                                ones wait in the listen backlog */
   double rate_limit;         /* requests per second per key; 0 = off */
   double rate_burst;         /* bucket size */
   int metrics_need_key;      /* GET /metrics requires a key */

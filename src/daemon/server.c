@@ -1,6 +1,8 @@
 /* server.c: evhttp, routing, authentication, limits and replies. */
 #include "server.h"
+#include "auth.h"
 #include "conf.h"
+#include "frontdoor.h"
 #include "http.h"
 #include "json.h"
 #include "metrics.h"
@@ -25,15 +27,12 @@
 #include <time.h>
 
 #define MAX_PARAMS 4
-/* libevent answers bodies over its own limit with an HTML 413; ours is
- * set well above MaxBodySize so that the daemon itself refuses them with
- * JSON, up to this many bytes. */
-#define HARD_BODY_LIMIT (64u << 20)
 
 struct an_server {
   an_daemon_t *daemon;
   struct evhttp *http;
   struct evhttp_bound_socket *socket;
+  an_frontdoor_t *door; /* reads each head before evhttp */
   an_bucket_t *buckets; /* one per key, the last for callers without one */
   size_t pending;
 };
@@ -121,12 +120,6 @@ static int parse_query(an_request_t *r, const char *query, char *err,
       p++;
   }
   return 0;
-}
-
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- defer: worker threads hand results back to the loop ---- */
@@ -338,31 +331,10 @@ static const char *method_name(enum evhttp_cmd_type cmd) {
   }
 }
 
-/* Compares secrets in time that depends only on their lengths. */
-static int secret_equal(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  unsigned char diff = la != lb;
-  for (size_t i = 0; i < la; i++)
-    diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-  return diff == 0;
-}
-
-/* The key the request presents, NULL if none matches. Every configured
- * key is compared, matched or not. */
-static const an_api_key_t *find_key(const an_config_t *c, const char *given) {
-  const an_api_key_t *found = NULL;
-  for (size_t i = 0; i < c->nkeys; i++)
-    if (secret_equal(given, c->keys[i].secret))
-      found = &c->keys[i];
-  return found;
-}
-
 static const char *presented_key(struct evhttp_request *req) {
   struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-  const char *auth = evhttp_find_header(h, "Authorization");
-  if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
-    return auth + 7;
-  return evhttp_find_header(h, "X-Api-Key");
+  return an_auth_presented(evhttp_find_header(h, "Authorization"),
+                           evhttp_find_header(h, "X-Api-Key"));
 }
 
 /* Authenticates, rate-limits and reads the body. Returns 0 to go on, or
@@ -376,7 +348,7 @@ static int admit(an_request_t *r, an_role_t need) {
   if (c->nkeys > 0 && (need > AN_ROLE_NONE || c->metrics_need_key ||
                        presented_key(r->req) != NULL)) {
     const char *given = presented_key(r->req);
-    r->key = given != NULL ? find_key(c, given) : NULL;
+    r->key = an_auth_find(c, given);
     if (r->key == NULL && need > AN_ROLE_NONE) {
       an_reply_error(r, 401, "UNAUTHORIZED",
                      given == NULL ? "an API key is required (Authorization: "
@@ -398,7 +370,7 @@ static int admit(an_request_t *r, an_role_t need) {
   if (c->rate_limit > 0 && need > AN_ROLE_NONE) {
     int retry = 1;
     if (!an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst,
-                        monotonic(), &retry)) {
+                        an_daemon_monotonic(), &retry)) {
       char value[16];
       snprintf(value, sizeof(value), "%d", retry);
       evhttp_add_header(evhttp_request_get_output_headers(r->req),
@@ -448,6 +420,15 @@ static void handle(struct evhttp_request *req, void *arg) {
     path = "/";
   TAILQ_INIT(&r->query);
   r->have_query = 1;
+  const char *refusal = evhttp_find_header(
+      evhttp_request_get_input_headers(req), AN_FRONTDOOR_REFUSAL);
+  if (refusal != NULL) { /* "STATUS CODE message", from the front door */
+    int status = 400, n = 0;
+    char code[32] = "INVALID_DATA";
+    sscanf(refusal, "%d %31s %n", &status, code, &n);
+    an_reply_error(r, status, code, "%s", n > 0 ? refusal + n : "bad request");
+    return;
+  }
   char err[160];
   char *decoded =
       query_decode(path, strlen(path), "the path", err, sizeof(err));
@@ -522,9 +503,15 @@ int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
     an_server_free(s);
     return ENOMEM;
   }
-  size_t body_limit = c->max_body_size > HARD_BODY_LIMIT ? c->max_body_size + 1
-                                                         : HARD_BODY_LIMIT;
-  evhttp_set_max_body_size(s->http, (ev_ssize_t)body_limit);
+  s->door = an_frontdoor_new(d->base, s->http, c);
+  if (s->door == NULL) {
+    snprintf(err, errlen, "out of memory");
+    an_server_free(s);
+    return ENOMEM;
+  }
+  /* the front door refuses an announced body over MaxBodySize with JSON
+   * before evhttp would, with HTML */
+  evhttp_set_max_body_size(s->http, (ev_ssize_t)c->max_body_size);
   evhttp_set_max_headers_size(s->http, (ev_ssize_t)c->max_header_size);
   evhttp_set_timeout(s->http, c->timeout);
   evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -547,12 +534,15 @@ int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
   int one = 1;
   setsockopt(evhttp_bound_socket_get_fd(s->socket), IPPROTO_TCP, TCP_NODELAY,
              &one, sizeof(one));
+  an_frontdoor_set_listener(s->door,
+                            evhttp_bound_socket_get_listener(s->socket));
   d->server = s;
   return 0;
 }
 
 void an_server_stop_listening(an_server_t *s) {
   if (s != NULL && s->socket != NULL) {
+    an_frontdoor_set_listener(s->door, NULL);
     evhttp_del_accept_socket(s->http, s->socket);
     s->socket = NULL;
   }
@@ -565,6 +555,7 @@ void an_server_free(an_server_t *s) {
     return;
   if (s->http != NULL)
     evhttp_free(s->http);
+  an_frontdoor_free(s->door); /* after the connections it counts */
   free(s->buckets);
   free(s);
 }

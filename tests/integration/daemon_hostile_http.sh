@@ -82,6 +82,63 @@ done
 req GET "/v1/no-such-%FF%FE"
 check "bad UTF-8 in a path: 400, not echoed raw" is "$STATUS $(error_code)" "400 INVALID_DATA"
 
+# every error the daemon sends is JSON, also for heads evhttp would have
+# answered with HTML itself
+json_error() { # description, raw request (python bytes), status
+  out=$(raw "$2")
+  check "$1: $3" has "$(printf '%s' "$out" | head -n 1)" " $3 "
+  BODY=$(printf '%s' "$out" | sed '1,/^\r*$/d')
+  check "$1: JSON error shape" is "$(json "type(j['error']['code']).__name__ + type(j['error']['message']).__name__")" strstr
+  check "$1: still serving" still_serving
+}
+json_error "libevent error bad Content-Length is JSON" \
+  'b"POST /v1/data HTTP/1.1\r\nHost: x\r\nX-Api-Key: stream-secret-1\r\nContent-Length: 12abc\r\n\r\n{}"' 400
+json_error "libevent error 100 KB header is JSON" \
+  'b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n"' 431
+json_error "libevent error unknown method is JSON" \
+  'b"BREW /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"' 501
+json_error "libevent error HTTP/0.9 request is JSON" 'b"GET /v1/health\r\n"' 400
+json_error "libevent error chunked body is JSON" \
+  'b"POST /v1/data HTTP/1.1\r\nHost: x\r\nX-Api-Key: stream-secret-1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"' 411
+json_error "libevent error TRACE is JSON" 'b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n"' 501
+json_error "a client's own refusal header is refused" \
+  'b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Anomalyd-Refusal: 200 OK fine\r\n\r\n"' 400
+
+# ---- resource exhaustion before authentication ----
+# Expect: 100-continue gets the refusal, never "100 Continue"
+out=$(raw 'b"POST /v1/data HTTP/1.1\r\nHost: x\r\nContent-Length: 62914560\r\nExpect: 100-continue\r\n\r\n"')
+check "unauthenticated 60 MiB announced: 401 on the headers" has "$(printf '%s' "$out" | head -n 1)" " 401 "
+check "unauthenticated 60 MiB announced: no 100 Continue" is "$(printf '%s' "$out" | grep -c '100 Continue')" 0
+out=$(raw 'b"POST /v1/data HTTP/1.1\r\nHost: x\r\nX-Api-Key: stream-secret-1\r\nContent-Length: 62914560\r\nExpect: 100-continue\r\n\r\n"')
+check "authenticated 60 MiB announced: 413 on the headers" has "$(printf '%s' "$out" | head -n 1)" " 413 "
+check "authenticated 60 MiB announced: no 100 Continue" is "$(printf '%s' "$out" | grep -c '100 Continue')" 0
+req POST /v1/data '{"sourceId":"server-01","values":{"cpu":1}}' ""
+check "unauthenticated small body: 401 JSON" is "$STATUS $(error_code)" "401 UNAUTHORIZED"
+
+# 16 connections without a key each send 60 MiB: anomalyd must not grow
+# by what they send (it grew from 19 MB to 946 MB)
+rss_kb() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$AN_PID/status"; }
+before=$(rss_kb VmRSS)
+python3 - "$port" <<'PY'
+import socket, sys, threading
+def attack():
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        s.sendall(b"POST /v1/data HTTP/1.1\r\nHost: x\r\nContent-Length: 62914560\r\n\r\n")
+        chunk = b"[" * (1 << 20)
+        for _ in range(60):
+            s.sendall(chunk)
+    except OSError:
+        pass  # refused and closed: what should happen
+threads = [threading.Thread(target=attack) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join(30)
+PY
+peak=$(rss_kb VmHWM)
+echo "# RSS before ${before} kB, peak after 16 x 60 MiB unauthenticated bodies ${peak} kB"
+check "16 unauthenticated 60 MiB bodies: RSS grows < 64 MB" test $((peak - before)) -lt 65536
+check "16 unauthenticated 60 MiB bodies: still serving" still_serving
+
 an_stop
 check "SIGTERM after the hostile HTTP tests: exit 0" is "$?" 0
 an_finish
