@@ -27,6 +27,13 @@
 #include <time.h>
 
 #define MAX_PARAMS 4
+/* Wrong API keys an address may send at once, and then one per 10 s:
+ * guessing stays hopeless while a host with a stale key retrying now and
+ * then is not locked out for long. */
+#define AUTH_FAILURE_BURST 10
+#define AUTH_FAILURE_RATE 0.1
+/* addresses whose failures are remembered (a fixed table) */
+#define AUTH_FAILURE_ADDRESSES 4096
 
 struct an_server {
   an_daemon_t *daemon;
@@ -34,6 +41,7 @@ struct an_server {
   struct evhttp_bound_socket *socket;
   an_frontdoor_t *door; /* reads each head before evhttp */
   an_bucket_t *buckets; /* one per key, the last for callers without one */
+  an_bucket_map_t *auth_failures; /* wrong keys per client address */
   size_t pending;
 };
 
@@ -337,19 +345,55 @@ static const char *presented_key(struct evhttp_request *req) {
                            evhttp_find_header(h, "X-Api-Key"));
 }
 
+/* 429 with Retry-After; the message says which limit. */
+static void reply_rate_limited(an_request_t *r, int retry, const char *why) {
+  char value[16];
+  snprintf(value, sizeof(value), "%d", retry);
+  evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
+                    value);
+  an_reply_error(r, 429, "RATE_LIMITED", "%s; retry after %d s", why, retry);
+}
+
+/* The bucket of failed authentications of the request's client address. */
+static an_bucket_t *failures_of(an_request_t *r, double now) {
+  char *address = NULL;
+  ev_uint16_t port;
+  struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+  if (evcon != NULL)
+    evhttp_connection_get_peer(evcon, &address, &port);
+  return an_bucket_map_get(r->server->auth_failures,
+                           address != NULL ? address : "?", now);
+}
+
 /* Authenticates, rate-limits and reads the body. Returns 0 to go on, or
  * 1 when it has already replied. */
 static int admit(an_request_t *r, an_role_t need) {
   an_server_t *s = r->server;
   const an_config_t *c = s->daemon->config;
   size_t bucket = c->nkeys; /* callers without a key share the last */
+  double now = an_daemon_monotonic();
+  int retry = 1;
 
   r->role = AN_ROLE_ADMIN;
   if (c->nkeys > 0 && (need > AN_ROLE_NONE || c->metrics_need_key ||
                        presented_key(r->req) != NULL)) {
     const char *given = presented_key(r->req);
+    /* an address over its failures is refused before its key is looked
+     * at, or a right guess would still show */
+    an_bucket_t *failures = failures_of(r, now);
+    if (need > AN_ROLE_NONE &&
+        !an_bucket_peek(failures, AUTH_FAILURE_RATE, AUTH_FAILURE_BURST, now,
+                        &retry)) {
+      reply_rate_limited(r, retry,
+                         "too many requests with a wrong API key from this "
+                         "address");
+      return 1;
+    }
     r->key = an_auth_find(c, given);
     if (r->key == NULL && need > AN_ROLE_NONE) {
+      if (given != NULL)
+        an_bucket_take(failures, AUTH_FAILURE_RATE, AUTH_FAILURE_BURST, now,
+                       &retry);
       an_reply_error(r, 401, "UNAUTHORIZED",
                      given == NULL ? "an API key is required (Authorization: "
                                      "Bearer KEY or X-Api-Key: KEY)"
@@ -367,19 +411,14 @@ static int admit(an_request_t *r, an_role_t need) {
       return 1;
     }
   }
-  if (c->rate_limit > 0 && need > AN_ROLE_NONE) {
-    int retry = 1;
-    if (!an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst,
-                        an_daemon_monotonic(), &retry)) {
-      char value[16];
-      snprintf(value, sizeof(value), "%d", retry);
-      evhttp_add_header(evhttp_request_get_output_headers(r->req),
-                        "Retry-After", value);
-      an_reply_error(r, 429, "RATE_LIMITED",
-                     "more than %g requests per second; retry after %d s",
-                     c->rate_limit, retry);
-      return 1;
-    }
+  if (c->rate_limit > 0 && need > AN_ROLE_NONE &&
+      !an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst, now,
+                      &retry)) {
+    char why[64];
+    snprintf(why, sizeof(why), "more than %g requests per second",
+             c->rate_limit);
+    reply_rate_limited(r, retry, why);
+    return 1;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
   size_t len = evbuffer_get_length(in);
@@ -497,8 +536,9 @@ int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
   }
   s->daemon = d;
   s->buckets = calloc(c->nkeys + 1, sizeof(*s->buckets));
+  s->auth_failures = an_bucket_map_new(AUTH_FAILURE_ADDRESSES);
   s->http = evhttp_new(d->base);
-  if (s->http == NULL || s->buckets == NULL) {
+  if (s->http == NULL || s->buckets == NULL || s->auth_failures == NULL) {
     snprintf(err, errlen, "out of memory");
     an_server_free(s);
     return ENOMEM;
@@ -557,5 +597,6 @@ void an_server_free(an_server_t *s) {
     evhttp_free(s->http);
   an_frontdoor_free(s->door); /* after the connections it counts */
   free(s->buckets);
+  an_bucket_map_free(s->auth_failures);
   free(s);
 }

@@ -139,6 +139,23 @@ echo "# RSS before ${before} kB, peak after 16 x 60 MiB unauthenticated bodies $
 check "16 unauthenticated 60 MiB bodies: RSS grows < 64 MB" test $((peak - before)) -lt 65536
 check "16 unauthenticated 60 MiB bodies: still serving" still_serving
 
+# ---- failed authentications are rate limited per client address ----
+codes=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  req GET /v1/anomalies "" "guess-$i"
+  codes="$codes $STATUS"
+done
+check "failed auth rate limit: 10 wrong keys get 401, then 429" is "$codes" \
+  " 401 401 401 401 401 401 401 401 401 401 429 429"
+check "failed auth rate limit: 429 is RATE_LIMITED with Retry-After" is \
+  "$(error_code) $(printf '%s' "$HEADERS" | grep -c '^Retry-After: ')" "RATE_LIMITED 1"
+req GET /v1/anomalies "" "$STREAM_KEY"
+check "failed auth rate limit: the right key from that address waits too" is "$STATUS" 429
+s=$(curl -s --max-time 5 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' \
+  -H "X-Api-Key: $STREAM_KEY" "$AN_URL/v1/anomalies")
+check "failed auth rate limit: another address is not limited" is "$s" 200
+check "failed auth rate limit: health needs no key and still answers" still_serving
+
 an_stop
 check "SIGTERM after the hostile HTTP tests: exit 0" is "$?" 0
 an_finish
