@@ -350,17 +350,18 @@ static void test_comment_then_deep_nesting_is_refused(void **unused) {
   size_t deep = 300000;
   const char *head = "/* \" */";
   size_t n = strlen(head);
-  char *doc = malloc(n + deep + 1);
+  char *doc = malloc(n + 2 * deep + 1);
   assert_non_null(doc);
   memcpy(doc, head, n);
   memset(doc + n, '[', deep);
-  doc[n + deep] = '\0';
+  memset(doc + n + deep, ']', deep);
+  doc[n + 2 * deep] = '\0';
   char err[256];
-  yajl_val v = an_json_parse(doc, n + deep, err, sizeof(err));
+  yajl_val v = an_json_parse(doc, n + 2 * deep, err, sizeof(err));
   assert_null(v);
   assert_non_null(strstr(err, "byte offset 0"));
-  memmove(doc, doc + n, deep + 1); /* and the nesting alone */
-  v = an_json_parse(doc, deep, err, sizeof(err));
+  memmove(doc, doc + n, 2 * deep + 1); /* and the nesting alone */
+  v = an_json_parse(doc, 2 * deep, err, sizeof(err));
   assert_null(v);
   assert_non_null(strstr(err, "deeper than 32 levels"));
   free(doc);
