@@ -71,6 +71,10 @@ static an_lograte_t deadline_log = AN_LOGRATE_INIT(60);
 
 /* ---- the listener ---- */
 
+/* The listener passes its error callback evhttp's argument, not ours; a
+ * process has one listening door. */
+static an_frontdoor_t *listening_door;
+
 /* Enables or disables accepting as the connection count and an accept
  * pause say. */
 static void update_listener(an_frontdoor_t *f) {
@@ -94,7 +98,9 @@ static void resume_accepting(evutil_socket_t fd, short what, void *arg) {
  * ENFILE, ENOBUFS): the listening socket stays readable, so without a
  * pause the loop would spin on it. */
 static void accept_failed(struct evconnlistener *listener, void *arg) {
-  an_frontdoor_t *f = arg;
+  an_frontdoor_t *f = listening_door;
+  if (f == NULL || f->listener != listener)
+    return;
   int e = EVUTIL_SOCKET_ERROR();
   an_lograte_log(&accept_log, an_daemon_monotonic(), LOG_ERR,
                  "cannot accept connections (%zu open): %s; pausing %d s",
@@ -109,6 +115,7 @@ void an_frontdoor_set_listener(an_frontdoor_t *f,
                                struct evconnlistener *listener) {
   f->listener = listener;
   f->accepting = 1; /* evhttp binds it enabled */
+  listening_door = listener != NULL ? f : NULL;
   if (listener != NULL) {
     evconnlistener_set_error_cb(listener, accept_failed);
     update_listener(f);
@@ -549,6 +556,8 @@ size_t an_frontdoor_connections(const an_frontdoor_t *f) {
 void an_frontdoor_free(an_frontdoor_t *f) {
   if (f == NULL)
     return;
+  if (listening_door == f)
+    listening_door = NULL;
   f->listener = NULL;
   event_free(f->resume);
   f->resume = NULL;

@@ -24,8 +24,8 @@ void an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
   if (left_out > 0)
-    syslog(priority, "%s (and %lu more like it in the last %.0f s)", msg,
-           left_out, r->interval);
+    syslog(priority, "%s (%lu more like it since the last one logged)", msg,
+           left_out);
   else
     syslog(priority, "%s", msg);
 }

@@ -15,10 +15,10 @@ port=$(an_free_port)
 an_write_config "$AN_TMP/h.conf" "$port" "$AN_TMP/data" "MaxBodySize 1048576"
 an_start "$AN_TMP/h.conf" || { not_ok "anomalyd starts"; an_finish; }
 
-# ---- JSON: a comment hiding a quote, then 300 000 nested brackets ----
+# ---- JSON: a comment hiding a quote, then 300 000 nested arrays ----
 python3 -c '
 import sys
-sys.stdout.write("/* \" */" + " " * 300000 + "[" * 300000)' >"$AN_TMP/comment_nest"
+sys.stdout.write("/* \" */" + "[" * 300000 + "]" * 300000)' >"$AN_TMP/comment_nest"
 req POST /v1/data "$AN_TMP/comment_nest"
 check "json comment then deep nesting: 400 INVALID_DATA" is "$STATUS $(error_code)" "400 INVALID_DATA"
 check "json comment then deep nesting: still serving" still_serving
@@ -158,4 +158,97 @@ check "failed auth rate limit: health needs no key and still answers" still_serv
 
 an_stop
 check "SIGTERM after the hostile HTTP tests: exit 0" is "$?" 0
+
+# ---- slowloris: one byte now and then on many connections ----
+port=$(an_free_port)
+an_write_config "$AN_TMP/s.conf" "$port" "$AN_TMP/data-s" "MaxConnections 100" \
+  "HeaderTimeout 2" "Timeout 5"
+: >"$AN_TMP/daemon.log"
+an_start "$AN_TMP/s.conf" || { not_ok "anomalyd starts (slowloris)"; an_finish; }
+fds_before=$(ls "/proc/$AN_PID/fd" | wc -l)
+python3 - "$port" "$AN_PID" "$AN_URL" >"$AN_TMP/slowloris" <<'PY' &
+import os, socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+conns, most_fds = [], 0
+for _ in range(150):
+    s = socket.socket(); s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port)); conns.append(s)
+closed_by_server = 0
+end = time.time() + 8
+while time.time() < end:
+    for s in list(conns):
+        try:
+            s.send(b"P")
+        except OSError:
+            conns.remove(s); s.close(); closed_by_server += 1
+    most_fds = max(most_fds, len(os.listdir("/proc/%s/fd" % pid)))
+    time.sleep(1)
+print(closed_by_server, most_fds)
+PY
+loris=$!
+sleep 1
+s=$(curl -s --max-time 15 -o /dev/null -w '%{http_code}' "$AN_URL/v1/health")
+check "slowloris: health answers during the attack" is "$s" 200
+wait $loris
+read closed most <"$AN_TMP/slowloris"
+echo "# slowloris: $closed of 150 connections closed by anomalyd; at most $most descriptors open (before: $fds_before)"
+check "slowloris: connections past HeaderTimeout are closed" test "$closed" -ge 100
+check "slowloris: no more than MaxConnections accepted at once" test "$most" -le $((fds_before + 100 + 2))
+check "slowloris: the deadline is logged once per interval, not per connection" \
+  test "$(grep -c 'took longer than' "$AN_TMP/daemon.log")" -le 2
+an_stop
+
+# ---- no file descriptors left: pause accepting, do not spin or flood ----
+: >"$AN_TMP/daemon.log"
+an_start "$AN_TMP/s.conf" || { not_ok "anomalyd starts (EMFILE)"; an_finish; }
+limits=$(sed -n 's/^Max open files *\([0-9a-z]*\) *\([0-9a-z]*\).*/\1 \2/p' "/proc/$AN_PID/limits")
+check "RLIMIT_NOFILE raised to the hard limit at start" is "$(echo $limits | cut -d' ' -f1)" "$(echo $limits | cut -d' ' -f2)"
+python3 - "$port" "$AN_PID" <<'PY'
+import os, resource, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]
+resource.prlimit(pid, resource.RLIMIT_NOFILE, (len(os.listdir("/proc/%d/fd" % pid)) + 5, hard))
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+time.sleep(3)
+for s in conns:
+    s.close()
+resource.prlimit(pid, resource.RLIMIT_NOFILE, (hard, hard))
+PY
+check "EMFILE: accept failures logged once per interval" \
+  test "$(grep -c -i 'accept' "$AN_TMP/daemon.log")" -le 2
+check "EMFILE: logged at all" test "$(grep -c 'cannot accept' "$AN_TMP/daemon.log")" -ge 1
+s=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$AN_URL/v1/health")
+check "EMFILE: serving again once descriptors are back" is "$s" 200
+an_stop
+
+# ---- a full disk: SQLite errors logged once per interval ----
+# The file size limit stands in for a full disk (writes fail with EFBIG).
+port=$(an_free_port)
+an_write_config "$AN_TMP/f.conf" "$port" "$AN_TMP/data-f"
+: >"$AN_TMP/daemon.log"
+(trap '' XFSZ; ulimit -f 3000; exec "$AN_DAEMON" -C "$AN_TMP/f.conf" -f) >>"$AN_TMP/daemon.log" 2>&1 &
+AN_PID=$!
+AN_PIDS="$AN_PIDS $AN_PID"
+AN_URL="http://127.0.0.1:$port"
+i=0
+until still_serving || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+python3 - "$port" >"$AN_TMP/full" <<'PY'
+import http.client, json, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+failed, t = 0, 1700000000
+for i in range(3000):
+    points = [{"sourceId": "server-01",
+               "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t + i * 100 + k)),
+               "values": {"m%d" % j: float(j + k) for j in range(50)}} for k in range(100)]
+    c.request("POST", "/v1/data", json.dumps(points), {"X-Api-Key": "stream-secret-1"})
+    r = c.getresponse(); r.read()
+    failed += r.status == 503
+    if failed >= 100:
+        break
+print(failed)
+PY
+check "full disk: requests get 503" is "$(cat "$AN_TMP/full")" 100
+check "full disk: SQLite errors logged once per interval, not per request" \
+  test "$(grep -c 'store: [a-zA-Z ]*: \|disk I/O error\|cannot rollback' "$AN_TMP/daemon.log")" -le 2
+an_stop
 an_finish
