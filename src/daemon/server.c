@@ -250,6 +250,10 @@ void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
   an_reply_raw(r, status, "application/json", json, len);
 }
 
+/* What an error says when there is no memory to say more. */
+static const char out_of_memory[] =
+    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
+
 /* The message may quote what the client sent: the JSON writer replaces
  * any invalid UTF-8 in it, so the answer is always valid JSON. */
 static void reply_error_v(an_request_t *r, int status, const char *code,
@@ -266,7 +270,7 @@ static void reply_error_v(an_request_t *r, int status, const char *code,
   an_jw_map_close(&w);
   an_jw_map_close(&w);
   if (w.failed)
-    an_reply_json(r, status, "{}", 2);
+    an_reply_json(r, 500, out_of_memory, sizeof(out_of_memory) - 1);
   else
     an_reply_json(r, status, w.buf, w.len);
   an_jw_free(&w);
@@ -443,7 +447,12 @@ static void handle(struct evhttp_request *req, void *arg) {
   an_server_t *s = arg;
   an_request_t *r = calloc(1, sizeof(*r));
   if (r == NULL) {
-    evhttp_send_error(req, 500, "out of memory");
+    /* no an_request_t to reply through: the same JSON, by hand */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evbuffer_add(evhttp_request_get_output_buffer(req), out_of_memory,
+                 sizeof(out_of_memory) - 1);
+    evhttp_send_reply(req, 500, NULL, NULL);
     return;
   }
   r->req = req;
