@@ -22,19 +22,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <syslog.h>
 
 /* seconds accepting pauses after accept failed */
 #define ACCEPT_PAUSE 1
+/* connections over MaxConnections while those closed to make room for
+ * them are still closing */
+#define EVICTION_SLACK 16
+
+typedef struct conn conn_t;
 
 struct an_frontdoor {
   const an_config_t *config;
   struct evconnlistener *listener; /* NULL once detached */
   struct event *resume;            /* ends an accept pause */
   size_t connections;
-  size_t max_connections; /* MaxConnections, or fewer if fds are short */
+  size_t max_connections;   /* MaxConnections, or fewer if fds are short */
+  TAILQ_HEAD(, conn) conns; /* open, oldest first */
+  size_t waiting;           /* of them, waiting for a request's head */
   int freed; /* an_frontdoor_free was called; the last connection frees */
   int paused_for_error; /* accept failed; resume is pending */
   int accepting;        /* the listener is enabled */
@@ -42,7 +50,8 @@ struct an_frontdoor {
 
 typedef enum { AT_HEAD, IN_BODY, DRAINING } conn_state_t;
 
-typedef struct conn {
+struct conn {
+  TAILQ_ENTRY(conn) link;
   an_frontdoor_t *door;
   struct bufferevent *bev;         /* the connection's, evhttp's */
   struct evhttp_connection *evcon; /* NULL until set_up() ran */
@@ -52,9 +61,12 @@ typedef struct conn {
   struct event *timer;             /* set-up, then head and body deadlines */
   conn_state_t state;
   int in_callback;    /* our own changes to the input call us again */
-  int head_started;   /* a byte of the next head has arrived */
+  int head_started;   /* waiting for the rest of a head (or, fresh, for the
+                         first one): one that may be closed to make room */
+  int evicted;        /* closed to make room; closing */
+  int counted;        /* in door->conns and door->connections */
   uint64_t body_left; /* bytes of the current body still to pass */
-} conn_t;
+};
 
 /* What the head of one request asks for. */
 typedef struct verdict {
@@ -68,6 +80,7 @@ typedef struct verdict {
 
 static an_lograte_t accept_log = AN_LOGRATE_INIT(60);
 static an_lograte_t deadline_log = AN_LOGRATE_INIT(60);
+static an_lograte_t full_log = AN_LOGRATE_INIT(60);
 
 /* ---- the listener ---- */
 
@@ -80,7 +93,12 @@ static an_frontdoor_t *listening_door;
 static void update_listener(an_frontdoor_t *f) {
   if (f->listener == NULL)
     return;
-  int accept = f->connections < f->max_connections && !f->paused_for_error;
+  /* when full, new connections still come in while some connection is
+   * slow to send its request: each takes that one's place */
+  int accept = (f->connections < f->max_connections ||
+                (f->waiting > 0 &&
+                 f->connections < f->max_connections + EVICTION_SLACK)) &&
+               !f->paused_for_error;
   if (accept && !f->accepting)
     evconnlistener_enable(f->listener);
   else if (!accept && f->accepting)
@@ -129,6 +147,46 @@ static void arm(conn_t *c, int seconds) {
   evtimer_add(c->timer, &tv);
 }
 
+/* Starts (with its deadline) or ends the wait for a request's head. */
+static void set_waiting(conn_t *c, int waiting) {
+  if (waiting == c->head_started)
+    return;
+  c->head_started = waiting;
+  if (waiting) {
+    c->door->waiting++;
+    arm(c, c->door->config->header_timeout);
+  } else {
+    c->door->waiting--;
+  }
+}
+
+/* Shuts a connection down: the next read sees EOF, on which evhttp frees
+ * the connection. */
+static void shut(conn_t *c) {
+  evutil_socket_t s = bufferevent_getfd(c->bev);
+  if (s >= 0)
+    shutdown(s, SHUT_RDWR);
+}
+
+/* At MaxConnections a new connection takes the place of the oldest one
+ * still waiting for its request's head (slowloris holds connections
+ * exactly so); one in the middle of a request is never closed. */
+static void make_room(an_frontdoor_t *f) {
+  conn_t *c;
+  TAILQ_FOREACH(c, &f->conns, link) {
+    if (c->head_started && !c->evicted) {
+      an_lograte_log(&full_log, an_daemon_monotonic(), LOG_NOTICE,
+                     "MaxConnections (%zu) reached: closing the connections "
+                     "slowest to send a request",
+                     f->max_connections);
+      set_waiting(c, 0);
+      c->evicted = 1;
+      shut(c);
+      return;
+    }
+  }
+}
+
 /* The head or body took too long: shutting the socket down makes the next
  * read see EOF, on which evhttp frees the connection. */
 static void deadline_passed(conn_t *c) {
@@ -136,9 +194,7 @@ static void deadline_passed(conn_t *c) {
                  "closing a connection whose request took longer than "
                  "HeaderTimeout (%d s) or Timeout (%d s)",
                  c->door->config->header_timeout, c->door->config->timeout);
-  evutil_socket_t s = bufferevent_getfd(c->bev);
-  if (s >= 0)
-    shutdown(s, SHUT_RDWR);
+  shut(c);
 }
 
 /* ---- the head ---- */
@@ -376,12 +432,13 @@ static int read_head(conn_t *c, struct evbuffer *dst) {
     if (v.status != 0)
       write_refusal(dst, &v);
     evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
+    set_waiting(c, 0);
     evtimer_del(c->timer);
     c->state = DRAINING;
     return 0;
   }
   evbuffer_remove_buffer(c->pending, dst, len);
-  c->head_started = 0;
+  set_waiting(c, 0);
   c->body_left = v.body;
   if (v.body > 0) {
     c->state = IN_BODY;
@@ -409,10 +466,7 @@ static void process(conn_t *c, struct evbuffer *dst) {
         c->state = AT_HEAD;
       }
     } else {
-      if (!c->head_started) {
-        c->head_started = 1;
-        arm(c, c->door->config->header_timeout);
-      }
+      set_waiting(c, 1);
       if (read_head(c, dst) != 0)
         break;
     }
@@ -439,6 +493,11 @@ static void input_changed(struct evbuffer *in,
 /* ---- connections ---- */
 
 static void conn_free(conn_t *c) {
+  if (c->counted) {
+    set_waiting(c, 0);
+    TAILQ_REMOVE(&c->door->conns, c, link);
+    c->door->connections--;
+  }
   if (c->watch != NULL)
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
   if (c->timer != NULL)
@@ -455,7 +514,6 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg) {
   conn_t *c = arg;
   an_frontdoor_t *f = c->door;
   conn_free(c);
-  f->connections--;
   if (f->freed && f->connections == 0)
     free(f);
   else if (!f->freed)
@@ -474,13 +532,13 @@ static void set_up(conn_t *c) {
     an_frontdoor_t *f = c->door;
     conn_free(c);
     bufferevent_decref(bev);
-    f->connections--;
     update_listener(f);
     return;
   }
   bufferevent_decref(bev);
   c->evcon = evcon;
   evhttp_connection_set_closecb(c->evcon, conn_closed, c);
+  set_waiting(c, 1); /* for its first request, within HeaderTimeout */
 }
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg) {
@@ -517,7 +575,10 @@ static struct bufferevent *new_connection(struct event_base *base, void *arg) {
   }
   bufferevent_incref(c->bev); /* until set_up() */
   event_active(c->timer, EV_TIMEOUT, 1);
-  f->connections++;
+  TAILQ_INSERT_TAIL(&f->conns, c, link);
+  c->counted = 1;
+  if (++f->connections > f->max_connections)
+    make_room(f);
   update_listener(f);
   return c->bev;
 }
@@ -529,6 +590,7 @@ an_frontdoor_t *an_frontdoor_new(struct event_base *base, struct evhttp *http,
     return NULL;
   f->config = c;
   f->max_connections = c->max_connections;
+  TAILQ_INIT(&f->conns);
   /* keep descriptors for the store, deliveries and logs */
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&

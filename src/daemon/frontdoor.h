@@ -9,9 +9,10 @@
  *    413) without being read, and closes the connection after the answer;
  *  - closes a connection whose headers take over HeaderTimeout or whose
  *    body takes over Timeout;
- *  - counts connections, stops accepting at MaxConnections, and pauses
- *    accepting for a second when accept fails (no file descriptors left)
- *    instead of retrying at once. */
+ *  - counts connections; at MaxConnections a new one takes the place of
+ *    the oldest still waiting for its request's head, and when none is
+ *    waiting it stops accepting; pauses accepting for a second when accept
+ *    fails (no file descriptors left) instead of retrying at once. */
 #ifndef AN_FRONTDOOR_H
 #define AN_FRONTDOOR_H
 
