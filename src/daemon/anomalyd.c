@@ -40,18 +40,6 @@ static void usage(FILE *out) {
                "  -h       this help\n");
 }
 
-double an_daemon_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double an_daemon_monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Every client connection is a file descriptor, and the soft limit is
  * often 1024 where the hard one is far higher: take what is allowed. */
 static void raise_fd_limit(void) {

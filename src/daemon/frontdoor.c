@@ -308,9 +308,11 @@ static void check_head(const an_config_t *c, char *head, verdict_t *v) {
              AN_FRONTDOOR_REFUSAL);
       return;
     } else if (strcasecmp(line, "Authorization") == 0) {
-      authorization = value;
+      if (authorization == NULL) /* the first, as evhttp_find_header */
+        authorization = value;
     } else if (strcasecmp(line, "X-Api-Key") == 0) {
-      x_api_key = value;
+      if (x_api_key == NULL)
+        x_api_key = value;
     }
   }
   if (strcmp(v->method, "HEAD") == 0)

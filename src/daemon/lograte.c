@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <syslog.h>
 
-void an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
-                    ...) {
+int an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
+                   ...) {
   pthread_mutex_lock(&r->lock);
   if (r->last != 0 && now - r->last < r->interval) {
     r->left_out++;
     pthread_mutex_unlock(&r->lock);
-    return;
+    return 0;
   }
   unsigned long left_out = r->left_out;
   r->left_out = 0;
@@ -28,4 +28,5 @@ void an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
            left_out);
   else
     syslog(priority, "%s", msg);
+  return 1;
 }

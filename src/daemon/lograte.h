@@ -19,8 +19,9 @@ typedef struct an_lograte {
   { PTHREAD_MUTEX_INITIALIZER, (interval), 0, 0 }
 
 /* Logs to syslog at priority unless r logged less than its interval before
- * now (monotonic seconds); then only counts the event. */
-void an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+ * now (monotonic seconds); then only counts the event. Returns 1 when it
+ * logged, 0 when it counted. */
+int an_lograte_log(an_lograte_t *r, double now, int priority, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 #endif
