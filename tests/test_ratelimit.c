@@ -10,6 +10,7 @@
 #include "token.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_bucket(void **unused) {
@@ -30,6 +31,42 @@ static void test_bucket(void **unused) {
   assert_true(an_bucket_take(&slow, 0.1, 1, 5.0, &retry));
   assert_false(an_bucket_take(&slow, 0.1, 1, 5.0, &retry));
   assert_int_equal(retry, 10); /* whole seconds, rounded up */
+}
+
+/* Peeking refills but takes nothing. */
+static void test_bucket_peek(void **unused) {
+  an_bucket_t b = {0};
+  int retry = 0;
+  assert_true(an_bucket_peek(&b, 0.1, 2, 10.0, &retry));
+  assert_true(an_bucket_take(&b, 0.1, 2, 10.0, &retry));
+  assert_true(an_bucket_peek(&b, 0.1, 2, 10.0, &retry));
+  assert_true(an_bucket_peek(&b, 0.1, 2, 10.0, &retry));
+  assert_true(an_bucket_take(&b, 0.1, 2, 10.0, &retry));
+  assert_false(an_bucket_peek(&b, 0.1, 2, 10.0, &retry));
+  assert_int_equal(retry, 10);
+  assert_true(an_bucket_peek(&b, 0.1, 2, 20.0, &retry));
+}
+
+/* Failed authentications per address: each address has its own bucket,
+ * and a flood of other addresses only cycles the fixed table. */
+static void test_bucket_map(void **unused) {
+  an_bucket_map_t *m = an_bucket_map_new(16);
+  assert_non_null(m);
+  int retry;
+  an_bucket_t *a = an_bucket_map_get(m, "10.0.0.1", 1.0);
+  assert_true(an_bucket_take(a, 0.1, 1, 1.0, &retry));
+  a = an_bucket_map_get(m, "10.0.0.1", 1.0);
+  assert_false(an_bucket_peek(a, 0.1, 1, 1.0, &retry)); /* remembered */
+  an_bucket_t *b = an_bucket_map_get(m, "10.0.0.2", 1.0);
+  assert_true(an_bucket_peek(b, 0.1, 1, 1.0, &retry)); /* its own */
+  char address[32];
+  for (int i = 0; i < 100000; i++) { /* later uses, other addresses */
+    snprintf(address, sizeof(address), "192.168.%d.%d", i / 256, i % 256);
+    an_bucket_t *x = an_bucket_map_get(m, address, 2.0 + i);
+    an_bucket_take(x, 0.1, 1, 2.0 + i, &retry);
+  }
+  an_bucket_map_free(m);
+  an_bucket_map_free(NULL);
 }
 
 static void test_token(void **unused) {
@@ -53,6 +90,8 @@ static void test_token(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bucket),
+      cmocka_unit_test(test_bucket_peek),
+      cmocka_unit_test(test_bucket_map),
       cmocka_unit_test(test_token),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

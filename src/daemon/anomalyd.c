@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
+#include "lograte.h"
 #include "mem.h"
 #include "metrics.h"
 #include "notify.h"
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -38,10 +40,27 @@ static void usage(FILE *out) {
                "  -h       this help\n");
 }
 
-double an_daemon_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+/* Every client connection is a file descriptor, and the soft limit is
+ * often 1024 where the hard one is far higher: take what is allowed. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      syslog(LOG_WARNING, "cannot raise the file descriptor limit: %s",
+             strerror(errno));
+  }
+}
+
+/* libevent's own warnings (a failing accept, a broken connection) can
+ * repeat thousands of times a second: one line per 10 s at most. */
+static void libevent_logged(int severity, const char *msg) {
+  static an_lograte_t rate = AN_LOGRATE_INIT(10);
+  if (severity < EVENT_LOG_WARN)
+    return;
+  an_lograte_log(&rate, an_daemon_monotonic(),
+                 severity == EVENT_LOG_ERR ? LOG_ERR : LOG_WARNING,
+                 "libevent: %s", msg);
 }
 
 /* mkdir -p with mode 0750 for what it creates. */
@@ -73,17 +92,12 @@ typedef struct shutdown {
   double deadline;
 } shutdown_t;
 
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Ends the loop once every accepted request is answered, or at the
  * deadline. */
 static void drain(evutil_socket_t fd, short what, void *arg) {
   shutdown_t *s = arg;
-  if (an_server_pending(s->daemon->server) == 0 || monotonic() > s->deadline)
+  if (an_server_pending(s->daemon->server) == 0 ||
+      an_daemon_monotonic() > s->deadline)
     event_base_loopbreak(s->daemon->base);
 }
 
@@ -108,7 +122,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     return;
   syslog(LOG_NOTICE, "signal %d: stopping after what was accepted", (int)sig);
   an_server_stop_listening(s->daemon->server);
-  s->deadline = monotonic() + DRAIN_SECONDS;
+  s->deadline = an_daemon_monotonic() + DRAIN_SECONDS;
   s->poll = event_new(s->daemon->base, -1, EV_PERSIST, drain, s);
   if (s->poll == NULL || event_add(s->poll, &every) != 0)
     event_base_loopbreak(s->daemon->base);
@@ -161,6 +175,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+  event_set_log_callback(libevent_logged);
   /* before any thread: libcurl's global set-up is not thread-safe */
   curl_global_init(CURL_GLOBAL_DEFAULT);
   an_api_health_start();

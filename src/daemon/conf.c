@@ -571,6 +571,15 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     c->timeout = (int)t;
     return 0;
   }
+  if (strcasecmp(k, "HeaderTimeout") == 0) {
+    size_t t;
+    if (get_size(p, n, 1, 3600, &t) != 0)
+      return EINVAL;
+    c->header_timeout = (int)t;
+    return 0;
+  }
+  if (strcasecmp(k, "MaxConnections") == 0)
+    return get_size(p, n, 1, 1 << 20, &c->max_connections);
   if (strcasecmp(k, "RateLimit") == 0)
     return get_number(p, n, 0, 1e9, &c->rate_limit);
   if (strcasecmp(k, "RateBurst") == 0) {
@@ -638,6 +647,8 @@ an_config_t *an_config_defaults(void) {
   c->max_metrics_per_point = 1000;
   c->max_series_per_source = 10000;
   c->timeout = 60;
+  c->header_timeout = 10;
+  c->max_connections = 1000;
   c->detector = strdup("default");
   c->threshold = 0.7;
   c->bands = an_severity_default_bands;

@@ -50,6 +50,11 @@ typedef struct an_config {
   size_t max_metrics_per_point; /* metrics in one pushed point; 1000 */
   size_t max_series_per_source; /* series POST /v1/data makes per source */
   int timeout;                  /* seconds a connection may idle */
+  int header_timeout;           /* seconds from a request's first byte to
+                                   the end of its headers */
+  size_t max_connections;       /* open client connections; past it, a new
+                                   one takes the place of the oldest still
+                                   waiting for its request's head */
   double rate_limit;            /* requests per second per key; 0 = off */
   double rate_burst;            /* bucket size */
   int metrics_need_key;         /* GET /metrics requires a key */

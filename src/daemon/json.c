@@ -1,5 +1,8 @@
 #include "json.h"
 #include "timefmt.h"
+#include "utf8.h"
+
+#include <yajl/yajl_parse.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -9,27 +12,101 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Deepest nesting of the text, counting brackets outside strings. yajl's
- * tree parser recurses without a limit, so depth is checked first. */
-static int nesting(const char *s, size_t len) {
-  int depth = 0, max = 0, in_string = 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = 0;
-    } else if (c == '"') {
-      in_string = 1;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max)
-        max = depth;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
+/* ---- the strict pass: no comments, bounded depth, where it failed ----
+ *
+ * yajl_tree_parse accepts comments and recurses without a limit both when
+ * it builds the tree and when yajl_tree_free frees it. Every document the
+ * fast path does not take is first read by yajl's own lexer with comments
+ * refused, counting depth in callbacks that stop the parse past
+ * AN_JSON_MAX_DEPTH; only a document that passes is handed to the tree
+ * parser, which then can neither meet a comment nor nest deeply. */
+
+typedef struct strict {
+  int depth;
+  int too_deep;
+} strict_t;
+
+static int strict_open(void *ctx) {
+  strict_t *s = ctx;
+  if (++s->depth > AN_JSON_MAX_DEPTH) {
+    s->too_deep = 1;
+    return 0; /* yajl stops: yajl_status_client_canceled */
   }
-  return max;
+  return 1;
+}
+
+static int strict_close(void *ctx) {
+  ((strict_t *)ctx)->depth--;
+  return 1;
+}
+
+static const yajl_callbacks strict_callbacks = {
+    .yajl_start_map = strict_open,
+    .yajl_end_map = strict_close,
+    .yajl_start_array = strict_open,
+    .yajl_end_array = strict_close,
+};
+
+/* 1-based line of byte offset at in s. */
+static size_t line_of(const char *s, size_t at) {
+  size_t line = 1;
+  for (size_t i = 0; i < at; i++)
+    line += s[i] == '\n';
+  return line;
+}
+
+/* Returns 0 when body is strict JSON nested at most AN_JSON_MAX_DEPTH
+ * deep, or -1 with the reason and the byte offset (and line) where
+ * reading stopped in err. */
+static int strict_check(const char *body, size_t len, char *err,
+                        size_t errlen) {
+  strict_t st = {0, 0};
+  yajl_handle h = yajl_alloc(&strict_callbacks, NULL, &st);
+  if (h == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  yajl_config(h, yajl_allow_comments, 0);
+  const unsigned char *text = (const unsigned char *)body;
+  yajl_status rc = yajl_parse(h, text, len);
+  int at_end = rc == yajl_status_ok;
+  if (at_end)
+    rc = yajl_complete_parse(h);
+  if (rc != yajl_status_ok) {
+    /* after yajl_complete_parse the offset is of its own padding: the
+     * document stopped at its end */
+    size_t at = at_end ? len : yajl_get_bytes_consumed(h);
+    if (at > 0 && !at_end && !st.too_deep)
+      at--; /* yajl counts the offending byte as consumed */
+    if (st.too_deep) {
+      snprintf(
+          err, errlen,
+          "JSON nested deeper than %d levels at byte offset %zu (line %zu)",
+          AN_JSON_MAX_DEPTH, at, line_of(body, at));
+    } else {
+      unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+      const char *m = msg != NULL ? (const char *)msg : "parse error";
+      if (strncmp(m, "parse error: ", 13) == 0)
+        m += 13;
+      char *nl = strchr(m, '\n');
+      int n = nl != NULL ? (int)(nl - m) : (int)strlen(m);
+      if (at_end)
+        snprintf(
+            err, errlen,
+            "invalid JSON: the document ends at byte offset %zu (line %zu) "
+            "before it is complete (%.*s)",
+            at, line_of(body, at), n, m);
+      else
+        snprintf(err, errlen,
+                 "invalid JSON at byte offset %zu (line %zu): %.*s", at,
+                 line_of(body, at), n, m);
+      yajl_free_error(h, msg);
+    }
+    yajl_free(h);
+    return -1;
+  }
+  yajl_free(h);
+  return 0;
 }
 
 /* ---- the fast path: small documents in plain JSON ----
@@ -50,6 +127,7 @@ typedef struct fast {
   const char *p, *end;
   int build;      /* 0: check and count; 1: build */
   int containers; /* seen so far, in document order */
+  int depth;      /* containers open; past AN_JSON_MAX_DEPTH yajl decides */
   size_t members[FAST_MAX_CONTAINERS];
 } fast_t;
 
@@ -199,8 +277,9 @@ static int fast_word(fast_t *f, const char *word, yajl_type type,
 static int fast_container(fast_t *f, yajl_val *out) {
   int object = *f->p == '{';
   char close = object ? '}' : ']';
-  if (f->containers == FAST_MAX_CONTAINERS)
+  if (f->containers == FAST_MAX_CONTAINERS || f->depth == AN_JSON_MAX_DEPTH)
     return -1;
+  f->depth++;
   int index = f->containers++;
   size_t n = 0, room = f->build ? f->members[index] : 0;
   yajl_val v = NULL;
@@ -276,6 +355,7 @@ static int fast_container(fast_t *f, yajl_val *out) {
 done:
   if (!f->build)
     f->members[index] = n;
+  f->depth--;
   return 0;
 }
 
@@ -347,14 +427,11 @@ yajl_val an_json_parse(const char *body, size_t len, char *err, size_t errlen) {
     snprintf(err, errlen, "the body contains a NUL byte");
     return NULL;
   }
-  if (nesting(body, len) > AN_JSON_MAX_DEPTH) {
-    snprintf(err, errlen, "JSON nested deeper than %d levels",
-             AN_JSON_MAX_DEPTH);
-    return NULL;
-  }
   yajl_val v = fast_parse(body, len);
   if (v != NULL)
     return v;
+  if (strict_check(body, len, err, errlen) != 0)
+    return NULL;
   v = yajl_tree_parse(body, yerr, sizeof(yerr));
   if (v == NULL) {
     /* yajl's message spans lines with a caret; keep the first line */
@@ -375,29 +452,11 @@ yajl_val an_json_get(yajl_val o, const char *key) {
   return NULL;
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *s) {
-  size_t n;
-  if (s[0] < 0x80)
-    return 1;
-  if (s[0] >= 0xc2 && s[0] <= 0xdf)
-    n = 2;
-  else if (s[0] >= 0xe0 && s[0] <= 0xef)
-    n = 3;
-  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-    n = 4;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80)
-      return 0; /* also stops at the NUL */
-  return n;
-}
-
 /* Copies the UTF-8 sequence at *s to out, or U+FFFD for a byte that
  * starts none; advances both. */
 static void utf8_copy(const unsigned char **s, char **out) {
-  size_t n = utf8_sequence(*s);
+  /* the NUL after the string ends any sequence: 4 bytes may be looked at */
+  size_t n = an_utf8_char_len((const char *)*s, 4);
   if (n == 0) {
     memcpy(*out, "\xef\xbf\xbd", 3);
     *out += 3;
@@ -409,16 +468,7 @@ static void utf8_copy(const unsigned char **s, char **out) {
   }
 }
 
-/* Whether s is all valid UTF-8. */
-static int utf8_valid(const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-    size_t n = utf8_sequence(p);
-    if (n == 0)
-      return 0;
-    p += n;
-  }
-  return 1;
-}
+int an_json_utf8_valid(const char *s) { return an_utf8_valid(s, strlen(s)); }
 
 yajl_gen an_json_gen(void) {
   yajl_gen g = yajl_gen_alloc(NULL);
@@ -436,20 +486,20 @@ void an_json_string(yajl_gen g, const char *value) {
     yajl_gen_null(g);
     return;
   }
-  if (utf8_valid(value)) {
+  if (an_json_utf8_valid(value)) {
     yajl_gen_string(g, (const unsigned char *)value, strlen(value));
     return;
   }
   /* yajl would leave the string out without a word, and the key before it
    * would take the next value: bad bytes become U+FFFD instead */
-  char *fixed = malloc(3 * strlen(value) + 1), *out = fixed;
+  size_t room = 3 * strlen(value) + 1;
+  char *fixed = malloc(room);
   if (fixed == NULL) {
     yajl_gen_string(g, (const unsigned char *)"\xef\xbf\xbd", 3);
     return;
   }
-  for (const unsigned char *p = (const unsigned char *)value; *p != '\0';)
-    utf8_copy(&p, &out);
-  yajl_gen_string(g, (const unsigned char *)fixed, (size_t)(out - fixed));
+  an_utf8_sanitize(value, fixed, room);
+  yajl_gen_string(g, (const unsigned char *)fixed, strlen(fixed));
   free(fixed);
 }
 

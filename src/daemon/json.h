@@ -10,10 +10,15 @@
 #define AN_JSON_MAX_DEPTH 32
 
 /* Parses body (len bytes, NUL-terminated) strictly: valid UTF-8, no
- * NaN/Infinity, nothing after the value, no NUL inside, at most
- * AN_JSON_MAX_DEPTH levels. Returns the tree (free with yajl_tree_free),
- * or NULL with the reason in err. */
+ * comments, no NaN/Infinity, nothing after the value, no NUL inside, at
+ * most AN_JSON_MAX_DEPTH levels. Returns the tree (free with
+ * yajl_tree_free), or NULL with the reason, the byte offset and the line
+ * where reading stopped in err. */
 yajl_val an_json_parse(const char *body, size_t len, char *err, size_t errlen);
+
+/* Whether the NUL-terminated s is all valid UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+int an_json_utf8_valid(const char *s);
 
 /* The member key of object o, NULL if absent or o is not an object. */
 yajl_val an_json_get(yajl_val o, const char *key);

@@ -1,7 +1,10 @@
 /* server.c: evhttp, routing, authentication, limits and replies. */
 #include "server.h"
+#include "auth.h"
 #include "conf.h"
+#include "frontdoor.h"
 #include "http.h"
+#include "json.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
@@ -24,16 +27,21 @@
 #include <time.h>
 
 #define MAX_PARAMS 4
-/* libevent answers bodies over its own limit with an HTML 413; ours is
- * set well above MaxBodySize so that the daemon itself refuses them with
- * JSON, up to this many bytes. */
-#define HARD_BODY_LIMIT (64u << 20)
+/* Wrong API keys an address may send at once, and then one per 10 s:
+ * guessing stays hopeless while a host with a stale key retrying now and
+ * then is not locked out for long. */
+#define AUTH_FAILURE_BURST 10
+#define AUTH_FAILURE_RATE 0.1
+/* addresses whose failures are remembered (a fixed table) */
+#define AUTH_FAILURE_ADDRESSES 4096
 
 struct an_server {
   an_daemon_t *daemon;
   struct evhttp *http;
   struct evhttp_bound_socket *socket;
+  an_frontdoor_t *door; /* reads each head before evhttp */
   an_bucket_t *buckets; /* one per key, the last for callers without one */
+  an_bucket_map_t *auth_failures; /* wrong keys per client address */
   size_t pending;
 };
 
@@ -54,18 +62,72 @@ struct an_request {
 };
 
 /* evhttp passes a malformed escape ("%zz") through as it is: refuse it. */
-static int valid_escapes(const char *s) {
-  for (; *s; s++)
-    if (*s == '%' &&
-        !(isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])))
+static int valid_escapes(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] == '%' && !(i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+                         isxdigit((unsigned char)s[i + 2])))
       return 0;
   return 1;
 }
 
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+/* The text of a query key or value percent-decoded, '+' as a space, or
+ * NULL with the reason in err: a bad escape, a NUL (%00), invalid UTF-8.
+ * what names it in the reason, e.g. "query parameter \"limit\"". */
+static char *query_decode(const char *s, size_t len, const char *what,
+                          char *err, size_t errlen) {
+  if (!valid_escapes(s, len)) {
+    snprintf(err, errlen, "%s has a malformed percent-escape", what);
+    return NULL;
+  }
+  char *raw = strndup(s, len);
+  size_t n = 0;
+  char *text = raw != NULL ? evhttp_uridecode(raw, 1, &n) : NULL;
+  free(raw);
+  if (text == NULL) {
+    snprintf(err, errlen, "out of memory");
+  } else if (strlen(text) != n) {
+    snprintf(err, errlen, "%s contains a NUL byte (%%00)", what);
+  } else if (!an_json_utf8_valid(text)) {
+    snprintf(err, errlen, "%s is not valid UTF-8", what);
+  } else {
+    return text;
+  }
+  free(text);
+  return NULL;
+}
+
+/* Splits the query string into r->query. A member without '=' is
+ * ignored like an unknown parameter. Returns 0, or EINVAL with a reason
+ * naming the parameter (never quoting its bytes) in err. */
+static int parse_query(an_request_t *r, const char *query, char *err,
+                       size_t errlen) {
+  for (const char *p = query; *p != '\0';) {
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    if (eq != NULL) {
+      char *key = query_decode(p, (size_t)(eq - p), "a query parameter name",
+                               err, errlen);
+      if (key == NULL)
+        return EINVAL;
+      char what[96];
+      snprintf(what, sizeof(what), "query parameter \"%.60s\"", key);
+      char *value =
+          query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, err, errlen);
+      int rc = value == NULL                                   ? EINVAL
+               : evhttp_add_header(&r->query, key, value) != 0 ? EINVAL
+                                                               : 0;
+      if (rc != 0 && value != NULL)
+        snprintf(err, errlen, "%s has a line break", what);
+      free(key);
+      free(value);
+      if (rc != 0)
+        return rc;
+    }
+    p += n;
+    if (*p == '&')
+      p++;
+  }
+  return 0;
 }
 
 /* ---- defer: worker threads hand results back to the loop ---- */
@@ -165,9 +227,17 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
   struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
   evhttp_add_header(h, "Content-Type", content_type);
   evhttp_add_header(h, "Date", date);
-  /* straight into the request's own buffer: no evbuffer of our own to
-   * make, fill, move and free on every reply */
-  evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+  if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+    /* the length the GET answer has; evhttp adds none to a HEAD answer
+     * and would send the body */
+    char length[24];
+    snprintf(length, sizeof(length), "%zu", len);
+    evhttp_add_header(h, "Content-Length", length);
+  } else {
+    /* straight into the request's own buffer: no evbuffer of our own to
+     * make, fill, move and free on every reply */
+    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+  }
   /* If the client went away, libevent detached the request and this
    * only frees it. */
   evhttp_send_reply(r->req, status, NULL, NULL);
@@ -180,34 +250,30 @@ void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
   an_reply_raw(r, status, "application/json", json, len);
 }
 
-/* Appends s to buf as a JSON string body (without quotes). */
-static void json_escape(struct evbuffer *buf, const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      evbuffer_add_printf(buf, "\\%c", *p);
-    else if (*p < 0x20)
-      evbuffer_add_printf(buf, "\\u%04x", *p);
-    else
-      evbuffer_add(buf, p, 1);
-  }
-}
+/* What an error says when there is no memory to say more. */
+static const char out_of_memory[] =
+    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
 
+/* The message may quote what the client sent: the JSON writer replaces
+ * any invalid UTF-8 in it, so the answer is always valid JSON. */
 static void reply_error_v(an_request_t *r, int status, const char *code,
                           const char *fmt, va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  struct evbuffer *buf = evbuffer_new();
-  if (buf == NULL) {
-    an_reply_json(r, status, "{}", 2);
-    return;
-  }
-  evbuffer_add_printf(buf, "{\"error\":{\"code\":\"%s\",\"message\":\"", code);
-  json_escape(buf, msg);
-  evbuffer_add_printf(buf, "\"}}");
-  size_t len = evbuffer_get_length(buf);
-  char *json = (char *)evbuffer_pullup(buf, -1);
-  an_reply_json(r, status, json, len);
-  evbuffer_free(buf);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_key(&w, "error");
+  an_jw_map_open(&w);
+  an_jw_str(&w, "code", code);
+  an_jw_str(&w, "message", msg);
+  an_jw_map_close(&w);
+  an_jw_map_close(&w);
+  if (w.failed)
+    an_reply_json(r, 500, out_of_memory, sizeof(out_of_memory) - 1);
+  else
+    an_reply_json(r, status, w.buf, w.len);
+  an_jw_free(&w);
 }
 
 void an_reply_error(an_request_t *r, int status, const char *code,
@@ -277,31 +343,30 @@ static const char *method_name(enum evhttp_cmd_type cmd) {
   }
 }
 
-/* Compares secrets in time that depends only on their lengths. */
-static int secret_equal(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  unsigned char diff = la != lb;
-  for (size_t i = 0; i < la; i++)
-    diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-  return diff == 0;
-}
-
-/* The key the request presents, NULL if none matches. Every configured
- * key is compared, matched or not. */
-static const an_api_key_t *find_key(const an_config_t *c, const char *given) {
-  const an_api_key_t *found = NULL;
-  for (size_t i = 0; i < c->nkeys; i++)
-    if (secret_equal(given, c->keys[i].secret))
-      found = &c->keys[i];
-  return found;
-}
-
 static const char *presented_key(struct evhttp_request *req) {
   struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-  const char *auth = evhttp_find_header(h, "Authorization");
-  if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
-    return auth + 7;
-  return evhttp_find_header(h, "X-Api-Key");
+  return an_auth_presented(evhttp_find_header(h, "Authorization"),
+                           evhttp_find_header(h, "X-Api-Key"));
+}
+
+/* 429 with Retry-After; the message says which limit. */
+static void reply_rate_limited(an_request_t *r, int retry, const char *why) {
+  char value[16];
+  snprintf(value, sizeof(value), "%d", retry);
+  evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
+                    value);
+  an_reply_error(r, 429, "RATE_LIMITED", "%s; retry after %d s", why, retry);
+}
+
+/* The bucket of failed authentications of the request's client address. */
+static an_bucket_t *failures_of(an_request_t *r, double now) {
+  char *address = NULL;
+  ev_uint16_t port;
+  struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+  if (evcon != NULL)
+    evhttp_connection_get_peer(evcon, &address, &port);
+  return an_bucket_map_get(r->server->auth_failures,
+                           address != NULL ? address : "?", now);
 }
 
 /* Authenticates, rate-limits and reads the body. Returns 0 to go on, or
@@ -310,13 +375,29 @@ static int admit(an_request_t *r, an_role_t need) {
   an_server_t *s = r->server;
   const an_config_t *c = s->daemon->config;
   size_t bucket = c->nkeys; /* callers without a key share the last */
+  double now = an_daemon_monotonic();
+  int retry = 1;
 
   r->role = AN_ROLE_ADMIN;
   if (c->nkeys > 0 && (need > AN_ROLE_NONE || c->metrics_need_key ||
                        presented_key(r->req) != NULL)) {
     const char *given = presented_key(r->req);
-    r->key = given != NULL ? find_key(c, given) : NULL;
+    /* an address over its failures is refused before its key is looked
+     * at, or a right guess would still show */
+    an_bucket_t *failures = failures_of(r, now);
+    if (need > AN_ROLE_NONE &&
+        !an_bucket_peek(failures, AUTH_FAILURE_RATE, AUTH_FAILURE_BURST, now,
+                        &retry)) {
+      reply_rate_limited(r, retry,
+                         "too many requests with a wrong API key from this "
+                         "address");
+      return 1;
+    }
+    r->key = an_auth_find(c, given);
     if (r->key == NULL && need > AN_ROLE_NONE) {
+      if (given != NULL)
+        an_bucket_take(failures, AUTH_FAILURE_RATE, AUTH_FAILURE_BURST, now,
+                       &retry);
       an_reply_error(r, 401, "UNAUTHORIZED",
                      given == NULL ? "an API key is required (Authorization: "
                                      "Bearer KEY or X-Api-Key: KEY)"
@@ -334,19 +415,14 @@ static int admit(an_request_t *r, an_role_t need) {
       return 1;
     }
   }
-  if (c->rate_limit > 0 && need > AN_ROLE_NONE) {
-    int retry = 1;
-    if (!an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst,
-                        monotonic(), &retry)) {
-      char value[16];
-      snprintf(value, sizeof(value), "%d", retry);
-      evhttp_add_header(evhttp_request_get_output_headers(r->req),
-                        "Retry-After", value);
-      an_reply_error(r, 429, "RATE_LIMITED",
-                     "more than %g requests per second; retry after %d s",
-                     c->rate_limit, retry);
-      return 1;
-    }
+  if (c->rate_limit > 0 && need > AN_ROLE_NONE &&
+      !an_bucket_take(&s->buckets[bucket], c->rate_limit, c->rate_burst, now,
+                      &retry)) {
+    char why[64];
+    snprintf(why, sizeof(why), "more than %g requests per second",
+             c->rate_limit);
+    reply_rate_limited(r, retry, why);
+    return 1;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
   size_t len = evbuffer_get_length(in);
@@ -371,7 +447,12 @@ static void handle(struct evhttp_request *req, void *arg) {
   an_server_t *s = arg;
   an_request_t *r = calloc(1, sizeof(*r));
   if (r == NULL) {
-    evhttp_send_error(req, 500, "out of memory");
+    /* no an_request_t to reply through: the same JSON, by hand */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evbuffer_add(evhttp_request_get_output_buffer(req), out_of_memory,
+                 sizeof(out_of_memory) - 1);
+    evhttp_send_reply(req, 500, NULL, NULL);
     return;
   }
   r->req = req;
@@ -387,21 +468,39 @@ static void handle(struct evhttp_request *req, void *arg) {
     path = "/";
   TAILQ_INIT(&r->query);
   r->have_query = 1;
-  if (query != NULL && (!valid_escapes(query) ||
-                        evhttp_parse_query_str(query, &r->query) != 0)) {
-    an_reply_error(r, 400, "INVALID_DATA",
-                   "the query string is not valid (bad percent-encoding?)");
+  const char *refusal = evhttp_find_header(
+      evhttp_request_get_input_headers(req), AN_FRONTDOOR_REFUSAL);
+  if (refusal != NULL) { /* "STATUS CODE message", from the front door */
+    int status = 400, n = 0;
+    char code[32] = "INVALID_DATA";
+    sscanf(refusal, "%d %31s %n", &status, code, &n);
+    an_reply_error(r, status, code, "%s", n > 0 ? refusal + n : "bad request");
+    return;
+  }
+  char err[160];
+  char *decoded =
+      query_decode(path, strlen(path), "the path", err, sizeof(err));
+  int bad_path = decoded == NULL;
+  free(decoded);
+  if (bad_path) {
+    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
+    return;
+  }
+  if (query != NULL && parse_query(r, query, err, sizeof(err)) != 0) {
+    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
     return;
   }
 
   const an_route_t *route = NULL;
   int path_known = 0;
   char allow[64] = "";
+  /* HEAD is GET without the body (an_reply_raw leaves it out) */
+  const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
   for (const an_route_t *rt = an_routes; rt->method != NULL; rt++) {
     if (!match(rt->pattern, path, r))
       continue;
     path_known = 1;
-    if (strcmp(rt->method, r->method) == 0) {
+    if (strcmp(rt->method, method) == 0) {
       route = rt;
       break;
     }
@@ -446,15 +545,22 @@ int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
   }
   s->daemon = d;
   s->buckets = calloc(c->nkeys + 1, sizeof(*s->buckets));
+  s->auth_failures = an_bucket_map_new(AUTH_FAILURE_ADDRESSES);
   s->http = evhttp_new(d->base);
-  if (s->http == NULL || s->buckets == NULL) {
+  if (s->http == NULL || s->buckets == NULL || s->auth_failures == NULL) {
     snprintf(err, errlen, "out of memory");
     an_server_free(s);
     return ENOMEM;
   }
-  size_t body_limit = c->max_body_size > HARD_BODY_LIMIT ? c->max_body_size + 1
-                                                         : HARD_BODY_LIMIT;
-  evhttp_set_max_body_size(s->http, (ev_ssize_t)body_limit);
+  s->door = an_frontdoor_new(d->base, s->http, c);
+  if (s->door == NULL) {
+    snprintf(err, errlen, "out of memory");
+    an_server_free(s);
+    return ENOMEM;
+  }
+  /* the front door refuses an announced body over MaxBodySize with JSON
+   * before evhttp would, with HTML */
+  evhttp_set_max_body_size(s->http, (ev_ssize_t)c->max_body_size);
   evhttp_set_max_headers_size(s->http, (ev_ssize_t)c->max_header_size);
   evhttp_set_timeout(s->http, c->timeout);
   evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -477,12 +583,15 @@ int an_server_start(an_daemon_t *d, char *err, size_t errlen) {
   int one = 1;
   setsockopt(evhttp_bound_socket_get_fd(s->socket), IPPROTO_TCP, TCP_NODELAY,
              &one, sizeof(one));
+  an_frontdoor_set_listener(s->door,
+                            evhttp_bound_socket_get_listener(s->socket));
   d->server = s;
   return 0;
 }
 
 void an_server_stop_listening(an_server_t *s) {
   if (s != NULL && s->socket != NULL) {
+    an_frontdoor_set_listener(s->door, NULL);
     evhttp_del_accept_socket(s->http, s->socket);
     s->socket = NULL;
   }
@@ -495,6 +604,8 @@ void an_server_free(an_server_t *s) {
     return;
   if (s->http != NULL)
     evhttp_free(s->http);
+  an_frontdoor_free(s->door); /* after the connections it counts */
   free(s->buckets);
+  an_bucket_map_free(s->auth_failures);
   free(s);
 }

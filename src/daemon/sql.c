@@ -1,5 +1,7 @@
 #include "sql.h"
+#include "daemon.h"
 #include "grow.h"
+#include "lograte.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,13 +18,26 @@ typedef struct cached {
   sqlite3_stmt *st;
 } cached_t;
 
+/* A failing disk fails every statement of every request: one line a
+ * minute says so (the store logs when it starts and stops failing). */
+static an_lograte_t error_log = AN_LOGRATE_INIT(60);
+
+static void log_error(const char *sql, const char *msg) {
+  if (sql != NULL)
+    an_lograte_log(&error_log, an_daemon_monotonic(), LOG_ERR, "store: %s: %s",
+                   sql, msg);
+  else
+    an_lograte_log(&error_log, an_daemon_monotonic(), LOG_ERR, "store: %s",
+                   msg);
+}
+
 /* One store per process, so one cache: its connection's statements. */
 static cached_t statement_cache[CACHE_SIZE];
 
 int an_sql_exec(sqlite3 *db, const char *sql) {
   char *msg = NULL;
   if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    syslog(LOG_ERR, "store: %s: %s", sql, msg ? msg : "error");
+    log_error(sql, msg ? msg : "error");
     sqlite3_free(msg);
     return EIO;
   }
@@ -31,7 +46,7 @@ int an_sql_exec(sqlite3 *db, const char *sql) {
 
 int an_sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
   if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-    syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+    log_error(sql, sqlite3_errmsg(db));
     return EIO;
   }
   return 0;
@@ -47,7 +62,7 @@ int an_sql_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st) {
     if (c->sql == NULL) {
       if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
                              NULL) != SQLITE_OK) {
-        syslog(LOG_ERR, "store: %s: %s", sql, sqlite3_errmsg(db));
+        log_error(sql, sqlite3_errmsg(db));
         return EIO;
       }
       c->sql = sql;
@@ -85,7 +100,7 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st) {
   int rc = sqlite3_step(st);
   an_sql_release(st);
   if (rc != SQLITE_DONE) {
-    syslog(LOG_ERR, "store: %s", sqlite3_errmsg(db));
+    log_error(NULL, sqlite3_errmsg(db));
     return EIO;
   }
   return 0;
