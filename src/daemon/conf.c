@@ -259,6 +259,15 @@ static int get_size(parser_t *p, const node_t *n, double min, double max,
   return 0;
 }
 
+/* A whole number of seconds, 1 to an hour: a connection's deadlines. */
+static int get_seconds(parser_t *p, const node_t *n, int *out) {
+  size_t t;
+  if (get_size(p, n, 1, 3600, &t) != 0)
+    return EINVAL;
+  *out = (int)t;
+  return 0;
+}
+
 static int get_bool(parser_t *p, const node_t *n, int *out) {
   if (want_values(p, n, 1) != 0)
     return EINVAL;
@@ -564,20 +573,10 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     return get_size(p, n, 1, 10000000, &c->max_series_per_source);
   if (strcasecmp(k, "MaxHeaderSize") == 0)
     return get_size(p, n, 1024, 1 << 20, &c->max_header_size);
-  if (strcasecmp(k, "Timeout") == 0) {
-    size_t t;
-    if (get_size(p, n, 1, 3600, &t) != 0)
-      return EINVAL;
-    c->timeout = (int)t;
-    return 0;
-  }
-  if (strcasecmp(k, "HeaderTimeout") == 0) {
-    size_t t;
-    if (get_size(p, n, 1, 3600, &t) != 0)
-      return EINVAL;
-    c->header_timeout = (int)t;
-    return 0;
-  }
+  if (strcasecmp(k, "Timeout") == 0)
+    return get_seconds(p, n, &c->timeout);
+  if (strcasecmp(k, "HeaderTimeout") == 0)
+    return get_seconds(p, n, &c->header_timeout);
   if (strcasecmp(k, "MaxConnections") == 0)
     return get_size(p, n, 1, 1 << 20, &c->max_connections);
   if (strcasecmp(k, "RateLimit") == 0)
