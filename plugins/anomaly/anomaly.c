@@ -332,7 +332,10 @@ static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
   char metric[DATA_MAX_NAME_LEN * 5], key[AN_SERIES_KEY_MAX + 1];
   for (size_t i = 0; i < ds->ds_num; i++) {
     double x = ds->ds[i].type == DS_TYPE_GAUGE ? vl->values[i].gauge : rates[i];
-    if (isnan(x))
+    /* collectd's cache makes a rate outside the data source's min and max
+     * NaN; a DERIVE without a min gives a counter's reset as a negative
+     * rate. Neither is the series' behaviour: not scored, not learned. */
+    if (isnan(x) || (ds->ds[i].type != DS_TYPE_GAUGE && x < 0))
       continue;
     metric_name(metric, sizeof(metric), vl, ds, i);
     int len = snprintf(key, sizeof(key), "%s/%s", vl->host, metric);

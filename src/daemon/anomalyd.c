@@ -33,10 +33,11 @@
 #define DRAIN_SECONDS 3.0 /* how long shutdown waits for in-flight replies */
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: anomalyd [-C FILE] [-f] [-h]\n"
+  fprintf(out, "usage: anomalyd [-C FILE] [-f] [-t] [-h]\n"
                "  -C FILE  configuration file (default: embedded defaults,\n"
                "           listening on 127.0.0.1:8427)\n"
                "  -f       stay in the foreground and log to stderr\n"
+               "  -t       check the configuration and exit (0 when valid)\n"
                "  -h       this help\n");
 }
 
@@ -130,16 +131,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 
 int main(int argc, char **argv) {
   const char *path = NULL;
-  int foreground = 0, opt, status = 1;
+  int foreground = 0, test_only = 0, opt, status = 1;
   char err[512];
 
-  while ((opt = getopt(argc, argv, "C:fh")) != -1) {
+  while ((opt = getopt(argc, argv, "C:fth")) != -1) {
     switch (opt) {
     case 'C':
       path = optarg;
       break;
     case 'f':
       foreground = 1;
+      break;
+    case 't':
+      test_only = 1;
       break;
     case 'h':
       usage(stdout);
@@ -159,6 +163,12 @@ int main(int argc, char **argv) {
   if (config == NULL) {
     fprintf(stderr, "anomalyd: %s\n", path != NULL ? err : "out of memory");
     return 1;
+  }
+  if (test_only) { /* what start-up would refuse is refused by the load */
+    printf("anomalyd: %s: the configuration is valid\n",
+           path != NULL ? path : "embedded defaults");
+    an_config_free(config);
+    return 0;
   }
   openlog("anomalyd", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_DAEMON);
   setlogmask(LOG_UPTO(config->log_level));

@@ -20,36 +20,119 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 16             /* deliveries read from the outbox at a time */
-#define POLL_SECONDS 1.0     /* the longest the thread sleeps */
+#define MAX_TRANSFERS 64     /* deliveries in flight at once */
+#define PER_CHANNEL 4        /* of them to one channel: a dead one holds few */
+#define POLL_SECONDS 1.0     /* the longest between two looks at the outbox */
 #define BACKOFF_FIRST 1.0    /* seconds before the first retry */
 #define BACKOFF_MAX 60.0     /* the longest wait between retries */
 #define RETRY_AFTER_MAX 3600 /* a 429's Retry-After is honoured up to this */
 #define ANSWER_MAX 300       /* bytes of a receiver's answer kept */
-
-struct an_notify {
-  an_daemon_t *daemon;
-  sqlite3 *db; /* the thread's own connection */
-  CURL *curl;
-  pthread_t thread;
-  int started;
-  pthread_mutex_t lock;
-  pthread_cond_t wake;
-  int stopping;      /* guarded by lock */
-  int woken;         /* guarded by lock */
-  atomic_int queued; /* the worker queued deliveries not yet committed */
-  atomic_int abort;  /* stopping: abandon the request in flight */
-  unsigned short rand48[3];
-  int storage_failing; /* to log a failing database once */
-};
-
-/* ---- one HTTP delivery ---- */
 
 typedef struct answer {
   char body[ANSWER_MAX + 1];
   size_t len;
   char retry_after[64];
 } answer_t;
+
+/* A delivery in flight: one easy handle in the multi handle. */
+typedef struct transfer {
+  an_delivery_t dl;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;
+  answer_t answer;
+} transfer_t;
+
+struct an_notify {
+  an_daemon_t *daemon;
+  sqlite3 *db; /* the thread's own connection */
+  CURLM *multi;
+  pthread_t thread;
+  int started;
+  atomic_int stopping;
+  atomic_int woken;  /* deliveries were committed: look at the outbox */
+  atomic_int queued; /* the worker queued deliveries not yet committed */
+  transfer_t *flight[MAX_TRANSFERS];
+  size_t nflight;
+  unsigned short rand48[3];
+  int storage_failing; /* to log a failing database once */
+};
+
+/* ---- what an attempt comes to ---- */
+
+/* Makes an answer one printable line for the history and the log. */
+static void printable(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20)
+      *s = ' ';
+}
+
+/* Logs and counts the outcome of an attempt at dl and records it in the
+ * outbox: state, when it is due again (next_at, while pending), the
+ * receiver's status (0: none) and what went wrong. */
+static void record(an_notify_t *n, const an_delivery_t *dl, int state,
+                   double next_at, long status, const char *err, double now) {
+  an_metrics_t *m = n->daemon->metrics;
+  if (state == AN_DELIVERY_DELIVERED) {
+    an_metrics_add(m, AN_COUNTER_NOTIFY_DELIVERED, 1);
+    syslog(LOG_INFO, "notify: alert %s: %s delivered to %s", dl->alert_id,
+           dl->event, dl->channel);
+  } else if (state == AN_DELIVERY_PENDING) {
+    an_metrics_add(m, AN_COUNTER_NOTIFY_RETRIED, 1);
+    syslog(LOG_WARNING,
+           "notify: alert %s: %s to %s failed (%s); retry in %.1f s",
+           dl->alert_id, dl->event, dl->channel, err, next_at - now);
+  } else {
+    an_metrics_add(m, AN_COUNTER_NOTIFY_FAILED, 1);
+    syslog(LOG_ERR, "notify: alert %s: %s to %s failed for good: %s",
+           dl->alert_id, dl->event, dl->channel, err);
+  }
+  if (an_store_outbox_result(n->db, dl->id, state, next_at, (int)status,
+                             state == AN_DELIVERY_DELIVERED ? NULL : err,
+                             now) != 0)
+    syslog(LOG_ERR,
+           "notify: cannot record the delivery of alert %s to %s; "
+           "it will be sent again",
+           dl->alert_id, dl->channel);
+}
+
+/* Records the end of transfer t: curl's result rc, and the receiver's
+ * answer when there was one. */
+static void finish(an_notify_t *n, transfer_t *t, CURLcode rc) {
+  const an_delivery_t *dl = &t->dl;
+  double now = an_daemon_now();
+  char err[512];
+  long status = 0;
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  printable(t->answer.body);
+  if (status != 0)
+    snprintf(err, sizeof(err), "HTTP %ld: %s", status, t->answer.body);
+  else
+    snprintf(err, sizeof(err), "%s", curl_easy_strerror(rc));
+
+  an_http_outcome_t out = an_http_outcome(status);
+  if (out == AN_HTTP_DELIVERED) {
+    record(n, dl, AN_DELIVERY_DELIVERED, now, status, err, now);
+    return;
+  }
+  if (out != AN_HTTP_RETRY) {
+    record(n, dl, AN_DELIVERY_FAILED, now, status, err, now);
+    return;
+  }
+  double wait;
+  if (status == 429 && t->answer.retry_after[0] != '\0' &&
+      an_retry_after_parse(t->answer.retry_after, now, &wait) == 0)
+    /* "0", or a date a clock behind ours puts in the past, must not
+     * make a loop of posts */
+    wait = fmax(BACKOFF_FIRST, fmin(wait, RETRY_AFTER_MAX));
+  else
+    wait = an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX,
+                            (unsigned)dl->attempts + 1, erand48(n->rand48));
+  record(n, dl, AN_DELIVERY_PENDING, now + wait, status, err, now);
+}
+
+/* ---- transfers ---- */
 
 static size_t keep_body(char *data, size_t size, size_t n, void *arg) {
   answer_t *a = arg;
@@ -76,47 +159,6 @@ static size_t keep_header(char *data, size_t size, size_t n, void *arg) {
   return len;
 }
 
-static int keep_going(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-                      curl_off_t un) {
-  an_notify_t *n = arg;
-  return atomic_load(&n->abort); /* non-zero aborts the transfer */
-}
-
-/* Posts body to url. Returns the HTTP status (0 when nothing was
- * answered, with curl's reason in err), -1 when stopping cut it short. */
-static long post(an_notify_t *n, const char *url, const char *body,
-                 answer_t *answer, char *err, size_t errlen) {
-  CURL *c = n->curl;
-  struct curl_slist *headers =
-      curl_slist_append(NULL, "Content-Type: application/json");
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                   (long)(n->daemon->config->notify_timeout * 1000));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "anomalyd/" PACKAGE_VERSION);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, answer);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, keep_going);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
-  long status = 0;
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  else if (rc == CURLE_ABORTED_BY_CALLBACK)
-    status = -1;
-  else
-    snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-  curl_slist_free_all(headers);
-  return status;
-}
-
 /* The channel's body for a delivery's notice, malloc'd; NULL with the
  * reason in err. */
 static char *render(const an_delivery_t *dl, const an_channel_t *ch, char *err,
@@ -141,147 +183,175 @@ static char *render(const an_delivery_t *dl, const an_channel_t *ch, char *err,
   return body;
 }
 
-/* Makes an answer one printable line for the history and the log. */
-static void printable(char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20)
-      *s = ' ';
+/* Frees t (out of the multi handle already). Accepts NULL. */
+static void transfer_free(transfer_t *t) {
+  if (t == NULL)
+    return;
+  if (t->easy != NULL)
+    curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->headers);
+  free(t->body);
+  an_delivery_clear(&t->dl);
+  free(t);
 }
 
-/* Sends one delivery and records what happened. */
-static void deliver(an_notify_t *n, const an_delivery_t *dl, double now) {
+/* A transfer posting body to url, which it takes; NULL when out of
+ * memory. */
+static transfer_t *transfer_new(an_notify_t *n, const char *url, char *body) {
+  transfer_t *t = calloc(1, sizeof(*t));
+  if (t == NULL) {
+    free(body);
+    return NULL;
+  }
+  t->body = body;
+  t->headers = curl_slist_append(NULL, "Content-Type: application/json");
+  CURL *c = t->easy = curl_easy_init();
+  if (t->headers == NULL || c == NULL) {
+    transfer_free(t);
+    return NULL;
+  }
+  curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                   (long)(n->daemon->config->notify_timeout * 1000));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "anomalyd/" PACKAGE_VERSION);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t->answer);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t->answer);
+  return t;
+}
+
+/* The transfer of delivery dl (whose strings it takes). NULL when it
+ * cannot be sent: then the failure is recorded, or for a database or
+ * memory error it stays pending for the next look. */
+static transfer_t *prepare(an_notify_t *n, an_delivery_t *dl, double now) {
   const an_config_t *conf = n->daemon->config;
-  an_metrics_t *m = n->daemon->metrics;
   char err[512] = "";
   an_channel_t ch;
-  answer_t answer = {0};
-  long status = 0;
-  int state = AN_DELIVERY_FAILED;
-  double next_at = now;
+  char *body = NULL;
+  transfer_t *t = NULL;
 
   int rc = an_store_get_channel(n->db, dl->channel, &ch);
-  if (rc == ENOENT) {
+  if (rc == ENOENT)
     snprintf(err, sizeof(err), "channel \"%s\" no longer exists", dl->channel);
-  } else if (rc != 0) {
-    return; /* the database: the next round tries again */
-  } else if (now - dl->created_at > conf->notify_give_up) {
+  else if (rc == 0 && now - dl->created_at > conf->notify_give_up)
     snprintf(err, sizeof(err),
              "gave up after %d attempts over %.0f s; last: %s", dl->attempts,
              now - dl->created_at,
              dl->last_error != NULL ? dl->last_error : "none");
-  } else {
-    char *body = render(dl, &ch, err, sizeof(err));
-    if (body != NULL) {
-      status = post(n, ch.url, body, &answer, err, sizeof(err));
-      free(body);
-      if (status < 0) { /* stopping: it stays pending */
-        an_channel_clear(&ch);
-        return;
-      }
-      printable(answer.body);
-      an_http_outcome_t out = an_http_outcome(status);
-      if (status != 0)
-        snprintf(err, sizeof(err), "HTTP %ld: %s", status, answer.body);
-      if (out == AN_HTTP_DELIVERED) {
-        state = AN_DELIVERY_DELIVERED;
-      } else if (out == AN_HTTP_RETRY) {
-        double wait;
-        state = AN_DELIVERY_PENDING;
-        if (status == 429 && answer.retry_after[0] != '\0' &&
-            an_retry_after_parse(answer.retry_after, now, &wait) == 0)
-          /* "0", or a date a clock behind ours puts in the past, must not
-           * make a loop of posts */
-          wait = fmax(BACKOFF_FIRST, fmin(wait, RETRY_AFTER_MAX));
-        else
-          wait =
-              an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX,
-                               (unsigned)dl->attempts + 1, erand48(n->rand48));
-        next_at = now + wait;
-      }
-    }
+  else if (rc == 0)
+    body = render(dl, &ch, err, sizeof(err));
+  if (body != NULL && (t = transfer_new(n, ch.url, body)) != NULL) {
+    t->dl = *dl;
+    memset(dl, 0, sizeof(*dl));
+  } else if (body != NULL) {
+    syslog(LOG_ERR, "notify: cannot start a transfer: out of memory");
+  } else if (rc != EIO) {
+    record(n, dl, AN_DELIVERY_FAILED, now, 0, err, now);
   }
   an_channel_clear(&ch);
+  return t;
+}
 
-  if (state == AN_DELIVERY_DELIVERED) {
-    an_metrics_add(m, AN_COUNTER_NOTIFY_DELIVERED, 1);
-    syslog(LOG_INFO, "notify: alert %s: %s delivered to %s", dl->alert_id,
-           dl->event, dl->channel);
-  } else if (state == AN_DELIVERY_PENDING) {
-    an_metrics_add(m, AN_COUNTER_NOTIFY_RETRIED, 1);
-    syslog(LOG_WARNING,
-           "notify: alert %s: %s to %s failed (%s); retry in %.1f s",
-           dl->alert_id, dl->event, dl->channel, err, next_at - now);
-  } else {
-    an_metrics_add(m, AN_COUNTER_NOTIFY_FAILED, 1);
-    syslog(LOG_ERR, "notify: alert %s: %s to %s failed for good: %s",
-           dl->alert_id, dl->event, dl->channel, err);
+/* Starts delivery dl (whose strings it takes) or records why not. */
+static void start(an_notify_t *n, an_delivery_t *dl, double now) {
+  transfer_t *t = prepare(n, dl, now);
+  if (t == NULL)
+    return;
+  if (curl_multi_add_handle(n->multi, t->easy) != CURLM_OK) {
+    syslog(LOG_ERR, "notify: cannot start a transfer: out of memory");
+    transfer_free(t); /* it stays pending for the next look */
+    return;
   }
-  if (an_store_outbox_result(n->db, dl->id, state, next_at, (int)status,
-                             state == AN_DELIVERY_DELIVERED ? NULL : err,
-                             an_daemon_now()) != 0)
-    syslog(LOG_ERR,
-           "notify: cannot record the delivery of alert %s to %s; "
-           "it will be sent again",
-           dl->alert_id, dl->channel);
+  n->flight[n->nflight++] = t;
+}
+
+/* Whether delivery id is in flight, and how many are to channel. */
+static int in_flight(const an_notify_t *n, long long id, const char *channel,
+                     size_t *to_channel) {
+  int found = 0;
+  *to_channel = 0;
+  for (size_t i = 0; i < n->nflight; i++) {
+    found |= n->flight[i]->dl.id == id;
+    *to_channel += strcmp(n->flight[i]->dl.channel, channel) == 0;
+  }
+  return found;
+}
+
+/* Starts what is due at now, as far as the limits allow. Returns when to
+ * look again at the latest. */
+static double look(an_notify_t *n, double now) {
+  an_delivery_t *due = NULL;
+  size_t count = 0;
+  if (an_store_outbox_due(n->db, now, PER_CHANNEL, &due, &count) != 0) {
+    if (!n->storage_failing)
+      syslog(LOG_ERR, "notify: cannot read the outbox; retrying");
+    n->storage_failing = 1;
+    return now + POLL_SECONDS;
+  }
+  n->storage_failing = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t to_channel;
+    if (n->nflight < MAX_TRANSFERS &&
+        !in_flight(n, due[i].id, due[i].channel, &to_channel) &&
+        to_channel < PER_CHANNEL)
+      start(n, &due[i], an_daemon_now());
+    an_delivery_clear(&due[i]);
+  }
+  free(due);
+  /* what is due but waits for room is looked at when a transfer ends */
+  double next = NAN;
+  long long pending = 0;
+  if (an_store_outbox_next(n->db, now, &next, &pending) == 0)
+    an_metrics_notify_pending(n->daemon->metrics, (size_t)pending);
+  return isnan(next) ? now + POLL_SECONDS : fmin(next, now + POLL_SECONDS);
+}
+
+/* Records the transfers that ended. Returns how many. */
+static int reap(an_notify_t *n) {
+  int ended = 0, left;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(n->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    transfer_t *t = NULL;
+    CURLcode rc = msg->data.result;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    curl_multi_remove_handle(n->multi, t->easy);
+    for (size_t i = 0; i < n->nflight; i++)
+      if (n->flight[i] == t) {
+        n->flight[i] = n->flight[--n->nflight];
+        break;
+      }
+    finish(n, t, rc);
+    transfer_free(t);
+    ended++;
+  }
+  return ended;
 }
 
 /* ---- the thread ---- */
 
-static int stopping(an_notify_t *n) {
-  pthread_mutex_lock(&n->lock);
-  int s = n->stopping;
-  pthread_mutex_unlock(&n->lock);
-  return s;
-}
-
-/* Sleeps until t (seconds since the epoch), at most POLL_SECONDS, or
- * until woken or stopped. */
-static void sleep_until(an_notify_t *n, double t) {
-  double wait = fmax(0, fmin(t - an_daemon_now(), POLL_SECONDS));
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  double until = (double)ts.tv_sec + ts.tv_nsec / 1e9 + wait;
-  ts.tv_sec = (time_t)until;
-  ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-  pthread_mutex_lock(&n->lock);
-  while (!n->stopping && !n->woken &&
-         pthread_cond_timedwait(&n->wake, &n->lock, &ts) == 0)
-    ;
-  n->woken = 0;
-  pthread_mutex_unlock(&n->lock);
-}
-
-/* One pass: sends what is due. Returns 1 when more may be due at once. */
-static int round_of_deliveries(an_notify_t *n) {
-  an_delivery_t *due = NULL;
-  size_t count = 0;
-  double now = an_daemon_now();
-  int rc = an_store_outbox_due(n->db, now, BATCH, &due, &count);
-  if (rc != 0) {
-    if (!n->storage_failing)
-      syslog(LOG_ERR, "notify: cannot read the outbox; retrying");
-    n->storage_failing = 1;
-    return 0;
-  }
-  n->storage_failing = 0;
-  for (size_t i = 0; i < count && !stopping(n); i++)
-    deliver(n, &due[i], an_daemon_now());
-  for (size_t i = 0; i < count; i++)
-    an_delivery_clear(&due[i]);
-  free(due);
-  return count == BATCH;
-}
-
 static void *run(void *arg) {
   an_notify_t *n = arg;
-  while (!stopping(n)) {
-    if (round_of_deliveries(n))
+  double look_at = 0; /* when to look at the outbox next */
+  while (!atomic_load(&n->stopping)) {
+    double now = an_daemon_now();
+    if (atomic_exchange(&n->woken, 0) || now >= look_at)
+      look_at = look(n, now);
+    int running;
+    curl_multi_perform(n->multi, &running);
+    if (reap(n) > 0) {
+      look_at = 0; /* room for more, or the next of the same alert */
       continue;
-    double next = NAN;
-    long long pending = 0;
-    if (an_store_outbox_next(n->db, &next, &pending) == 0)
-      an_metrics_notify_pending(n->daemon->metrics, (size_t)pending);
-    sleep_until(n, isnan(next) ? an_daemon_now() + POLL_SECONDS : next);
+    }
+    double wait = fmax(0, fmin(look_at - an_daemon_now(), POLL_SECONDS));
+    curl_multi_poll(n->multi, NULL, 0, (int)(wait * 1000), NULL);
   }
   return NULL;
 }
@@ -295,10 +365,8 @@ void an_notify_committed(void *arg) {
   an_notify_t *n = arg;
   if (n == NULL || !atomic_exchange(&n->queued, 0))
     return;
-  pthread_mutex_lock(&n->lock);
-  n->woken = 1;
-  pthread_cond_signal(&n->wake);
-  pthread_mutex_unlock(&n->lock);
+  atomic_store(&n->woken, 1);
+  curl_multi_wakeup(n->multi);
 }
 
 int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
@@ -310,8 +378,6 @@ int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
     return ENOMEM;
   }
   n->daemon = d;
-  pthread_mutex_init(&n->lock, NULL);
-  pthread_cond_init(&n->wake, NULL);
   unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)getpid();
   n->rand48[0] = (unsigned short)seed;
   n->rand48[1] = (unsigned short)(seed >> 16);
@@ -330,7 +396,7 @@ int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
     snprintf(err, errlen, "notify: %s: %s", path, sqlite3_errmsg(n->db));
     goto fail;
   }
-  if ((n->curl = curl_easy_init()) == NULL) {
+  if ((n->multi = curl_multi_init()) == NULL) {
     snprintf(err, errlen, "notify: cannot set up libcurl");
     goto fail;
   }
@@ -351,17 +417,18 @@ fail:
 void an_notify_stop(an_notify_t *n) {
   if (n == NULL)
     return;
-  pthread_mutex_lock(&n->lock);
-  n->stopping = 1;
-  pthread_cond_signal(&n->wake);
-  pthread_mutex_unlock(&n->lock);
-  atomic_store(&n->abort, 1);
-  if (n->started)
+  atomic_store(&n->stopping, 1);
+  if (n->started) {
+    curl_multi_wakeup(n->multi);
     pthread_join(n->thread, NULL);
-  if (n->curl != NULL)
-    curl_easy_cleanup(n->curl);
+  }
+  /* what is in flight is abandoned: it stays pending in the outbox */
+  for (size_t i = 0; i < n->nflight; i++) {
+    curl_multi_remove_handle(n->multi, n->flight[i]->easy);
+    transfer_free(n->flight[i]);
+  }
+  if (n->multi != NULL)
+    curl_multi_cleanup(n->multi);
   sqlite3_close(n->db);
-  pthread_mutex_destroy(&n->lock);
-  pthread_cond_destroy(&n->wake);
   free(n);
 }

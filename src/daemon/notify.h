@@ -7,6 +7,8 @@
  * to its channel, rendered for the channel's kind (notify_slack.c,
  * notify_pagerduty.c, notify_webhook.c), on its own database connection:
  * nothing on the event loop or the store worker waits on a receiver.
+ * Deliveries run in parallel on one curl multi handle, a few per channel
+ * at most, so a receiver that hangs delays only its own channel.
  * Receivers that fail (no answer, 408, 429, 5xx) are retried with
  * exponential backoff and jitter (1 s doubling to 60 s; 429 waits its
  * Retry-After); a delivery the receiver refuses with another status is
@@ -63,7 +65,7 @@ void an_notify_queued(an_notify_t *n);
 /* The store's commit hook: wakes the thread if deliveries were queued. */
 void an_notify_committed(void *n);
 
-/* Stops the thread (a request in flight is abandoned and stays pending)
+/* Stops the thread (requests in flight are abandoned and stay pending)
  * and frees it. Accepts NULL. */
 void an_notify_stop(an_notify_t *n);
 

@@ -898,32 +898,38 @@ int an_store_each_attempt(sqlite3 *db, long long delivery_id,
   return an_sql_done(st, step, rc);
 }
 
-int an_store_outbox_due(sqlite3 *db, double now, size_t max,
+int an_store_outbox_due(sqlite3 *db, double now, size_t per_channel,
                         an_delivery_t **out, size_t *n) {
   sqlite3_stmt *st;
   *out = NULL;
   *n = 0;
+  /* a limit per channel, not in all: a channel whose deliveries hang
+   * must not fill the answer and starve the others */
   if (an_sql_prepare(db,
-                     "SELECT " DELIVERY_COLUMNS ", notice FROM outbox o"
+                     "SELECT " DELIVERY_COLUMNS ", notice FROM"
+                     " (SELECT o.*, row_number() OVER (PARTITION BY o.channel"
+                     " ORDER BY o.next_at, o.id) AS rank FROM outbox o"
                      " WHERE o.state = 0 AND o.next_at <= ?1"
                      " AND NOT EXISTS (SELECT 1 FROM outbox p"
                      " WHERE p.alert_id = o.alert_id AND p.channel = o.channel"
-                     " AND p.state = 0 AND p.id < o.id)"
-                     " ORDER BY o.next_at, o.id LIMIT ?2",
+                     " AND p.state = 0 AND p.id < o.id))"
+                     " WHERE rank <= ?2 ORDER BY next_at, id",
                      &st) != 0)
     return EIO;
   sqlite3_bind_double(st, 1, now);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)per_channel);
   return an_sql_rows(st, sizeof(**out), read_delivery_notice, (void **)out, n);
 }
 
-int an_store_outbox_next(sqlite3 *db, double *next_at, long long *pending) {
+int an_store_outbox_next(sqlite3 *db, double after, double *next_at,
+                         long long *pending) {
   sqlite3_stmt *st;
   if (an_sql_prepare(db,
-                     "SELECT min(next_at), count(*) FROM outbox"
-                     " WHERE state = 0",
+                     "SELECT min(CASE WHEN next_at > ?1 THEN next_at END),"
+                     " count(*) FROM outbox WHERE state = 0",
                      &st) != 0)
     return EIO;
+  sqlite3_bind_double(st, 1, after);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     *next_at = an_sql_column_real(st, 0);

@@ -219,14 +219,15 @@ int an_store_each_attempt(sqlite3 *db, long long delivery_id,
                           int (*fn)(void *ctx, const an_attempt_t *a),
                           void *ctx);
 
-/* Notify thread: pending deliveries due at now, oldest first, at most max,
- * and only the first pending one of each alert and channel (so a resolve
- * never overtakes its trigger). */
-int an_store_outbox_due(sqlite3 *db, double now, size_t max,
+/* Notify thread: pending deliveries due at now, oldest first: the first
+ * pending one of each alert and channel (so a resolve never overtakes its
+ * trigger), and at most per_channel of each channel. */
+int an_store_outbox_due(sqlite3 *db, double now, size_t per_channel,
                         an_delivery_t **out, size_t *n);
-/* Notify thread: when the next pending delivery is due (NaN: none), and
- * how many are pending. */
-int an_store_outbox_next(sqlite3 *db, double *next_at, long long *pending);
+/* Notify thread: when the first pending delivery due after after is due
+ * (NaN: none), and how many are pending. */
+int an_store_outbox_next(sqlite3 *db, double after, double *next_at,
+                         long long *pending);
 /* Notify thread: records an attempt and the delivery's new state (and
  * next_at while it stays pending). In its own transaction. */
 int an_store_outbox_result(sqlite3 *db, long long id, int state, double next_at,

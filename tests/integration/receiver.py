@@ -6,8 +6,10 @@
 Every POST is appended to DIR/requests.jsonl as one JSON object
 {"path", "t", "body"} (body parsed as JSON when it is JSON), then answered
 as DIR/mode says: a line "STATUS [RETRY-AFTER]" per path prefix, e.g.
-"/pd 500" or "/slack 429 2", or "hang" for a receiver that answers 200
-only after 5 s; paths without a line get 200 (PagerDuty's path /pd gets
+"/pd 500" or "/slack 429 2", "hang" for a receiver that answers 200
+only after 5 s, or "stall" for one that reads the request and never
+answers (recorded with status 0; the connection is dropped once the mode
+changes); paths without a line get 200 (PagerDuty's path /pd gets
 202, as PagerDuty answers). Write DIR/mode to change the
 behaviour while it runs; stop the process to be "down".
 """
@@ -26,12 +28,18 @@ def behaviour(path):
             for line in f:
                 parts = line.split()
                 if len(parts) >= 2 and path.startswith(parts[0]):
-                    if parts[1] == "hang":
-                        return "hang", None
+                    if parts[1] in ("hang", "stall"):
+                        return parts[1], None
                     return int(parts[1]), (parts[2] if len(parts) > 2 else None)
     except FileNotFoundError:
         pass
     return (202 if path.startswith("/pd") else 200), None
+
+
+def record(path, status, body):
+    with open(os.path.join(folder, "requests.jsonl"), "a") as f:
+        f.write(json.dumps({"path": path, "t": time.time(),
+                            "status": status, "body": body}) + "\n")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -42,12 +50,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         status, retry_after = behaviour(self.path)
+        if status == "stall":
+            record(self.path, 0, body)
+            while behaviour(self.path)[0] == "stall":
+                time.sleep(0.1)
+            self.close_connection = True
+            return
         if status == "hang":
             time.sleep(5)
             status = 200
-        with open(os.path.join(folder, "requests.jsonl"), "a") as f:
-            f.write(json.dumps({"path": self.path, "t": time.time(),
-                                "status": status, "body": body}) + "\n")
+        record(self.path, status, body)
         answer = json.dumps({"status": "success" if status < 300 else "error",
                              "message": "mode %d" % status}).encode()
         self.send_response(status)
