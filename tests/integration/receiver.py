@@ -6,18 +6,22 @@
 Every POST is appended to DIR/requests.jsonl as one JSON object
 {"path", "t", "body"} (body parsed as JSON when it is JSON), then answered
 as DIR/mode says: a line "STATUS [RETRY-AFTER]" per path prefix, e.g.
-"/pd 500" or "/slack 429 2", or "hang" for a receiver that answers 200
-only after 5 s; paths without a line get 200 (PagerDuty's path /pd gets
+"/pd 500" or "/slack 429 2", "hang" for a receiver that answers 200
+only after 5 s, or "flaky" for one that answers 500 a third of the time
+and is sometimes slow (one answer in ten after 0.5 to 3 s); paths
+without a line get 200 (PagerDuty's path /pd gets
 202, as PagerDuty answers). Write DIR/mode to change the
 behaviour while it runs; stop the process to be "down".
 """
 import json
 import os
+import random
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, folder = int(sys.argv[1]), sys.argv[2]
+flaky = random.Random(12)
 
 
 def behaviour(path):
@@ -26,8 +30,8 @@ def behaviour(path):
             for line in f:
                 parts = line.split()
                 if len(parts) >= 2 and path.startswith(parts[0]):
-                    if parts[1] == "hang":
-                        return "hang", None
+                    if parts[1] in ("hang", "flaky"):
+                        return parts[1], None
                     return int(parts[1]), (parts[2] if len(parts) > 2 else None)
     except FileNotFoundError:
         pass
@@ -45,6 +49,10 @@ class Handler(BaseHTTPRequestHandler):
         if status == "hang":
             time.sleep(5)
             status = 200
+        elif status == "flaky":
+            if flaky.random() < 0.1:
+                time.sleep(flaky.uniform(0.5, 3))
+            status = 500 if flaky.random() < 1 / 3 else 200
         with open(os.path.join(folder, "requests.jsonl"), "a") as f:
             f.write(json.dumps({"path": self.path, "t": time.time(),
                                 "status": status, "body": body}) + "\n")
