@@ -152,6 +152,9 @@ static void test_sensitivity(void **unused) {
   assert_int_equal(an_series_table_set_sensitivity(t, "keen", 2), 0);
   assert_int_equal(an_series_table_set_sensitivity(t, "keen", 0), EINVAL);
   assert_int_equal(an_series_table_set_sensitivity(t, "keen", NAN), EINVAL);
+  /* positive, but 0 or infinite as the float a series keeps */
+  assert_int_equal(an_series_table_set_sensitivity(t, "keen", 1e-300), EINVAL);
+  assert_int_equal(an_series_table_set_sensitivity(t, "keen", 1e300), EINVAL);
   double neutral = spike_score(t, "neutral");
   double quiet = spike_score(t, "quiet");
   double keen = spike_score(t, "keen");
@@ -257,6 +260,14 @@ static void test_save_restore(void **unused) {
   an_series_info_t damaged = info_of(&ctx.items[0]);
   assert_int_equal(an_series_table_restore(b, &damaged), EINVAL);
   assert_int_equal(an_series_table_count(b), 2);
+  /* So is a sensitivity that the series' float would hold as 0 or
+   * infinity (a state file's damaged bytes, found by tests/fuzz). */
+  double bad[] = {1e-300, 1e300, 0, -1, NAN, INFINITY};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    ctx.items[1].sensitivity = bad[i];
+    an_series_info_t info = info_of(&ctx.items[1]);
+    assert_int_equal(an_series_table_restore(b, &info), EINVAL);
+  }
   an_series_table_destroy(a);
   an_series_table_destroy(b);
 }

@@ -2,6 +2,7 @@
 #include "score.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -391,10 +392,15 @@ int an_series_table_update_ordered(an_series_table_t *t, const char *key,
   return update(t, key, key_length(key), NULL, ts, value, result, 1, last);
 }
 
+/* Whether s is a sensitivity a series can hold: positive and finite as
+ * the float it is kept in. A damaged state file's 1e-300 would become 0
+ * (never an anomaly again) and its 1e300 infinity (every value one). */
+static int sensitivity_valid(double s) { return s >= FLT_MIN && s <= FLT_MAX; }
+
 int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
                                     double sensitivity) {
   size_t len = key_length(key);
-  if (check_key(key, len) != 0 || !isfinite(sensitivity) || sensitivity <= 0)
+  if (check_key(key, len) != 0 || !sensitivity_valid(sensitivity))
     return EINVAL;
   uint64_t hash = hash_key(key, len);
   stripe_t *st = stripe_of(t, hash);
@@ -470,8 +476,8 @@ int an_series_table_restore(an_series_table_t *t,
                             const an_series_info_t *info) {
   const char *key = info->key;
   size_t klen = key_length(key);
-  if (check_key(key, klen) != 0 || !isfinite(info->sensitivity) ||
-      info->sensitivity <= 0 || isinf(info->last_t))
+  if (check_key(key, klen) != 0 || !sensitivity_valid(info->sensitivity) ||
+      isinf(info->last_t))
     return EINVAL;
   unsigned char *state = malloc(t->cls->state_size);
   if (state == NULL)

@@ -7,19 +7,23 @@ Every POST is appended to DIR/requests.jsonl as one JSON object
 {"path", "t", "body"} (body parsed as JSON when it is JSON), then answered
 as DIR/mode says: a line "STATUS [RETRY-AFTER]" per path prefix, e.g.
 "/pd 500" or "/slack 429 2", "hang" for a receiver that answers 200
-only after 5 s, or "stall" for one that reads the request and never
+only after 5 s, "stall" for one that reads the request and never
 answers (recorded with status 0; the connection is dropped once the mode
-changes); paths without a line get 200 (PagerDuty's path /pd gets
+changes), or "flaky" for one that answers 500 a third of the time and is
+sometimes slow (one answer in ten after 0.5 to 3 s); paths without a line
+get 200 (PagerDuty's path /pd gets
 202, as PagerDuty answers). Write DIR/mode to change the
 behaviour while it runs; stop the process to be "down".
 """
 import json
 import os
+import random
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, folder = int(sys.argv[1]), sys.argv[2]
+flaky = random.Random(12)
 
 
 def behaviour(path):
@@ -28,7 +32,7 @@ def behaviour(path):
             for line in f:
                 parts = line.split()
                 if len(parts) >= 2 and path.startswith(parts[0]):
-                    if parts[1] in ("hang", "stall"):
+                    if parts[1] in ("hang", "stall", "flaky"):
                         return parts[1], None
                     return int(parts[1]), (parts[2] if len(parts) > 2 else None)
     except FileNotFoundError:
@@ -59,6 +63,10 @@ class Handler(BaseHTTPRequestHandler):
         if status == "hang":
             time.sleep(5)
             status = 200
+        elif status == "flaky":
+            if flaky.random() < 0.1:
+                time.sleep(flaky.uniform(0.5, 3))
+            status = 500 if flaky.random() < 1 / 3 else 200
         record(self.path, status, body)
         answer = json.dumps({"status": "success" if status < 300 else "error",
                              "message": "mode %d" % status}).encode()
