@@ -184,11 +184,13 @@ static void test_writer_replaces_bad_utf8(void **unused) {
               "a\xff\xc3"
               "b\xe2\x82");
   an_json_str(g, "next", "x");
+  an_json_str(g, "\xc0\xaf", "key"); /* a key too (found by the fuzzer) */
   yajl_gen_map_close(g);
   char *doc = an_json_gen_take(g);
   assert_non_null(doc);
   assert_string_equal(doc, "{\"k\":\"a\xef\xbf\xbd\xef\xbf\xbd"
-                           "b\xef\xbf\xbd\xef\xbf\xbd\",\"next\":\"x\"}");
+                           "b\xef\xbf\xbd\xef\xbf\xbd\",\"next\":\"x\","
+                           "\"\xef\xbf\xbd\xef\xbf\xbd\":\"key\"}");
   free(doc);
   an_jw_free(&w);
 }

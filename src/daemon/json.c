@@ -477,30 +477,32 @@ yajl_gen an_json_gen(void) {
   return g;
 }
 
-void an_json_key(yajl_gen g, const char *key) {
-  yajl_gen_string(g, (const unsigned char *)key, strlen(key));
-}
-
-void an_json_string(yajl_gen g, const char *value) {
-  if (value == NULL) {
-    yajl_gen_null(g);
+/* Writes s as a JSON string. yajl would leave a string that is not valid
+ * UTF-8 out without a word, and a key before it would take the next
+ * value: bad bytes become U+FFFD instead, as an_jw_t writes them. */
+static void gen_text(yajl_gen g, const char *s) {
+  if (an_json_utf8_valid(s)) {
+    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
     return;
   }
-  if (an_json_utf8_valid(value)) {
-    yajl_gen_string(g, (const unsigned char *)value, strlen(value));
-    return;
-  }
-  /* yajl would leave the string out without a word, and the key before it
-   * would take the next value: bad bytes become U+FFFD instead */
-  size_t room = 3 * strlen(value) + 1;
+  size_t room = 3 * strlen(s) + 1;
   char *fixed = malloc(room);
   if (fixed == NULL) {
     yajl_gen_string(g, (const unsigned char *)"\xef\xbf\xbd", 3);
     return;
   }
-  an_utf8_sanitize(value, fixed, room);
+  an_utf8_sanitize(s, fixed, room);
   yajl_gen_string(g, (const unsigned char *)fixed, strlen(fixed));
   free(fixed);
+}
+
+void an_json_key(yajl_gen g, const char *key) { gen_text(g, key); }
+
+void an_json_string(yajl_gen g, const char *value) {
+  if (value == NULL)
+    yajl_gen_null(g);
+  else
+    gen_text(g, value);
 }
 
 /* Writes value as snprintf's "%.10g" does, into buf (32 bytes); returns

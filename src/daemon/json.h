@@ -9,11 +9,15 @@
 
 #define AN_JSON_MAX_DEPTH 32
 
-/* Parses body (len bytes, NUL-terminated) strictly: valid UTF-8, no
- * comments, no NaN/Infinity, nothing after the value, no NUL inside, at
- * most AN_JSON_MAX_DEPTH levels. Returns the tree (free with
- * yajl_tree_free), or NULL with the reason, the byte offset and the line
- * where reading stopped in err. */
+/* Parses body (len bytes, NUL-terminated) strictly: no comments, no
+ * NaN/Infinity, nothing after the value, no NUL inside, at most
+ * AN_JSON_MAX_DEPTH levels, UTF-8 as yajl checks it. That check is lax
+ * (surrogates, overlong forms and code points past U+10FFFF pass): a
+ * string that is stored or answered is checked with an_json_utf8_valid()
+ * by the resource, item by item, so that one bad name does not cost a
+ * whole batch. Returns the tree (free with yajl_tree_free), or NULL with
+ * the reason, the byte offset and the line where reading stopped in
+ * err. */
 yajl_val an_json_parse(const char *body, size_t len, char *err, size_t errlen);
 
 /* Whether the NUL-terminated s is all valid UTF-8 (no overlong forms, no
