@@ -1,7 +1,10 @@
 /* api_data.c: POST /v1/data — points pushed by other systems, scored with
  * the same detectors the plugin uses. One point or a batch; each point is
  * validated and answered on its own, and the batch is stored in one
- * transaction before the answer (202 means on disk). */
+ * transaction before the answer (202 means on disk). A batch is scored a
+ * chunk of points per turn of the event loop, so that other requests are
+ * answered meanwhile; data requests are scored one after another, each
+ * whole before the next, as if each had been scored in one go. */
 #include "alerts.h"
 #include "api.h"
 #include "conf.h"
@@ -23,11 +26,20 @@
 
 #define MAX_POINTS 10000
 #define MAX_NAME 256
+/* points scored per turn of the loop: a few milliseconds */
+#define CHUNK_POINTS 200
 
 typedef struct row {
   char *source, *metric;
   double t, value, score;
 } row_t;
+
+/* A point that failed: its error, named by where it is. */
+typedef struct point_error {
+  int status;
+  const char *code;
+  char message[300];
+} point_error_t;
 
 /* Everything one request stores, and its prepared answer. */
 typedef struct data_job {
@@ -42,8 +54,19 @@ typedef struct data_job {
   char **new_sources;
   size_t nnew_sources;
   an_jw_t answer; /* the reply, written as points are scored */
-  int single;
+  /* while it is scored (loop thread): the parsed body, kept until the
+   * last point is scored; points NULL for one point */
+  yajl_val body, points;
+  double now; /* the request's arrival: a point's default timestamp */
+  size_t next, accepted;
+  point_error_t first;
+  struct event *turn;      /* scores the next chunk */
+  struct data_job *queued; /* the next job waiting to be scored */
 } data_job_t;
+
+/* Data jobs not yet scored, the head being scored: one at a time, so that
+ * each request's points are scored together. Loop thread only. */
+static data_job_t *queue_head, *queue_tail;
 
 static void job_free(data_job_t *j) {
   for (size_t i = 0; i < j->nrows; i++) {
@@ -58,6 +81,10 @@ static void job_free(data_job_t *j) {
   free(j->anomalies);
   free(j->new_sources);
   an_jw_free(&j->answer);
+  if (j->body != NULL)
+    yajl_tree_free(j->body);
+  if (j->turn != NULL)
+    event_free(j->turn);
   free(j);
 }
 
@@ -93,13 +120,6 @@ static const char *answer_time(double t, char *buf, size_t len) {
   buf[n] = '\0';
   return buf;
 }
-
-/* A point that failed: its error, named by where it is. */
-typedef struct point_error {
-  int status;
-  const char *code;
-  char message[300];
-} point_error_t;
 
 static int bad(point_error_t *e, int status, const char *code, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
@@ -396,6 +416,107 @@ static void data_stored(void *arg, int rc) {
   job_free(j);
 }
 
+/* Takes the job off the queue when it is scored, and has the next one
+ * scored from the next turn of the loop. */
+static void dequeue(data_job_t *j);
+
+/* The request's points are scored: replies now when none is valid, or
+ * submits them to the store, which replies. */
+static void scored(data_job_t *j) {
+  an_request_t *req = j->req;
+  int batch = j->points != NULL;
+  yajl_tree_free(j->body); /* the answer and rows hold copies */
+  j->body = NULL;
+  j->points = NULL;
+  dequeue(j);
+  if (batch) {
+    an_jw_array_close(&j->answer);
+    an_jw_map_close(&j->answer);
+  }
+  if (batch && j->accepted == 0) {
+    /* nothing was accepted: not a 202 (DESIGN.md) */
+    int internal = j->first.status >= 500;
+    an_reply_error(req, internal ? j->first.status : 400,
+                   internal ? j->first.code : "INVALID_DATA",
+                   "no point is valid; the first: %s", j->first.message);
+    job_free(j);
+    return;
+  }
+  int rc = an_store_submit(j->daemon->store, store_data, data_stored, j);
+  if (rc != 0) {
+    an_api_reply_store_error(req, rc, "data");
+    job_free(j);
+  }
+}
+
+/* Scores the next chunk of the job's points; when the last is scored,
+ * goes on to scored(). Returns 1 when more remain. */
+static int score_chunk(data_job_t *j) {
+  an_daemon_t *d = j->daemon;
+  point_error_t e;
+  char where[48];
+  const char *source;
+  yajl_val values;
+  double t;
+
+  if (j->points == NULL) { /* one point: its error is the request's */
+    if (validate(j->body, "", j->now, d->config, &source, &values, &t, &e) !=
+            0 ||
+        score_point(j, d, "", source, values, t, &e) != 0) {
+      dequeue(j);
+      an_reply_error(j->req, e.status, e.code, "%s", e.message);
+      job_free(j);
+      return 0;
+    }
+    scored(j);
+    return 0;
+  }
+  size_t n = j->points->u.array.len;
+  size_t end = n - j->next > CHUNK_POINTS ? j->next + CHUNK_POINTS : n;
+  for (; j->next < end; j->next++) {
+    size_t i = j->next;
+    snprintf(where, sizeof(where), "points[%zu].", i);
+    if (validate(j->points->u.array.values[i], where, j->now, d->config,
+                 &source, &values, &t, &e) != 0 ||
+        score_point(j, d, where, source, values, t, &e) != 0) {
+      if (i == 0)
+        j->first = e;
+      write_error(&j->answer, &e);
+    } else {
+      j->accepted++;
+    }
+  }
+  if (j->next < n)
+    return 1;
+  scored(j);
+  return 0;
+}
+
+/* Scores chunks of the job, one per turn of the loop. */
+static void score_turn(evutil_socket_t fd, short what, void *arg) {
+  static const struct timeval now = {0, 0};
+  data_job_t *j = arg;
+  (void)fd;
+  (void)what;
+  /* a zero timeout waits for the next turn, after the loop has polled
+   * for input: other requests are read and answered in between. If it
+   * cannot be added, the rest is scored at once. */
+  while (score_chunk(j))
+    if (evtimer_add(j->turn, &now) == 0)
+      return;
+}
+
+static void dequeue(data_job_t *j) {
+  static const struct timeval now = {0, 0};
+  if (queue_head != j)
+    return;
+  queue_head = j->queued;
+  if (queue_head == NULL)
+    queue_tail = NULL;
+  else if (evtimer_add(queue_head->turn, &now) != 0)
+    event_active(queue_head->turn, EV_TIMEOUT, 1);
+}
+
 void an_api_data_post(an_request_t *req) {
   an_daemon_t *d = an_request_daemon(req);
   yajl_val body = an_api_body(req);
@@ -403,76 +524,43 @@ void an_api_data_post(an_request_t *req) {
     return;
   data_job_t *j = calloc(1, sizeof(*j));
   if (j == NULL) {
-    free(j);
     yajl_tree_free(body);
     an_reply_error(req, 500, "INTERNAL", "out of memory");
     return;
   }
   j->req = req;
-  j->daemon = an_request_daemon(req);
+  j->daemon = d;
+  j->body = body;
+  j->now = an_daemon_now();
   an_jw_init(&j->answer);
-  double now = an_daemon_now();
-  yajl_val points = YAJL_IS_ARRAY(body) ? body : an_json_get(body, "points");
-  point_error_t e;
-  char where[48];
-
-  if (points == NULL) { /* one point: its error is the request's */
-    const char *source;
-    yajl_val values;
-    double t;
-    j->single = 1;
-    if (validate(body, "", now, d->config, &source, &values, &t, &e) != 0 ||
-        score_point(j, d, "", source, values, t, &e) != 0) {
-      an_reply_error(req, e.status, e.code, "%s", e.message);
-      job_free(j);
-      yajl_tree_free(body);
-      return;
-    }
-  } else {
-    if (!YAJL_IS_ARRAY(points) || points->u.array.len == 0 ||
-        points->u.array.len > MAX_POINTS) {
+  j->turn = evtimer_new(d->base, score_turn, j);
+  if (j->turn == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    job_free(j);
+    return;
+  }
+  if (!YAJL_IS_ARRAY(body))
+    j->points = an_json_get(body, "points");
+  else
+    j->points = body;
+  if (j->points != NULL) {
+    if (!YAJL_IS_ARRAY(j->points) || j->points->u.array.len == 0 ||
+        j->points->u.array.len > MAX_POINTS) {
       an_reply_error(req, 400, "INVALID_DATA",
                      "points must be an array of 1 to %d points", MAX_POINTS);
       job_free(j);
-      yajl_tree_free(body);
       return;
     }
-    point_error_t first;
-    size_t accepted = 0;
     an_jw_map_open(&j->answer);
     an_jw_key(&j->answer, "results");
     an_jw_array_open(&j->answer);
-    for (size_t i = 0; i < points->u.array.len; i++) {
-      const char *source;
-      yajl_val values;
-      double t;
-      snprintf(where, sizeof(where), "points[%zu].", i);
-      if (validate(points->u.array.values[i], where, now, d->config, &source,
-                   &values, &t, &e) != 0 ||
-          score_point(j, d, where, source, values, t, &e) != 0) {
-        if (i == 0)
-          first = e;
-        write_error(&j->answer, &e);
-      } else {
-        accepted++;
-      }
-    }
-    an_jw_array_close(&j->answer);
-    an_jw_map_close(&j->answer);
-    if (accepted == 0) { /* nothing was accepted: not a 202 (DESIGN.md) */
-      int internal = first.status >= 500;
-      an_reply_error(req, internal ? first.status : 400,
-                     internal ? first.code : "INVALID_DATA",
-                     "no point is valid; the first: %s", first.message);
-      job_free(j);
-      yajl_tree_free(body);
-      return;
-    }
   }
-  yajl_tree_free(body);
-  int rc = an_store_submit(d->store, store_data, data_stored, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "data");
-    job_free(j);
+  /* scored now when no other is; else after those before it */
+  if (queue_tail != NULL) {
+    queue_tail->queued = j;
+    queue_tail = j;
+    return;
   }
+  queue_head = queue_tail = j;
+  score_turn(-1, 0, j);
 }
