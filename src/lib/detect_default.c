@@ -407,10 +407,9 @@ static int env_near(const uint8_t *env, int bins, int b) {
 }
 
 /* Moves the series to bin b of ring r over bins: the oldest pending
- * visit enters its bin, and a bin entered anew keeps ENV_KEEP of its
- * surprise. Returns the surprise usual at b, as it was before this
- * visit's forgetting. */
-static int ring_enter(ring_t *r, uint8_t *env, int bins, int b) {
+ * visit enters its bin, a bin entered anew keeps ENV_KEEP of its
+ * surprise, and r->usual becomes what b and its neighbours hold. */
+static void ring_enter(ring_t *r, uint8_t *env, int bins, int b) {
   if (b != r->bin) {
     int oldest = r->past_bin[ENV_NEAR - 1];
     if (oldest >= 0 && r->past[ENV_NEAR - 1] > env[oldest])
@@ -426,7 +425,6 @@ static int ring_enter(ring_t *r, uint8_t *env, int bins, int b) {
     env[b] = (uint8_t)(env[b] * ENV_KEEP);
     r->usual = (uint8_t)env_near(env, bins, b);
   }
-  return r->usual;
 }
 
 /* This visit found surprise q, and carry of it is an earlier cycle's
