@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "json.h"
-#include "notify.h"
+#include "notify/notify.h"
 
 #include <errno.h>
 #include <math.h>

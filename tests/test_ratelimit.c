@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "ratelimit.h"
-#include "token.h"
+#include "http/ratelimit.h"
+#include "http/token.h"
 
 #include <errno.h>
 #include <stdio.h>

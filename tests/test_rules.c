@@ -7,9 +7,9 @@
 
 #include <cmocka.h>
 
+#include "alerts/match.h"
+#include "alerts/rules.h"
 #include "json.h"
-#include "match.h"
-#include "rules.h"
 
 #include <errno.h>
 #include <string.h>

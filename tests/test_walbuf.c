@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "walbuf.h"
+#include "store/walbuf.h"
 
 #include <signal.h>
 #include <sqlite3.h>

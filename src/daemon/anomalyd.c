@@ -2,18 +2,18 @@
  * in order (config, data directory, store, engine, channels, delivery
  * thread, alert check, server), shutdown in reverse, finishing what was
  * accepted. */
-#include "alerts.h"
-#include "api.h"
+#include "alerts/alerts.h"
+#include "api/api.h"
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
+#include "http/server.h"
 #include "lograte.h"
 #include "mem.h"
 #include "metrics.h"
-#include "notify.h"
-#include "server.h"
-#include "store.h"
-#include "store_alerts.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "store/store_alerts.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 #include "engine.h"
 #include "conf.h"
 #include "series.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <event2/event.h>

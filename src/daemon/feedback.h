@@ -4,7 +4,7 @@
 #ifndef AN_FEEDBACK_H
 #define AN_FEEDBACK_H
 
-#include "store.h"
+#include "store/store.h"
 
 /* Whether type is false_positive, confirmed or dismissed. */
 int an_feedback_type_valid(const char *type);

@@ -4,8 +4,8 @@
  * A page token taken is written into a page's answer as the next one;
  * that token must read back as the page after it. */
 #include "fuzz.h"
+#include "http/query.h"
 #include "json.h"
-#include "query.h"
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>

@@ -3,7 +3,7 @@
  * the same place; a place (time, id, page) read from the input encodes to
  * a token that decodes to it. */
 #include "fuzz.h"
-#include "token.h"
+#include "http/token.h"
 
 #include <errno.h>
 #include <math.h>

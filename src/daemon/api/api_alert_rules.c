@@ -1,0 +1,138 @@
+/* api_alert_rules.c: /v1/alert-rules: create, list, get, replace and
+ * delete alert rules (admin). The body is read by rules.c; the store
+ * checks the channels named exist. Deleting a rule resolves its open
+ * alerts, so what was paged is also resolved. */
+#include "alerts/alerts.h"
+#include "alerts/rules.h"
+#include "api/api.h"
+#include "conf.h"
+#include "ids.h"
+#include "store/store_alerts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void rule_free(void *data) {
+  if (data != NULL)
+    an_rule_clear(data);
+  free(data);
+}
+
+/* The rule in the body, or NULL after replying 400. */
+static an_rule_t *body_rule(an_request_t *req) {
+  yajl_val body = an_api_body(req);
+  if (body == NULL)
+    return NULL;
+  an_rule_t *r = calloc(1, sizeof(*r));
+  char err[300];
+  if (r == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+  } else if (an_rule_from_json(body,
+                               an_request_daemon(req)->config->resolve_after, r,
+                               err, sizeof(err)) != 0) {
+    an_reply_error(req, 400, "INVALID_DATA", "%s", err);
+    free(r);
+    r = NULL;
+  }
+  yajl_tree_free(body);
+  return r;
+}
+
+static int run_put(sqlite3 *db, an_api_job_t *j, yajl_gen g, int replace) {
+  an_rule_t *r = j->data;
+  int rc = an_store_put_rule(db, r, replace, j->err, sizeof(j->err));
+  an_rule_t stored;
+  if (rc == 0)
+    rc = an_store_get_rule(db, r->id, &stored);
+  if (rc == 0) {
+    an_rule_write(g, &stored);
+    an_rule_clear(&stored);
+  }
+  return rc;
+}
+
+static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  return run_put(db, j, g, 0);
+}
+
+static int run_update(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  an_rule_t *r = j->data, old;
+  int rc = an_store_get_rule(db, r->id, &old); /* keeps its creation time */
+  if (rc != 0)
+    return rc;
+  r->created_at = old.created_at;
+  an_rule_clear(&old);
+  return run_put(db, j, g, 1);
+}
+
+void an_api_rule_create(an_request_t *req) {
+  an_rule_t *r = body_rule(req);
+  if (r == NULL)
+    return;
+  an_ids_new(r->id);
+  r->created_at = r->updated_at = an_daemon_now();
+  an_api_submit(req, run_create, 201, r, rule_free, NULL);
+}
+
+void an_api_rule_update(an_request_t *req) {
+  const char *id = an_api_path_uuid(req, "id", "alert rule");
+  if (id == NULL)
+    return;
+  an_rule_t *r = body_rule(req);
+  if (r == NULL)
+    return;
+  snprintf(r->id, sizeof(r->id), "%s", id);
+  r->updated_at = an_daemon_now();
+  char what[128];
+  snprintf(what, sizeof(what), "alert rule %s", id);
+  an_api_submit(req, run_update, 200, r, rule_free, what);
+}
+
+static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  an_rule_t r;
+  int rc = an_store_get_rule(db, j->data, &r);
+  if (rc == 0) {
+    an_rule_write(g, &r);
+    an_rule_clear(&r);
+  }
+  return rc;
+}
+
+static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  int rc = an_alerts_resolve_rule(db, j->daemon, j->data);
+  return rc != 0 ? rc : an_store_delete_rule(db, j->data);
+}
+
+void an_api_rule_get(an_request_t *req) {
+  an_api_submit_for_path(req, "id", "alert rule", run_get, 200);
+}
+
+void an_api_rule_delete(an_request_t *req) {
+  an_api_submit_for_path(req, "id", "alert rule", run_delete, 204);
+}
+
+static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+  an_rule_t *rules;
+  size_t n;
+  int rc = an_store_list_rules(db, &rules, &n);
+  if (rc == 0) {
+    yajl_gen_map_open(g);
+    an_json_key(g, "rules");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+      an_rule_write(g, &rules[i]);
+    yajl_gen_array_close(g);
+    an_json_int(g, "total", (long long)n);
+    yajl_gen_map_close(g);
+  }
+  for (size_t i = 0; i < n; i++)
+    an_rule_clear(&rules[i]);
+  free(rules);
+  return rc;
+}
+
+void an_api_rules_list(an_request_t *req) {
+  an_api_submit(req, run_list, 200, NULL, NULL, NULL);
+}

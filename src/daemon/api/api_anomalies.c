@@ -1,0 +1,610 @@
+/* api_anomalies.c: /v1/anomalies — the list with its filters and pages,
+ * one anomaly, its status, feedback, and the batch ingest the plugin uses.
+ * Each handler validates, hands a job to the store, and answers from the
+ * job's done callback. */
+#include "alerts/alerts.h"
+#include "api/api.h"
+#include "conf.h"
+#include "engine.h"
+#include "feedback.h"
+#include "http/query.h"
+#include "metrics.h"
+#include "severity.h"
+#include "timefmt.h"
+#include "utf8.h"
+#include "uuid.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_INGEST 10000
+
+static const char *const status_names[] = {"detected", "acknowledged",
+                                           "resolved"};
+/* Driftlock's names for the same statuses. */
+static const char *const status_aliases[] = {"new", "viewed", "archived"};
+
+static int parse_status(const char *s, int *out) {
+  for (int i = 0; i < 3; i++)
+    if (strcasecmp(s, status_names[i]) == 0 ||
+        strcasecmp(s, status_aliases[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  return EINVAL;
+}
+
+void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
+  char stamp[40];
+  yajl_gen_map_open(g);
+  an_json_str(g, "id", a->id);
+  an_json_str(g, "sourceId", a->source);
+  an_json_str(g, "stream_id", a->source);
+  an_json_str(g, "metric", a->metric);
+  an_json_num(g, "value", a->value);
+  an_json_num(g, "expected", a->expected);
+  an_json_num(g, "score", a->score);
+  an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
+  an_json_str(g, "status",
+              status_names[a->status >= 0 && a->status < 3 ? a->status : 0]);
+  an_time_format(a->detected_at, stamp, sizeof(stamp));
+  an_json_str(g, "detectedAt", stamp);
+  an_json_str(g, "timestamp", stamp);
+  an_json_str(g, "explanation", a->explanation);
+  an_json_str(g, "why", a->explanation);
+  an_json_str(g, "kind", a->kind);
+  an_json_key(g, "metrics");
+  yajl_gen_map_open(g);
+  an_json_num(g, "p_value", a->p_value);
+  an_json_num(g, "confidence", isnan(a->p_value) ? NAN : 1 - a->p_value);
+  if (!isnan(a->ncd))
+    an_json_num(g, "ncd", a->ncd);
+  yajl_gen_map_close(g);
+  an_json_bool(g, "has_evidence", a->has_evidence);
+  an_json_key(g, "feedback");
+  if (a->feedback_type == NULL) {
+    yajl_gen_null(g);
+  } else {
+    yajl_gen_map_open(g);
+    an_json_str(g, "type", a->feedback_type);
+    an_json_str(g, "reason", a->feedback_reason);
+    an_json_str(g, "at", an_time_format(a->feedback_at, stamp, sizeof(stamp)));
+    yajl_gen_map_close(g);
+  }
+  an_json_str(g, "createdAt",
+              an_time_format(a->created_at, stamp, sizeof(stamp)));
+  yajl_gen_map_close(g);
+}
+
+/* ---- GET /v1/anomalies ---- */
+
+typedef struct list_job {
+  an_request_t *req;
+  an_filter_t filter;
+  char *source, *metric;
+  char after_id[64];
+  int page;
+  an_anomaly_t *rows;
+  size_t n;
+  long long total;
+} list_job_t;
+
+typedef struct parse_ctx {
+  list_job_t *job;
+  an_query_err_t err;
+} parse_ctx_t;
+
+static int parse_param(void *ctx, const char *key, const char *v) {
+  parse_ctx_t *c = ctx;
+  an_filter_t *f = &c->job->filter;
+  an_query_err_t *e = &c->err;
+  if (strcmp(key, "limit") == 0)
+    return an_query_limit(key, v, &f->limit, e);
+  if (strcmp(key, "severity") == 0)
+    return an_query_bits(key, v, an_query_severity_bit, &f->severities,
+                         "low, medium, high or critical", e);
+  if (strcmp(key, "status") == 0)
+    return an_query_bits(key, v, parse_status, &f->statuses,
+                         "detected, acknowledged or resolved (or new, viewed, "
+                         "archived)",
+                         e);
+  if (strcmp(key, "start") == 0 || strcmp(key, "since") == 0)
+    return an_query_time(key, v, &f->start, e);
+  if (strcmp(key, "end") == 0 || strcmp(key, "until") == 0)
+    return an_query_time(key, v, &f->end, e);
+  if (strcmp(key, "sourceId") == 0 || strcmp(key, "stream_id") == 0) {
+    free(c->job->source);
+    f->source = c->job->source = strdup(v);
+  } else if (strcmp(key, "metric") == 0) {
+    free(c->job->metric);
+    f->metric = c->job->metric = strdup(v);
+  } else if (strcmp(key, "min_score") == 0) {
+    return an_query_fraction(key, v, &f->min_score, e);
+  } else if (strcmp(key, "min_ncd") == 0) {
+    return an_query_fraction(key, v, &f->min_ncd, e);
+  } else if (strcmp(key, "max_p_value") == 0) {
+    return an_query_fraction(key, v, &f->max_p_value, e);
+  } else if (strcmp(key, "has_evidence") == 0) {
+    return an_query_bool(key, v, &f->has_evidence, e);
+  } else if (strcmp(key, "page_token") == 0) {
+    if (an_query_page_token(v, &f->after_t, c->job->after_id,
+                            sizeof(c->job->after_id), &c->job->page, e) != 0)
+      return EINVAL;
+    f->after_id = c->job->after_id;
+  }
+  return 0; /* unknown parameters are ignored */
+}
+
+static void list_job_free(list_job_t *j) {
+  for (size_t i = 0; i < j->n; i++)
+    an_anomaly_clear(&j->rows[i]);
+  free(j->rows);
+  free(j->source);
+  free(j->metric);
+  free(j);
+}
+
+static int run_list(sqlite3 *db, void *arg) {
+  list_job_t *j = arg;
+  for (size_t i = 0; i < j->n; i++) /* from a first run of the batch */
+    an_anomaly_clear(&j->rows[i]);
+  free(j->rows);
+  j->rows = NULL;
+  j->n = 0;
+  return an_store_list_anomalies(db, &j->filter, &j->rows, &j->n, &j->total);
+}
+
+static void list_done(void *arg, int rc) {
+  list_job_t *j = arg;
+  if (rc != 0) {
+    an_api_reply_store_error(j->req, rc, "anomalies");
+    list_job_free(j);
+    return;
+  }
+  yajl_gen g = an_json_gen();
+  yajl_gen_map_open(g);
+  an_json_key(g, "anomalies");
+  yajl_gen_array_open(g);
+  for (size_t i = 0; i < j->n; i++)
+    an_api_write_anomaly(g, &j->rows[i]);
+  yajl_gen_array_close(g);
+  const an_anomaly_t *last = j->n > 0 ? &j->rows[j->n - 1] : NULL;
+  an_query_write_page(g, j->total, j->page, j->filter.limit, j->n,
+                      last ? last->detected_at : 0, last ? last->id : "");
+  yajl_gen_map_close(g);
+  an_api_reply_gen(j->req, 200, g);
+  list_job_free(j);
+}
+
+void an_api_anomalies_list(an_request_t *req) {
+  list_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  j->req = req;
+  j->page = 1;
+  j->filter = (an_filter_t){.start = NAN,
+                            .end = NAN,
+                            .min_score = NAN,
+                            .min_ncd = NAN,
+                            .max_p_value = NAN,
+                            .has_evidence = -1,
+                            .limit = AN_QUERY_DEFAULT_LIMIT};
+  parse_ctx_t c = {.job = j};
+  if (an_request_query_each(req, parse_param, &c) != 0) {
+    an_reply_error(req, 400, "INVALID_DATA", "%s", c.err.msg);
+    list_job_free(j);
+    return;
+  }
+  if (!isnan(j->filter.start) && !isnan(j->filter.end) &&
+      j->filter.start > j->filter.end) {
+    an_reply_error(req, 400, "INVALID_DATA", "start is after end");
+    list_job_free(j);
+    return;
+  }
+  int rc =
+      an_store_submit(an_request_daemon(req)->store, run_list, list_done, j);
+  if (rc != 0) {
+    an_api_reply_store_error(req, rc, "anomalies");
+    list_job_free(j);
+  }
+}
+
+/* ---- one anomaly: GET, PATCH, feedback ---- */
+
+typedef struct one_job {
+  an_request_t *req;
+  char id[64];
+  int status;                   /* PATCH: the new status, -1 for none */
+  char *feedback_type, *reason; /* feedback */
+  double sensitivity;
+  an_anomaly_t anomaly;
+} one_job_t;
+
+static void one_job_free(one_job_t *j) {
+  an_anomaly_clear(&j->anomaly);
+  free(j->feedback_type);
+  free(j->reason);
+  free(j);
+}
+
+static int run_one(sqlite3 *db, void *arg) {
+  one_job_t *j = arg;
+  int rc = 0;
+  an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
+  if (j->status >= 0)
+    rc = an_store_set_status(db, j->id, j->status);
+  if (rc == 0 && j->feedback_type != NULL)
+    return an_feedback_record(db, j->id, j->feedback_type, j->reason,
+                              an_daemon_now(), &j->anomaly, &j->sensitivity);
+  if (rc == 0)
+    rc = an_store_get_anomaly(db, j->id, &j->anomaly);
+  return rc;
+}
+
+static void one_done(void *arg, int rc) {
+  one_job_t *j = arg;
+  if (rc != 0) {
+    char what[100];
+    snprintf(what, sizeof(what), "anomaly %s", j->id);
+    an_api_reply_store_error(j->req, rc, what);
+    one_job_free(j);
+    return;
+  }
+  yajl_gen g = an_json_gen();
+  if (j->feedback_type != NULL) {
+    an_engine_set_sensitivity(an_request_daemon(j->req)->engine,
+                              j->anomaly.source, j->anomaly.metric,
+                              j->sensitivity);
+    yajl_gen_map_open(g);
+    an_json_bool(g, "success", 1);
+    an_json_str(g, "message", "Feedback recorded");
+    an_json_str(g, "anomalyId", j->id);
+    an_json_str(g, "feedback_type", j->feedback_type);
+    an_json_num(g, "sensitivity", j->sensitivity);
+    yajl_gen_map_close(g);
+  } else {
+    an_api_write_anomaly(g, &j->anomaly);
+  }
+  an_api_reply_gen(j->req, 200, g);
+  one_job_free(j);
+}
+
+/* A job for the anomaly named in the path, or NULL after replying. */
+static one_job_t *one_job(an_request_t *req) {
+  const char *id = an_request_param(req, "id");
+  one_job_t *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return NULL;
+  }
+  if (id == NULL || strlen(id) >= sizeof(j->id)) {
+    an_reply_error(req, 404, "NOT_FOUND", "anomaly not found");
+    free(j);
+    return NULL;
+  }
+  j->req = req;
+  j->status = -1;
+  snprintf(j->id, sizeof(j->id), "%s", id);
+  return j;
+}
+
+static void submit_one(an_request_t *req, one_job_t *j) {
+  int rc = an_store_submit(an_request_daemon(req)->store, run_one, one_done, j);
+  if (rc != 0) {
+    an_api_reply_store_error(req, rc, "anomaly");
+    one_job_free(j);
+  }
+}
+
+void an_api_anomaly_get(an_request_t *req) {
+  one_job_t *j = one_job(req);
+  if (j != NULL)
+    submit_one(req, j);
+}
+
+void an_api_anomaly_patch(an_request_t *req) {
+  yajl_val body = an_api_body(req);
+  if (body == NULL)
+    return;
+  yajl_val status = an_json_get(body, "status");
+  int s;
+  if (!YAJL_IS_OBJECT(body) || status == NULL || !YAJL_IS_STRING(status) ||
+      parse_status(YAJL_GET_STRING(status), &s) != 0) {
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "status must be detected, acknowledged or resolved (or "
+                   "new, viewed, archived)");
+    yajl_tree_free(body);
+    return;
+  }
+  yajl_tree_free(body);
+  one_job_t *j = one_job(req);
+  if (j == NULL)
+    return;
+  j->status = s;
+  submit_one(req, j);
+}
+
+void an_api_anomaly_feedback(an_request_t *req) {
+  yajl_val body = an_api_body(req);
+  if (body == NULL)
+    return;
+  yajl_val type = an_json_get(body, "feedback_type");
+  yajl_val reason = an_json_get(body, "reason");
+  const char *t = YAJL_IS_STRING(type) ? YAJL_GET_STRING(type) : "";
+  if (!an_feedback_type_valid(t)) {
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "feedback_type must be false_positive, confirmed or "
+                   "dismissed");
+    yajl_tree_free(body);
+    return;
+  }
+  if (reason != NULL && !YAJL_IS_NULL(reason) &&
+      (!YAJL_IS_STRING(reason) || strlen(reason->u.string) > 2000)) {
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "reason must be a string of at most 2000 characters");
+    yajl_tree_free(body);
+    return;
+  }
+  one_job_t *j = one_job(req);
+  if (j != NULL) {
+    j->feedback_type = strdup(t);
+    j->reason = YAJL_IS_STRING(reason) ? strdup(reason->u.string) : NULL;
+    submit_one(req, j);
+  }
+  yajl_tree_free(body);
+}
+
+/* ---- POST /v1/anomalies: the plugin's batches ---- */
+
+/* An item of the batch that was refused: its index and why. */
+typedef struct item_error {
+  size_t index;
+  char *message;
+} item_error_t;
+
+typedef struct ingest_job {
+  an_request_t *req;
+  an_daemon_t *daemon; /* for the store worker, as in api_data.c */
+  an_anomaly_t *items; /* the valid ones */
+  size_t n;
+  size_t received;
+  item_error_t *errors;
+  size_t nerrors;
+  size_t stored;
+} ingest_job_t;
+
+static void ingest_job_free(ingest_job_t *j) {
+  for (size_t i = 0; i < j->n; i++)
+    an_anomaly_clear(&j->items[i]);
+  for (size_t i = 0; i < j->nerrors; i++)
+    free(j->errors[i].message);
+  free(j->items);
+  free(j->errors);
+  free(j);
+}
+
+static int valid_id(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 63)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && strchr("-_.:", s[i]) == NULL)
+      return 0;
+  return 1;
+}
+
+/* Whether v is a string of strict UTF-8 (an_utf8_valid()) of at most max
+ * bytes; yajl lets overlong forms and surrogates through, and what is
+ * stored is echoed back. */
+static int is_text(yajl_val v, size_t max) {
+  if (!YAJL_IS_STRING(v))
+    return 0;
+  size_t len = strlen(v->u.string);
+  return len <= max && an_utf8_valid(v->u.string, len);
+}
+
+/* Reads anomalies[i] into a. Returns 0, or EINVAL with the field in err
+ * (a is then cleared). */
+static int read_item(yajl_val o, size_t i, const an_config_t *c,
+                     an_anomaly_t *a, char *err, size_t errlen) {
+  const char *text;
+  yajl_val v;
+#define FAIL(...)                                                              \
+  do {                                                                         \
+    int n_ = snprintf(err, errlen, "anomalies[%zu].", i);                      \
+    snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                      \
+    an_anomaly_clear(a);                                                       \
+    return EINVAL;                                                             \
+  } while (0)
+  memset(a, 0, sizeof(*a));
+  a->p_value = a->ncd = a->expected = a->value = NAN;
+  if (!YAJL_IS_OBJECT(o))
+    FAIL("must be an object");
+  v = an_json_get(o, "id");
+  if (!YAJL_IS_STRING(v) || !valid_id(YAJL_GET_STRING(v)))
+    FAIL("id must be a UUID (1 to 63 letters, digits, '-', '_', '.', ':')");
+  snprintf(a->id, sizeof(a->id), "%s", YAJL_GET_STRING(v));
+  v = an_json_get(o, "sourceId");
+  if (!is_text(v, 256) || (text = YAJL_GET_STRING(v))[0] == '\0')
+    FAIL("sourceId must be a non-empty string of valid UTF-8, at most 256 "
+         "bytes");
+  a->source = strdup(text);
+  v = an_json_get(o, "metric");
+  if (!is_text(v, 512) || (text = YAJL_GET_STRING(v))[0] == '\0')
+    FAIL("metric must be a non-empty string of valid UTF-8, at most 512 "
+         "bytes");
+  a->metric = strdup(text);
+  v = an_json_get(o, "score");
+  if (v == NULL || an_api_number(v, &a->score) != 0 || a->score < 0 ||
+      a->score > 1)
+    FAIL("score must be a number from 0 to 1");
+  v = an_json_get(o, "value");
+  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->value) != 0)
+    FAIL("value must be a finite number");
+  v = an_json_get(o, "expected");
+  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->expected) != 0)
+    FAIL("expected must be a finite number");
+  v = an_json_get(o, "detectedAt");
+  if (v == NULL || an_api_time(v, &a->detected_at) != 0)
+    FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
+         "epoch");
+  a->created_at = an_daemon_now();
+  if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
+    FAIL("detectedAt is more than %g s ahead of the daemon's clock "
+         "(MaxFutureSkew)",
+         c->max_future_skew);
+  v = an_json_get(o, "severity");
+  if (v != NULL && !YAJL_IS_NULL(v)) {
+    an_severity_t sev;
+    if (!YAJL_IS_STRING(v) || an_severity_parse(YAJL_GET_STRING(v), &sev) != 0)
+      FAIL("severity must be low, medium, high or critical");
+    a->severity = (int)sev;
+  } else {
+    a->severity = (int)an_severity_of(&c->bands, a->score);
+    if (a->severity == AN_SEVERITY_NONE)
+      a->severity = AN_SEVERITY_LOW;
+  }
+  v = an_json_get(o, "explanation");
+  if (v != NULL && !YAJL_IS_NULL(v)) {
+    if (!is_text(v, 4096))
+      FAIL("explanation must be a string of valid UTF-8, at most 4096 bytes");
+    a->explanation = strdup(v->u.string);
+  }
+  v = an_json_get(o, "kind");
+  if (v != NULL && !YAJL_IS_NULL(v)) {
+    if (!is_text(v, 64))
+      FAIL("kind must be a string of valid UTF-8, at most 64 bytes");
+    a->kind = strdup(v->u.string);
+  }
+  v = an_json_get(o, "p_value");
+  yajl_val m = an_json_get(o, "metrics");
+  if (v == NULL && m != NULL)
+    v = an_json_get(m, "p_value");
+  if (v != NULL && !YAJL_IS_NULL(v) &&
+      (an_api_number(v, &a->p_value) != 0 || a->p_value < 0 || a->p_value > 1))
+    FAIL("p_value must be a number from 0 to 1");
+  v = m != NULL ? an_json_get(m, "ncd") : NULL;
+  if (v != NULL && !YAJL_IS_NULL(v) &&
+      (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
+    FAIL("metrics.ncd must be a number from 0 to 1");
+  return 0;
+#undef FAIL
+}
+
+static int run_ingest(sqlite3 *db, void *arg) {
+  ingest_job_t *j = arg;
+  j->stored = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    int inserted = 0;
+    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], &inserted);
+    if (rc != 0)
+      return rc;
+    j->stored += inserted;
+  }
+  return 0;
+}
+
+static void ingest_done(void *arg, int rc) {
+  ingest_job_t *j = arg;
+  an_daemon_t *d = an_request_daemon(j->req);
+  if (rc != 0) {
+    an_api_reply_store_error(j->req, rc, "anomalies");
+    ingest_job_free(j);
+    return;
+  }
+  for (size_t i = 0; i < j->n; i++)
+    an_engine_add_source(d->engine, j->items[i].source);
+  an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->stored);
+  an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_DUPLICATE, j->n - j->stored);
+  yajl_gen g = an_json_gen();
+  yajl_gen_map_open(g);
+  an_json_int(g, "received", (long long)j->received);
+  an_json_int(g, "stored", (long long)j->stored);
+  an_json_int(g, "duplicates", (long long)(j->n - j->stored));
+  an_json_int(g, "rejected", (long long)j->nerrors);
+  an_json_key(g, "errors"); /* the refused items, by index in the batch */
+  yajl_gen_array_open(g);
+  for (size_t i = 0; i < j->nerrors; i++) {
+    yajl_gen_map_open(g);
+    an_json_int(g, "index", (long long)j->errors[i].index);
+    an_json_key(g, "error");
+    yajl_gen_map_open(g);
+    an_json_str(g, "code", "INVALID_DATA");
+    an_json_str(g, "message", j->errors[i].message);
+    yajl_gen_map_close(g);
+    yajl_gen_map_close(g);
+  }
+  yajl_gen_array_close(g);
+  yajl_gen_map_close(g);
+  an_api_reply_gen(j->req, 200, g);
+  ingest_job_free(j);
+}
+
+void an_api_anomalies_ingest(an_request_t *req) {
+  an_daemon_t *d = an_request_daemon(req);
+  yajl_val body = an_api_body(req);
+  if (body == NULL)
+    return;
+  yajl_val list = an_json_get(body, "anomalies");
+  if (!YAJL_IS_ARRAY(list) || list->u.array.len == 0 ||
+      list->u.array.len > MAX_INGEST) {
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "anomalies must be an array of 1 to %d anomalies",
+                   MAX_INGEST);
+    yajl_tree_free(body);
+    return;
+  }
+  ingest_job_t *j = calloc(1, sizeof(*j));
+  if (j != NULL) {
+    j->items = calloc(list->u.array.len, sizeof(an_anomaly_t));
+    j->errors = calloc(list->u.array.len, sizeof(item_error_t));
+  }
+  if (j == NULL || j->items == NULL || j->errors == NULL) {
+    if (j != NULL)
+      ingest_job_free(j);
+    yajl_tree_free(body);
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  j->req = req;
+  j->daemon = an_request_daemon(req);
+  j->received = list->u.array.len;
+  char err[300], first[300];
+  /* A bad item is reported in the answer and the others are stored: one
+   * bad series must not lose the good anomalies sent with it. */
+  for (size_t i = 0; i < list->u.array.len; i++) {
+    if (read_item(list->u.array.values[i], i, d->config, &j->items[j->n], err,
+                  sizeof(err)) == 0) {
+      j->n++;
+      continue;
+    }
+    if (j->nerrors == 0)
+      snprintf(first, sizeof(first), "%s", err);
+    j->errors[j->nerrors].index = i;
+    if ((j->errors[j->nerrors++].message = strdup(err)) == NULL) {
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
+      ingest_job_free(j);
+      yajl_tree_free(body);
+      return;
+    }
+  }
+  yajl_tree_free(body);
+  if (j->n == 0) { /* nothing to store: not a success */
+    an_reply_error(req, 400, "INVALID_DATA",
+                   "no anomaly is valid; the first: %s", first);
+    ingest_job_free(j);
+    return;
+  }
+  int rc = an_store_submit(d->store, run_ingest, ingest_done, j);
+  if (rc != 0) {
+    an_api_reply_store_error(req, rc, "anomalies");
+    ingest_job_free(j);
+  }
+}

@@ -1,0 +1,37 @@
+/* api_health.c: GET /v1/health and GET /metrics, for monitors. */
+#include "config.h"
+
+#include "api/api.h"
+#include "metrics.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static time_t started;
+
+void an_api_health_get(an_request_t *req) {
+  an_daemon_t *d = an_request_daemon(req);
+  int ok = an_store_healthy(d->store);
+  yajl_gen g = an_json_gen();
+  yajl_gen_map_open(g);
+  an_json_str(g, "status", ok ? "ok" : "degraded");
+  an_json_str(g, "version", PACKAGE_VERSION);
+  an_json_int(g, "uptimeSeconds", (long long)(time(NULL) - started));
+  if (!ok)
+    an_json_str(g, "reason", "storage is failing");
+  yajl_gen_map_close(g);
+  an_api_reply_gen(req, ok ? 200 : 503, g);
+}
+
+void an_api_metrics_get(an_request_t *req) {
+  size_t len;
+  char *text = an_metrics_render(an_request_daemon(req)->metrics, &len);
+  if (text == NULL) {
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  an_reply_raw(req, 200, "text/plain; version=0.0.4", text, len);
+  free(text);
+}
+
+void an_api_health_start(void) { started = time(NULL); }

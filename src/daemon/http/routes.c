@@ -1,0 +1,32 @@
+/* routes.c: every route of the /v1 API, in one table. */
+#include "api/api.h"
+
+const an_route_t an_routes[] = {
+    {"GET", "/v1/health", AN_ROLE_NONE, an_api_health_get},
+    {"GET", "/metrics", AN_ROLE_NONE, an_api_metrics_get},
+    {"POST", "/v1/data", AN_ROLE_INGEST, an_api_data_post},
+    {"GET", "/v1/anomalies", AN_ROLE_STREAM, an_api_anomalies_list},
+    {"POST", "/v1/anomalies", AN_ROLE_INGEST, an_api_anomalies_ingest},
+    {"GET", "/v1/anomalies/{id}", AN_ROLE_STREAM, an_api_anomaly_get},
+    {"PATCH", "/v1/anomalies/{id}", AN_ROLE_STREAM, an_api_anomaly_patch},
+    {"POST", "/v1/anomalies/{id}/feedback", AN_ROLE_STREAM,
+     an_api_anomaly_feedback},
+    {"GET", "/v1/tuning", AN_ROLE_INGEST, an_api_tuning_get},
+    {"GET", "/v1/alert-rules", AN_ROLE_ADMIN, an_api_rules_list},
+    {"POST", "/v1/alert-rules", AN_ROLE_ADMIN, an_api_rule_create},
+    {"GET", "/v1/alert-rules/{id}", AN_ROLE_ADMIN, an_api_rule_get},
+    {"PUT", "/v1/alert-rules/{id}", AN_ROLE_ADMIN, an_api_rule_update},
+    {"DELETE", "/v1/alert-rules/{id}", AN_ROLE_ADMIN, an_api_rule_delete},
+    {"GET", "/v1/alerts", AN_ROLE_STREAM, an_api_alerts_list},
+    {"GET", "/v1/alerts/{id}", AN_ROLE_STREAM, an_api_alert_get},
+    {"PATCH", "/v1/alerts/{id}/acknowledge", AN_ROLE_STREAM,
+     an_api_alert_acknowledge},
+    {"PATCH", "/v1/alerts/{id}/resolve", AN_ROLE_STREAM, an_api_alert_resolve},
+    {"GET", "/v1/silences", AN_ROLE_STREAM, an_api_silences_list},
+    {"POST", "/v1/silences", AN_ROLE_STREAM, an_api_silence_create},
+    {"DELETE", "/v1/silences/{id}", AN_ROLE_STREAM, an_api_silence_delete},
+    {"GET", "/v1/channels", AN_ROLE_ADMIN, an_api_channels_list},
+    {"POST", "/v1/channels", AN_ROLE_ADMIN, an_api_channel_create},
+    {"DELETE", "/v1/channels/{name}", AN_ROLE_ADMIN, an_api_channel_delete},
+    {NULL, NULL, AN_ROLE_NONE, NULL},
+};
