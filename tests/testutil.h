@@ -1,9 +1,13 @@
-/* testutil.h: seeded random numbers for repeatable tests. */
+/* testutil.h: seeded random numbers and scratch directories for repeatable
+ * tests. */
 #ifndef AN_TESTUTIL_H
 #define AN_TESTUTIL_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct test_rng {
   uint64_t s;
@@ -26,6 +30,19 @@ static inline double test_rng_uniform(test_rng_t *r) {
 static inline double test_rng_normal(test_rng_t *r) {
   double u = test_rng_uniform(r), v = test_rng_uniform(r);
   return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* A fresh directory /tmp/NAME.XXXXXX in dir (64 bytes); 0 or -1. */
+static inline int test_tmpdir_create(char dir[64], const char *name) {
+  snprintf(dir, 64, "/tmp/%s.XXXXXX", name);
+  return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+/* Removes a directory from test_tmpdir_create() and all it holds. */
+static inline int test_tmpdir_remove(const char *dir) {
+  char cmd[100];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif
