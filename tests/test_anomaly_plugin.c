@@ -15,13 +15,10 @@
 #include <collectd/core/utils/common/common.h>
 #include <collectd/core/utils/metadata/meta_data.h>
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 void module_register(void);
@@ -55,26 +52,14 @@ static int group_teardown(void **unused) {
   return test_tmpdir_remove(dir);
 }
 
-/* A loopback port nobody listens on: bound, then closed. */
-static int closed_port(void) {
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(fd >= 0);
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 /* Every test gets its own state file (and so its own spool). */
 static int setup(void **unused) {
   static int n;
   mock_reset();
   snprintf(state, sizeof(state), "%s/state%d", dir, n++);
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", closed_port());
-  return 0;
+  int port = test_free_port();
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", port);
+  return port > 0 ? 0 : -1;
 }
 
 static int teardown(void **unused) {

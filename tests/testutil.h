@@ -1,13 +1,17 @@
-/* testutil.h: seeded random numbers and scratch directories for repeatable
- * tests. */
+/* testutil.h: seeded random numbers, scratch directories and free ports
+ * for repeatable tests. */
 #ifndef AN_TESTUTIL_H
 #define AN_TESTUTIL_H
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct test_rng {
   uint64_t s;
@@ -43,6 +47,21 @@ static inline int test_tmpdir_remove(const char *dir) {
   char cmd[100];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
   return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A loopback TCP port nobody listens on (bound, then closed); -1 on
+ * error. Another process could take it meanwhile: tests accept that. */
+static inline int test_free_port(void) {
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
 }
 
 #endif
