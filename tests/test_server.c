@@ -171,6 +171,25 @@ static void assert_error(answer_t *a, int status, const char *code,
   assert_non_null(strstr(json_string(a->json, "error", "message"), needle));
 }
 
+/* Sends a request and checks that it is answered with that error. */
+static void expect_error(enum evhttp_cmd_type method, const char *uri,
+                         const char *key, int status, const char *code,
+                         const char *needle) {
+  answer_t a =
+      request(method, uri, key, method == EVHTTP_REQ_GET ? NULL : "{}");
+  assert_error(&a, status, code, needle);
+  answer_free(&a);
+}
+
+/* Sends a request and checks its status. */
+static void expect_status(enum evhttp_cmd_type method, const char *uri,
+                          const char *key, int status) {
+  answer_t a =
+      request(method, uri, key, method == EVHTTP_REQ_GET ? NULL : "{}");
+  assert_int_equal(a.status, status);
+  answer_free(&a);
+}
+
 /* ---- tests ---- */
 
 static void test_routing(void **unused) {
@@ -195,13 +214,11 @@ static void test_routing(void **unused) {
 }
 
 static void test_not_found(void **unused) {
-  answer_t a = request(EVHTTP_REQ_GET, "/t/nowhere", "admin-secret", NULL);
-  assert_error(&a, 404, "NOT_FOUND", "/t/nowhere");
-  answer_free(&a);
+  expect_error(EVHTTP_REQ_GET, "/t/nowhere", "admin-secret", 404, "NOT_FOUND",
+               "/t/nowhere");
   /* a parameter is one whole segment */
-  a = request(EVHTTP_REQ_GET, "/t/items/1/more", "admin-secret", NULL);
-  assert_error(&a, 404, "NOT_FOUND", "/t/items/1/more");
-  answer_free(&a);
+  expect_error(EVHTTP_REQ_GET, "/t/items/1/more", "admin-secret", 404,
+               "NOT_FOUND", "/t/items/1/more");
 }
 
 static void test_method_not_allowed(void **unused) {
@@ -216,29 +233,20 @@ static void test_method_not_allowed(void **unused) {
 }
 
 static void test_roles(void **unused) {
-  answer_t a = request(EVHTTP_REQ_GET, "/t/items/1", NULL, NULL);
-  assert_error(&a, 401, "UNAUTHORIZED", "API key is required");
-  answer_free(&a);
-  a = request(EVHTTP_REQ_GET, "/t/items/1", "wrong", NULL);
-  assert_error(&a, 401, "UNAUTHORIZED", "not valid");
-  answer_free(&a);
+  expect_error(EVHTTP_REQ_GET, "/t/items/1", NULL, 401, "UNAUTHORIZED",
+               "API key is required");
+  expect_error(EVHTTP_REQ_GET, "/t/items/1", "wrong", 401, "UNAUTHORIZED",
+               "not valid");
 
   /* a lesser role: 403 naming the key and both roles */
-  a = request(EVHTTP_REQ_GET, "/t/items/1", "ingest-secret", NULL);
-  assert_error(&a, 403, "FORBIDDEN",
+  expect_error(EVHTTP_REQ_GET, "/t/items/1", "ingest-secret", 403, "FORBIDDEN",
                "API key \"host\" has role ingest; this needs role stream");
-  answer_free(&a);
-  a = request(EVHTTP_REQ_DELETE, "/t/items/1", "stream-secret", NULL);
-  assert_error(&a, 403, "FORBIDDEN", "needs role admin");
-  answer_free(&a);
+  expect_error(EVHTTP_REQ_DELETE, "/t/items/1", "stream-secret", 403,
+               "FORBIDDEN", "needs role admin");
 
   /* a greater role may call what a lesser one may */
-  a = request(EVHTTP_REQ_DELETE, "/t/items/1", "admin-secret", NULL);
-  assert_int_equal(a.status, 200);
-  answer_free(&a);
-  a = request(EVHTTP_REQ_POST, "/t/echo", "admin-secret", "{}");
-  assert_int_equal(a.status, 200);
-  answer_free(&a);
+  expect_status(EVHTTP_REQ_DELETE, "/t/items/1", "admin-secret", 200);
+  expect_status(EVHTTP_REQ_POST, "/t/echo", "admin-secret", 200);
 }
 
 /* Errors are JSON even when what they quote is not UTF-8 or the query
@@ -249,13 +257,11 @@ static void test_json_errors(void **unused) {
   assert_null(strchr(a.body, '\xff'));
   answer_free(&a);
 
-  a = request(EVHTTP_REQ_GET, "/t/items/1?q=%zz", "stream-secret", NULL);
-  assert_error(&a, 400, "INVALID_DATA",
+  expect_error(EVHTTP_REQ_GET, "/t/items/1?q=%zz", "stream-secret", 400,
+               "INVALID_DATA",
                "query parameter \"q\" has a malformed percent-escape");
-  answer_free(&a);
-  a = request(EVHTTP_REQ_GET, "/t/items/1?q=a%00b", "stream-secret", NULL);
-  assert_error(&a, 400, "INVALID_DATA", "NUL byte");
-  answer_free(&a);
+  expect_error(EVHTTP_REQ_GET, "/t/items/1?q=a%00b", "stream-secret", 400,
+               "INVALID_DATA", "NUL byte");
 }
 
 int main(void) {
