@@ -402,7 +402,7 @@ static int read_head(conn_t *c, struct evbuffer *dst) {
   } else {
     char *head = malloc(len + 1);
     if (head == NULL) {
-      refuse(&v, 503, "INTERNAL", "out of memory");
+      refuse(&v, 500, "INTERNAL", "out of memory");
     } else {
       evbuffer_copyout(c->pending, head, len);
       head[len] = '\0';
