@@ -70,54 +70,59 @@ static int valid_escapes(const char *s, size_t len) {
   return 1;
 }
 
-/* The text of a query key or value percent-decoded, '+' as a space, or
- * NULL with the reason in err: a bad escape, a NUL (%00), invalid UTF-8.
- * what names it in the reason, e.g. "query parameter \"limit\"". */
-static char *query_decode(const char *s, size_t len, const char *what,
-                          char *err, size_t errlen) {
+/* The text of a query key or value percent-decoded, '+' as a space, in
+ * *out (the caller frees it). Returns 0, ENOMEM, or EINVAL with the
+ * reason in err: a bad escape, a NUL (%00), invalid UTF-8. what names it
+ * in the reason, e.g. "query parameter \"limit\"". */
+static int query_decode(const char *s, size_t len, const char *what, char **out,
+                        char *err, size_t errlen) {
+  *out = NULL;
   if (!valid_escapes(s, len)) {
     snprintf(err, errlen, "%s has a malformed percent-escape", what);
-    return NULL;
+    return EINVAL;
   }
   char *raw = strndup(s, len);
   size_t n = 0;
   char *text = raw != NULL ? evhttp_uridecode(raw, 1, &n) : NULL;
   free(raw);
-  if (text == NULL) {
-    snprintf(err, errlen, "out of memory");
-  } else if (strlen(text) != n) {
+  if (text == NULL)
+    return ENOMEM;
+  if (strlen(text) != n) {
     snprintf(err, errlen, "%s contains a NUL byte (%%00)", what);
   } else if (!an_json_utf8_valid(text)) {
     snprintf(err, errlen, "%s is not valid UTF-8", what);
   } else {
-    return text;
+    *out = text;
+    return 0;
   }
   free(text);
-  return NULL;
+  return EINVAL;
 }
 
 /* Splits the query string into r->query. A member without '=' is
- * ignored like an unknown parameter. Returns 0, or EINVAL with a reason
- * naming the parameter (never quoting its bytes) in err. */
+ * ignored like an unknown parameter. Returns 0, ENOMEM, or EINVAL with a
+ * reason naming the parameter (never quoting its bytes) in err. */
 static int parse_query(an_request_t *r, const char *query, char *err,
                        size_t errlen) {
   for (const char *p = query; *p != '\0';) {
     size_t n = strcspn(p, "&");
     const char *eq = memchr(p, '=', n);
     if (eq != NULL) {
-      char *key = query_decode(p, (size_t)(eq - p), "a query parameter name",
-                               err, errlen);
-      if (key == NULL)
-        return EINVAL;
+      char *key, *value = NULL;
+      int rc = query_decode(p, (size_t)(eq - p), "a query parameter name", &key,
+                            err, errlen);
+      if (rc != 0)
+        return rc;
       char what[96];
       snprintf(what, sizeof(what), "query parameter \"%.60s\"", key);
-      char *value =
-          query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, err, errlen);
-      int rc = value == NULL                                   ? EINVAL
-               : evhttp_add_header(&r->query, key, value) != 0 ? EINVAL
-                                                               : 0;
-      if (rc != 0 && value != NULL)
-        snprintf(err, errlen, "%s has a line break", what);
+      rc = query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, &value, err,
+                        errlen);
+      if (rc == 0 && evhttp_add_header(&r->query, key, value) != 0) {
+        /* evhttp refuses a line break, or is out of memory */
+        rc = strpbrk(value, "\r\n") != NULL ? EINVAL : ENOMEM;
+        if (rc == EINVAL)
+          snprintf(err, errlen, "%s has a line break", what);
+      }
       free(key);
       free(value);
       if (rc != 0)
@@ -287,9 +292,10 @@ void an_reply_error(an_request_t *r, int status, const char *code,
 /* ---- routing ---- */
 
 /* Matches path against pattern, collecting {name} segments. Returns 1 on a
- * match. */
+ * match, 0 when it does not match, -1 when out of memory. */
 static int match(const char *pattern, const char *path, an_request_t *r) {
   const char *p = pattern, *s = path;
+  int found = 0;
   r->nparams = 0;
   while (*p != '\0' && *s != '\0') {
     if (*p == '{') {
@@ -299,10 +305,15 @@ static int match(const char *pattern, const char *path, an_request_t *r) {
         return 0;
       char *raw = strndup(s, seg);
       char *value = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
+      char *name = strndup(p + 1, (size_t)(close - p - 1));
       free(raw);
-      if (value == NULL)
+      if (value == NULL || name == NULL) {
+        free(value);
+        free(name);
+        found = -1;
         goto no;
-      r->param_names[r->nparams] = strndup(p + 1, (size_t)(close - p - 1));
+      }
+      r->param_names[r->nparams] = name;
       r->param_values[r->nparams] = value;
       r->nparams++;
       p = close + 1;
@@ -319,7 +330,7 @@ no:
     free(r->param_values[i]);
   }
   r->nparams = 0;
-  return 0;
+  return found;
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd) {
@@ -477,17 +488,17 @@ static void handle(struct evhttp_request *req, void *arg) {
     an_reply_error(r, status, code, "%s", n > 0 ? refusal + n : "bad request");
     return;
   }
-  char err[160];
-  char *decoded =
-      query_decode(path, strlen(path), "the path", err, sizeof(err));
-  int bad_path = decoded == NULL;
+  char err[160], *decoded;
+  int rc =
+      query_decode(path, strlen(path), "the path", &decoded, err, sizeof(err));
   free(decoded);
-  if (bad_path) {
-    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
-    return;
-  }
-  if (query != NULL && parse_query(r, query, err, sizeof(err)) != 0) {
-    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
+  if (rc == 0 && query != NULL)
+    rc = parse_query(r, query, err, sizeof(err));
+  if (rc != 0) {
+    if (rc == ENOMEM)
+      an_reply_error(r, 500, "INTERNAL", "out of memory");
+    else
+      an_reply_error(r, 400, "INVALID_DATA", "%s", err);
     return;
   }
 
@@ -497,7 +508,12 @@ static void handle(struct evhttp_request *req, void *arg) {
   /* HEAD is GET without the body (an_reply_raw leaves it out) */
   const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
   for (const an_route_t *rt = an_routes; rt->method != NULL; rt++) {
-    if (!match(rt->pattern, path, r))
+    int m = match(rt->pattern, path, r);
+    if (m < 0) {
+      an_reply_error(r, 500, "INTERNAL", "out of memory");
+      return;
+    }
+    if (m == 0)
       continue;
     path_known = 1;
     if (strcmp(rt->method, method) == 0) {
