@@ -218,6 +218,10 @@ static void request_free(an_request_t *r) {
 
 /* ---- replies ---- */
 
+/* What an error says when there is no memory to say more. */
+static const char out_of_memory[] =
+    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
+
 void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
   static time_t date_of;
@@ -241,7 +245,11 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
   } else {
     /* straight into the request's own buffer: no evbuffer of our own to
      * make, fill, move and free on every reply */
-    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    if (evbuffer_add(out, body, len) != 0) { /* say why the answer is lost */
+      status = 500;
+      evbuffer_add(out, out_of_memory, sizeof(out_of_memory) - 1);
+    }
   }
   /* If the client went away, libevent detached the request and this
    * only frees it. */
@@ -254,10 +262,6 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
 void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
   an_reply_raw(r, status, "application/json", json, len);
 }
-
-/* What an error says when there is no memory to say more. */
-static const char out_of_memory[] =
-    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
 
 /* The message may quote what the client sent: the JSON writer replaces
  * any invalid UTF-8 in it, so the answer is always valid JSON. */
