@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -222,6 +223,22 @@ static void request_free(an_request_t *r) {
 static const char out_of_memory[] =
     "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
 
+/* evhttp writes a reply's head with evbuffer_add_printf and ignores a
+ * failure (the client then gets nothing): room for the head, made
+ * beforehand, lets a failure answer 500 instead. Returns 0 or ENOMEM. */
+static int reserve_head(struct evhttp_request *req) {
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  if (evcon == NULL)
+    return 0;     /* the client went away */
+  size_t n = 256; /* the status line and the headers evhttp adds */
+  struct evkeyval *kv;
+  TAILQ_FOREACH(kv, evhttp_request_get_output_headers(req), next) {
+    n += strlen(kv->key) + strlen(kv->value) + 4;
+  }
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+  return evbuffer_expand(bufferevent_get_output(bev), n) == 0 ? 0 : ENOMEM;
+}
+
 void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
   static time_t date_of;
@@ -250,6 +267,14 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
       status = 500;
       evbuffer_add(out, out_of_memory, sizeof(out_of_memory) - 1);
     }
+  }
+  if (reserve_head(r->req) != 0 &&
+      evhttp_request_get_command(r->req) != EVHTTP_REQ_HEAD) {
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    status = 500;
+    evbuffer_drain(out, evbuffer_get_length(out));
+    evbuffer_add(out, out_of_memory, sizeof(out_of_memory) - 1);
+    reserve_head(r->req);
   }
   /* If the client went away, libevent detached the request and this
    * only frees it. */
