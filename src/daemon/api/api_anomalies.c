@@ -356,7 +356,13 @@ void an_api_anomaly_feedback(an_request_t *req) {
   if (j != NULL) {
     j->feedback_type = strdup(t);
     j->reason = YAJL_IS_STRING(reason) ? strdup(reason->u.string) : NULL;
-    submit_one(req, j);
+    if (j->feedback_type == NULL ||
+        (YAJL_IS_STRING(reason) && j->reason == NULL)) {
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
+      one_job_free(j);
+    } else {
+      submit_one(req, j);
+    }
   }
   yajl_tree_free(body);
 }
