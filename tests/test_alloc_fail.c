@@ -493,7 +493,7 @@ static void acknowledge(int i, const char **method, char *path, char *body) {
   alert_of(source, alert_id);
   *method = "PATCH";
   sprintf(path, "/v1/alerts/%s/acknowledge", alert_id);
-  strcpy(body, "{\"notes\":\"looking\"}");
+  strcpy(body, "{\"notes\":\"looking\",\"isFalsePositive\":true}");
 }
 
 static void acknowledge_kept(int i, yajl_val v) {
