@@ -356,7 +356,13 @@ void an_api_anomaly_feedback(an_request_t *req) {
   if (j != NULL) {
     j->feedback_type = strdup(t);
     j->reason = YAJL_IS_STRING(reason) ? strdup(reason->u.string) : NULL;
-    submit_one(req, j);
+    if (j->feedback_type == NULL ||
+        (YAJL_IS_STRING(reason) && j->reason == NULL)) {
+      an_reply_error(req, 500, "INTERNAL", "out of memory");
+      one_job_free(j);
+    } else {
+      submit_one(req, j);
+    }
   }
   yajl_tree_free(body);
 }
@@ -410,8 +416,8 @@ static int is_text(yajl_val v, size_t max) {
   return len <= max && an_utf8_valid(v->u.string, len);
 }
 
-/* Reads anomalies[i] into a. Returns 0, or EINVAL with the field in err
- * (a is then cleared). */
+/* Reads anomalies[i] into a. Returns 0, ENOMEM, or EINVAL with the field
+ * in err (a is then cleared). */
 static int read_item(yajl_val o, size_t i, const an_config_t *c,
                      an_anomaly_t *a, char *err, size_t errlen) {
   const char *text;
@@ -435,12 +441,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (!is_text(v, 256) || (text = YAJL_GET_STRING(v))[0] == '\0')
     FAIL("sourceId must be a non-empty string of valid UTF-8, at most 256 "
          "bytes");
-  a->source = strdup(text);
+  if ((a->source = strdup(text)) == NULL)
+    goto nomem;
   v = an_json_get(o, "metric");
   if (!is_text(v, 512) || (text = YAJL_GET_STRING(v))[0] == '\0')
     FAIL("metric must be a non-empty string of valid UTF-8, at most 512 "
          "bytes");
-  a->metric = strdup(text);
+  if ((a->metric = strdup(text)) == NULL)
+    goto nomem;
   v = an_json_get(o, "score");
   if (v == NULL || an_api_number(v, &a->score) != 0 || a->score < 0 ||
       a->score > 1)
@@ -475,13 +483,15 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v != NULL && !YAJL_IS_NULL(v)) {
     if (!is_text(v, 4096))
       FAIL("explanation must be a string of valid UTF-8, at most 4096 bytes");
-    a->explanation = strdup(v->u.string);
+    if ((a->explanation = strdup(v->u.string)) == NULL)
+      goto nomem;
   }
   v = an_json_get(o, "kind");
   if (v != NULL && !YAJL_IS_NULL(v)) {
     if (!is_text(v, 64))
       FAIL("kind must be a string of valid UTF-8, at most 64 bytes");
-    a->kind = strdup(v->u.string);
+    if ((a->kind = strdup(v->u.string)) == NULL)
+      goto nomem;
   }
   v = an_json_get(o, "p_value");
   yajl_val m = an_json_get(o, "metrics");
@@ -495,6 +505,9 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
       (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
     FAIL("metrics.ncd must be a number from 0 to 1");
   return 0;
+nomem:
+  an_anomaly_clear(a);
+  return ENOMEM;
 #undef FAIL
 }
 
@@ -580,20 +593,23 @@ void an_api_anomalies_ingest(an_request_t *req) {
   /* A bad item is reported in the answer and the others are stored: one
    * bad series must not lose the good anomalies sent with it. */
   for (size_t i = 0; i < list->u.array.len; i++) {
-    if (read_item(list->u.array.values[i], i, d->config, &j->items[j->n], err,
-                  sizeof(err)) == 0) {
+    int rc = read_item(list->u.array.values[i], i, d->config, &j->items[j->n],
+                       err, sizeof(err));
+    if (rc == 0) {
       j->n++;
       continue;
     }
-    if (j->nerrors == 0)
-      snprintf(first, sizeof(first), "%s", err);
-    j->errors[j->nerrors].index = i;
-    if ((j->errors[j->nerrors++].message = strdup(err)) == NULL) {
-      an_reply_error(req, 500, "INTERNAL", "out of memory");
-      ingest_job_free(j);
-      yajl_tree_free(body);
-      return;
+    if (rc == EINVAL) {
+      if (j->nerrors == 0)
+        snprintf(first, sizeof(first), "%s", err);
+      j->errors[j->nerrors].index = i;
+      if ((j->errors[j->nerrors++].message = strdup(err)) != NULL)
+        continue;
     }
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    ingest_job_free(j);
+    yajl_tree_free(body);
+    return;
   }
   yajl_tree_free(body);
   if (j->n == 0) { /* nothing to store: not a success */

@@ -334,18 +334,21 @@ static void check_head(const an_config_t *c, char *head, verdict_t *v) {
 
 /* Appends to dst the head evhttp gets instead of one the front door
  * refused: bodiless, closing the connection after the answer, with the
- * refusal for the server to answer. */
-static void write_refusal(struct evbuffer *dst, const verdict_t *v) {
+ * refusal for the server to answer. Returns 0 or ENOMEM. */
+static int write_refusal(struct evbuffer *dst, const verdict_t *v) {
   char message[sizeof(v->message)];
   snprintf(message, sizeof(message), "%s", v->message);
   for (char *p = message; *p != '\0'; p++)
     if ((unsigned char)*p < 0x20)
       *p = '?'; /* a header value holds no line breaks */
-  evbuffer_add_printf(dst,
-                      "%s / HTTP/1.1\r\nConnection: close\r\n"
-                      "%s: %d %s %s\r\n\r\n",
-                      v->method[0] ? v->method : "GET", AN_FRONTDOOR_REFUSAL,
-                      v->status, v->code, message);
+  return evbuffer_add_printf(dst,
+                             "%s / HTTP/1.1\r\nConnection: close\r\n"
+                             "%s: %d %s %s\r\n\r\n",
+                             v->method[0] ? v->method : "GET",
+                             AN_FRONTDOOR_REFUSAL, v->status, v->code,
+                             message) < 0
+             ? ENOMEM
+             : 0;
 }
 
 /* Appends to dst the head (len bytes) without what announces a body, and
@@ -402,7 +405,7 @@ static int read_head(conn_t *c, struct evbuffer *dst) {
   } else {
     char *head = malloc(len + 1);
     if (head == NULL) {
-      refuse(&v, 503, "INTERNAL", "out of memory");
+      refuse(&v, 500, "INTERNAL", "out of memory");
     } else {
       evbuffer_copyout(c->pending, head, len);
       head[len] = '\0';
@@ -426,20 +429,26 @@ static int read_head(conn_t *c, struct evbuffer *dst) {
       if (v.withhold) { /* check_head cut head up: copy it again */
         evbuffer_copyout(c->pending, head, len);
         write_without_body(dst, head, len);
+      } else if (v.status == 0) {
+        /* evbuffer_remove_buffer would lose the part of a chain it
+         * cannot copy when out of memory; evbuffer_add fails whole */
+        evbuffer_copyout(c->pending, head, len);
+        if (evbuffer_add(dst, head, len) != 0)
+          refuse(&v, 500, "INTERNAL", "out of memory");
       }
       free(head);
     }
   }
   if (v.status != 0 || v.withhold) {
-    if (v.status != 0)
-      write_refusal(dst, &v);
+    if (v.status != 0 && write_refusal(dst, &v) != 0)
+      shut(c); /* out of memory: nothing to answer with */
     evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
     set_waiting(c, 0);
     evtimer_del(c->timer);
     c->state = DRAINING;
     return 0;
   }
-  evbuffer_remove_buffer(c->pending, dst, len);
+  evbuffer_drain(c->pending, len);
   set_waiting(c, 0);
   c->body_left = v.body;
   if (v.body > 0) {
@@ -449,6 +458,15 @@ static int read_head(conn_t *c, struct evbuffer *dst) {
     evtimer_del(c->timer);
   }
   return 0;
+}
+
+/* Moves n bytes from src to dst. Returns 0, or ENOMEM when out of memory
+ * evbuffer_remove_buffer lost the part of a chain it had to copy (and
+ * still counted it moved). */
+static int move(struct evbuffer *src, struct evbuffer *dst, size_t n) {
+  size_t had = evbuffer_get_length(dst);
+  evbuffer_remove_buffer(src, dst, n);
+  return evbuffer_get_length(dst) == had + n ? 0 : ENOMEM;
 }
 
 /* Gives evhttp (dst) what of c->pending it may have. */
@@ -461,7 +479,11 @@ static void process(conn_t *c, struct evbuffer *dst) {
       size_t n = evbuffer_get_length(c->pending);
       if (n > c->body_left)
         n = (size_t)c->body_left;
-      evbuffer_remove_buffer(c->pending, dst, n);
+      if (move(c->pending, dst, n) != 0) {
+        shut(c); /* evhttp waits for bytes that are gone */
+        c->state = DRAINING;
+        break;
+      }
       c->body_left -= n;
       if (c->body_left == 0) {
         evtimer_del(c->timer);
@@ -485,7 +507,10 @@ static void input_changed(struct evbuffer *in,
     return;
   c->in_callback = 1;
   size_t keep = evbuffer_get_length(in) - info->n_added;
-  evbuffer_remove_buffer(in, c->scratch, keep);
+  if (move(in, c->scratch, keep) != 0) {
+    shut(c); /* what evhttp had not read yet is gone */
+    c->state = DRAINING;
+  }
   evbuffer_add_buffer(c->pending, in);
   evbuffer_add_buffer(in, c->scratch);
   process(c, in);

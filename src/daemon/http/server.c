@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -70,54 +71,59 @@ static int valid_escapes(const char *s, size_t len) {
   return 1;
 }
 
-/* The text of a query key or value percent-decoded, '+' as a space, or
- * NULL with the reason in err: a bad escape, a NUL (%00), invalid UTF-8.
- * what names it in the reason, e.g. "query parameter \"limit\"". */
-static char *query_decode(const char *s, size_t len, const char *what,
-                          char *err, size_t errlen) {
+/* The text of a query key or value percent-decoded, '+' as a space, in
+ * *out (the caller frees it). Returns 0, ENOMEM, or EINVAL with the
+ * reason in err: a bad escape, a NUL (%00), invalid UTF-8. what names it
+ * in the reason, e.g. "query parameter \"limit\"". */
+static int query_decode(const char *s, size_t len, const char *what, char **out,
+                        char *err, size_t errlen) {
+  *out = NULL;
   if (!valid_escapes(s, len)) {
     snprintf(err, errlen, "%s has a malformed percent-escape", what);
-    return NULL;
+    return EINVAL;
   }
   char *raw = strndup(s, len);
   size_t n = 0;
   char *text = raw != NULL ? evhttp_uridecode(raw, 1, &n) : NULL;
   free(raw);
-  if (text == NULL) {
-    snprintf(err, errlen, "out of memory");
-  } else if (strlen(text) != n) {
+  if (text == NULL)
+    return ENOMEM;
+  if (strlen(text) != n) {
     snprintf(err, errlen, "%s contains a NUL byte (%%00)", what);
   } else if (!an_json_utf8_valid(text)) {
     snprintf(err, errlen, "%s is not valid UTF-8", what);
   } else {
-    return text;
+    *out = text;
+    return 0;
   }
   free(text);
-  return NULL;
+  return EINVAL;
 }
 
 /* Splits the query string into r->query. A member without '=' is
- * ignored like an unknown parameter. Returns 0, or EINVAL with a reason
- * naming the parameter (never quoting its bytes) in err. */
+ * ignored like an unknown parameter. Returns 0, ENOMEM, or EINVAL with a
+ * reason naming the parameter (never quoting its bytes) in err. */
 static int parse_query(an_request_t *r, const char *query, char *err,
                        size_t errlen) {
   for (const char *p = query; *p != '\0';) {
     size_t n = strcspn(p, "&");
     const char *eq = memchr(p, '=', n);
     if (eq != NULL) {
-      char *key = query_decode(p, (size_t)(eq - p), "a query parameter name",
-                               err, errlen);
-      if (key == NULL)
-        return EINVAL;
+      char *key, *value = NULL;
+      int rc = query_decode(p, (size_t)(eq - p), "a query parameter name", &key,
+                            err, errlen);
+      if (rc != 0)
+        return rc;
       char what[96];
       snprintf(what, sizeof(what), "query parameter \"%.60s\"", key);
-      char *value =
-          query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, err, errlen);
-      int rc = value == NULL                                   ? EINVAL
-               : evhttp_add_header(&r->query, key, value) != 0 ? EINVAL
-                                                               : 0;
-      if (rc != 0 && value != NULL)
-        snprintf(err, errlen, "%s has a line break", what);
+      rc = query_decode(eq + 1, n - (size_t)(eq - p) - 1, what, &value, err,
+                        errlen);
+      if (rc == 0 && evhttp_add_header(&r->query, key, value) != 0) {
+        /* evhttp refuses a line break, or is out of memory */
+        rc = strpbrk(value, "\r\n") != NULL ? EINVAL : ENOMEM;
+        if (rc == EINVAL)
+          snprintf(err, errlen, "%s has a line break", what);
+      }
       free(key);
       free(value);
       if (rc != 0)
@@ -213,6 +219,26 @@ static void request_free(an_request_t *r) {
 
 /* ---- replies ---- */
 
+/* What an error says when there is no memory to say more. */
+static const char out_of_memory[] =
+    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
+
+/* evhttp writes a reply's head with evbuffer_add_printf and ignores a
+ * failure (the client then gets nothing): room for the head, made
+ * beforehand, lets a failure answer 500 instead. Returns 0 or ENOMEM. */
+static int reserve_head(struct evhttp_request *req) {
+  struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+  if (evcon == NULL)
+    return 0;     /* the client went away */
+  size_t n = 256; /* the status line and the headers evhttp adds */
+  struct evkeyval *kv;
+  TAILQ_FOREACH(kv, evhttp_request_get_output_headers(req), next) {
+    n += strlen(kv->key) + strlen(kv->value) + 4;
+  }
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+  return evbuffer_expand(bufferevent_get_output(bev), n) == 0 ? 0 : ENOMEM;
+}
+
 void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
   static time_t date_of;
@@ -236,7 +262,19 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
   } else {
     /* straight into the request's own buffer: no evbuffer of our own to
      * make, fill, move and free on every reply */
-    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    if (evbuffer_add(out, body, len) != 0) { /* say why the answer is lost */
+      status = 500;
+      evbuffer_add(out, out_of_memory, sizeof(out_of_memory) - 1);
+    }
+  }
+  if (reserve_head(r->req) != 0 &&
+      evhttp_request_get_command(r->req) != EVHTTP_REQ_HEAD) {
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    status = 500;
+    evbuffer_drain(out, evbuffer_get_length(out));
+    evbuffer_add(out, out_of_memory, sizeof(out_of_memory) - 1);
+    reserve_head(r->req);
   }
   /* If the client went away, libevent detached the request and this
    * only frees it. */
@@ -249,10 +287,6 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
 void an_reply_json(an_request_t *r, int status, const char *json, size_t len) {
   an_reply_raw(r, status, "application/json", json, len);
 }
-
-/* What an error says when there is no memory to say more. */
-static const char out_of_memory[] =
-    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}";
 
 /* The message may quote what the client sent: the JSON writer replaces
  * any invalid UTF-8 in it, so the answer is always valid JSON. */
@@ -287,9 +321,10 @@ void an_reply_error(an_request_t *r, int status, const char *code,
 /* ---- routing ---- */
 
 /* Matches path against pattern, collecting {name} segments. Returns 1 on a
- * match. */
+ * match, 0 when it does not match, -1 when out of memory. */
 static int match(const char *pattern, const char *path, an_request_t *r) {
   const char *p = pattern, *s = path;
+  int found = 0;
   r->nparams = 0;
   while (*p != '\0' && *s != '\0') {
     if (*p == '{') {
@@ -299,10 +334,15 @@ static int match(const char *pattern, const char *path, an_request_t *r) {
         return 0;
       char *raw = strndup(s, seg);
       char *value = raw != NULL ? evhttp_uridecode(raw, 0, NULL) : NULL;
+      char *name = strndup(p + 1, (size_t)(close - p - 1));
       free(raw);
-      if (value == NULL)
+      if (value == NULL || name == NULL) {
+        free(value);
+        free(name);
+        found = -1;
         goto no;
-      r->param_names[r->nparams] = strndup(p + 1, (size_t)(close - p - 1));
+      }
+      r->param_names[r->nparams] = name;
       r->param_values[r->nparams] = value;
       r->nparams++;
       p = close + 1;
@@ -319,7 +359,7 @@ no:
     free(r->param_values[i]);
   }
   r->nparams = 0;
-  return 0;
+  return found;
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd) {
@@ -477,17 +517,17 @@ static void handle(struct evhttp_request *req, void *arg) {
     an_reply_error(r, status, code, "%s", n > 0 ? refusal + n : "bad request");
     return;
   }
-  char err[160];
-  char *decoded =
-      query_decode(path, strlen(path), "the path", err, sizeof(err));
-  int bad_path = decoded == NULL;
+  char err[160], *decoded;
+  int rc =
+      query_decode(path, strlen(path), "the path", &decoded, err, sizeof(err));
   free(decoded);
-  if (bad_path) {
-    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
-    return;
-  }
-  if (query != NULL && parse_query(r, query, err, sizeof(err)) != 0) {
-    an_reply_error(r, 400, "INVALID_DATA", "%s", err);
+  if (rc == 0 && query != NULL)
+    rc = parse_query(r, query, err, sizeof(err));
+  if (rc != 0) {
+    if (rc == ENOMEM)
+      an_reply_error(r, 500, "INTERNAL", "out of memory");
+    else
+      an_reply_error(r, 400, "INVALID_DATA", "%s", err);
     return;
   }
 
@@ -497,7 +537,12 @@ static void handle(struct evhttp_request *req, void *arg) {
   /* HEAD is GET without the body (an_reply_raw leaves it out) */
   const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
   for (const an_route_t *rt = an_routes; rt->method != NULL; rt++) {
-    if (!match(rt->pattern, path, r))
+    int m = match(rt->pattern, path, r);
+    if (m < 0) {
+      an_reply_error(r, 500, "INTERNAL", "out of memory");
+      return;
+    }
+    if (m == 0)
       continue;
     path_known = 1;
     if (strcmp(rt->method, method) == 0) {

@@ -96,9 +96,26 @@ void an_sql_cache_clear(void) {
   }
 }
 
+/* sqlite3_bind_text copies the text; when it cannot, the parameter stays
+ * NULL and a statement stepped so would insert NULLs (ignored by INSERT OR
+ * IGNORE: an anomaly answered as a duplicate and not stored) or match
+ * nothing. A failed bind is remembered here, on the thread that binds,
+ * and the next statement to end reports it. */
+static __thread int bind_failed;
+
+/* ENOMEM when a bind failed since the last call, else rc. */
+static int bound(int rc) {
+  if (!bind_failed)
+    return rc;
+  bind_failed = 0;
+  return ENOMEM;
+}
+
 int an_sql_finish(sqlite3 *db, sqlite3_stmt *st) {
   int rc = sqlite3_step(st);
   an_sql_release(st);
+  if (bound(0) != 0)
+    return ENOMEM;
   if (rc != SQLITE_DONE) {
     log_error(NULL, sqlite3_errmsg(db));
     return EIO;
@@ -141,12 +158,12 @@ int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
     p->read(st, out + (*n)++ * p->row_size);
   an_sql_release(st);
   *rows = out;
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO;
+  return bound(rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : EIO);
 }
 
 int an_sql_done(sqlite3_stmt *st, int step, int rc) {
   an_sql_release(st);
-  return rc == 0 && step != SQLITE_DONE ? EIO : rc;
+  return bound(rc == 0 && step != SQLITE_DONE ? EIO : rc);
 }
 
 int an_sql_one(sqlite3_stmt *st, an_sql_read_fn read, void *row) {
@@ -154,7 +171,7 @@ int an_sql_one(sqlite3_stmt *st, an_sql_read_fn read, void *row) {
   if (rc == SQLITE_ROW)
     read(st, row);
   an_sql_release(st);
-  return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO;
+  return bound(rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : EIO);
 }
 
 int an_sql_rows(sqlite3_stmt *st, size_t row_size, an_sql_read_fn read,
@@ -171,7 +188,7 @@ int an_sql_rows(sqlite3_stmt *st, size_t row_size, an_sql_read_fn read,
     read(st, row);
   }
   an_sql_release(st);
-  return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO;
+  return bound(rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? ENOMEM : EIO);
 }
 
 void an_sql_read_text(sqlite3_stmt *st, void *row) {
@@ -181,8 +198,8 @@ void an_sql_read_text(sqlite3_stmt *st, void *row) {
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
   if (s == NULL)
     sqlite3_bind_null(st, i);
-  else
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else if (sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+    bind_failed = 1;
 }
 
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v) {
