@@ -9,6 +9,7 @@ an_write_config "$AN_TMP/d.conf" "$port" "$AN_TMP/data"
 an_start "$AN_TMP/d.conf" || { not_ok "anomalyd starts"; an_finish; }
 
 # A writer that records what was acknowledged, until it is stopped.
+: >"$AN_TMP/acked"
 python3 - "$AN_URL" "$AN_TMP/acked" "$STREAM_KEY" <<'PY' &
 import http.client, json, sys, time, uuid
 url, out, key = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -37,7 +38,13 @@ while time.time() < deadline:
 PY
 writer=$!
 AN_PIDS="$AN_PIDS $writer"
-sleep 3
+# killed mid-stream once past the detector's warm-up (120 values), however
+# slow the machine: at most 15 s
+waited=0
+while [ "$(grep -c '^point' "$AN_TMP/acked")" -lt 150 ] && [ "$waited" -lt 150 ]; do
+  sleep 0.1
+  waited=$((waited + 1))
+done
 kill -KILL "$AN_PID"
 wait "$writer" 2>/dev/null
 
