@@ -5,6 +5,7 @@
 
 #include "http/http.h"
 #include "json.h"
+#include "store/records.h"
 #include "store/store.h"
 
 /* api_health.c, api_metrics.c */

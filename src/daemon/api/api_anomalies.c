@@ -10,6 +10,7 @@
 #include "http/query.h"
 #include "metrics.h"
 #include "severity.h"
+#include "store/store_anomalies.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -20,24 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MAX_INGEST 10000
-
-static const char *const status_names[] = {"detected", "acknowledged",
-                                           "resolved"};
-/* Driftlock's names for the same statuses. */
-static const char *const status_aliases[] = {"new", "viewed", "archived"};
-
-static int parse_status(const char *s, int *out) {
-  for (int i = 0; i < 3; i++)
-    if (strcasecmp(s, status_names[i]) == 0 ||
-        strcasecmp(s, status_aliases[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  return EINVAL;
-}
 
 void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
   char stamp[40];
@@ -50,8 +35,7 @@ void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
   an_json_num(g, "expected", a->expected);
   an_json_num(g, "score", a->score);
   an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "status",
-              status_names[a->status >= 0 && a->status < 3 ? a->status : 0]);
+  an_json_str(g, "status", an_status_name(a->status));
   an_time_format(a->detected_at, stamp, sizeof(stamp));
   an_json_str(g, "detectedAt", stamp);
   an_json_str(g, "timestamp", stamp);
@@ -109,7 +93,7 @@ static int parse_param(void *ctx, const char *key, const char *v) {
     return an_query_bits(key, v, an_query_severity_bit, &f->severities,
                          "low, medium, high or critical", e);
   if (strcmp(key, "status") == 0)
-    return an_query_bits(key, v, parse_status, &f->statuses,
+    return an_query_bits(key, v, an_status_parse, &f->statuses,
                          "detected, acknowledged or resolved (or new, viewed, "
                          "archived)",
                          e);
@@ -316,7 +300,7 @@ void an_api_anomaly_patch(an_request_t *req) {
   yajl_val status = an_json_get(body, "status");
   int s;
   if (!YAJL_IS_OBJECT(body) || status == NULL || !YAJL_IS_STRING(status) ||
-      parse_status(YAJL_GET_STRING(status), &s) != 0) {
+      an_status_parse(YAJL_GET_STRING(status), &s) != 0) {
     an_reply_error(req, 400, "INVALID_DATA",
                    "status must be detected, acknowledged or resolved (or "
                    "new, viewed, archived)");

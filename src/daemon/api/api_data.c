@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "metrics.h"
 #include "severity.h"
+#include "store/store_series.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"

@@ -1,6 +1,7 @@
 /* api_tuning.c: GET /v1/tuning — the per-series sensitivity that feedback
  * has set, which the plugin pulls and applies. */
 #include "api/api.h"
+#include "store/store_tuning.h"
 #include "timefmt.h"
 
 #include <stdlib.h>

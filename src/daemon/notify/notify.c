@@ -6,6 +6,8 @@
 #include "json.h"
 #include "metrics.h"
 #include "store/sql.h"
+#include "store/store_alerts.h"
+#include "store/store_outbox.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -202,3 +202,8 @@ double an_sql_column_real(sqlite3_stmt *st, int i) {
              ? NAN
              : sqlite3_column_double(st, i);
 }
+
+void an_sql_column_copy(sqlite3_stmt *st, int i, char *dst, size_t len) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+}

@@ -1,6 +1,6 @@
-/* sql.h: SQLite helpers for the files that hold the store's SQL (store.c,
- * store_alerts.c): a cache of prepared statements, binding that maps NULL
- * and non-finite numbers to SQL NULL, and stepping with one log line on
+/* sql.h: SQLite helpers for the files that hold the store's SQL (store.c
+ * and store_<concern>.c): a cache of prepared statements, binding that maps
+ * NULL and non-finite numbers to SQL NULL, and stepping with one log line on
  * failure. Functions returning int return 0 or EIO. */
 #ifndef AN_SQL_H
 #define AN_SQL_H
@@ -80,5 +80,8 @@ int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
 char *an_sql_column_text(sqlite3_stmt *st, int i);
 /* The column as a number, NaN for SQL NULL. */
 double an_sql_column_real(sqlite3_stmt *st, int i);
+/* The column copied into dst (len bytes, cut to fit), "" for SQL NULL:
+ * for ids, which records hold in arrays. */
+void an_sql_column_copy(sqlite3_stmt *st, int i, char *dst, size_t len);
 
 #endif
