@@ -124,7 +124,8 @@ static int parse_param(void *ctx, const char *key, const char *v) {
   return 0; /* unknown parameters are ignored */
 }
 
-static void list_job_free(list_job_t *j) {
+static void list_job_free(void *arg) {
+  list_job_t *j = arg;
   for (size_t i = 0; i < j->n; i++)
     an_anomaly_clear(&j->rows[i]);
   free(j->rows);
@@ -133,8 +134,8 @@ static void list_job_free(list_job_t *j) {
   free(j);
 }
 
-static int run_list(sqlite3 *db, void *arg) {
-  list_job_t *j = arg;
+static int run_list(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  list_job_t *j = job->data;
   for (size_t i = 0; i < j->n; i++) /* from a first run of the batch */
     an_anomaly_clear(&j->rows[i]);
   free(j->rows);
@@ -143,11 +144,10 @@ static int run_list(sqlite3 *db, void *arg) {
   return an_store_list_anomalies(db, &j->filter, &j->rows, &j->n, &j->total);
 }
 
-static void list_done(void *arg, int rc) {
-  list_job_t *j = arg;
+static void list_done(an_api_job_t *job, int rc) {
+  list_job_t *j = job->data;
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "anomalies");
-    list_job_free(j);
     return;
   }
   yajl_gen g = an_json_gen();
@@ -162,7 +162,6 @@ static void list_done(void *arg, int rc) {
                       last ? last->detected_at : 0, last ? last->id : "");
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
-  list_job_free(j);
 }
 
 void an_api_anomalies_list(an_request_t *req) {
@@ -192,12 +191,7 @@ void an_api_anomalies_list(an_request_t *req) {
     list_job_free(j);
     return;
   }
-  int rc =
-      an_store_submit(an_request_daemon(req)->store, run_list, list_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomalies");
-    list_job_free(j);
-  }
+  an_api_submit_reply(req, run_list, list_done, j, list_job_free, "anomalies");
 }
 
 /* ---- one anomaly: GET, PATCH, feedback ---- */
@@ -211,15 +205,16 @@ typedef struct one_job {
   an_anomaly_t anomaly;
 } one_job_t;
 
-static void one_job_free(one_job_t *j) {
+static void one_job_free(void *arg) {
+  one_job_t *j = arg;
   an_anomaly_clear(&j->anomaly);
   free(j->feedback_type);
   free(j->reason);
   free(j);
 }
 
-static int run_one(sqlite3 *db, void *arg) {
-  one_job_t *j = arg;
+static int run_one(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  one_job_t *j = job->data;
   int rc = 0;
   an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
   if (j->status >= 0)
@@ -232,13 +227,12 @@ static int run_one(sqlite3 *db, void *arg) {
   return rc;
 }
 
-static void one_done(void *arg, int rc) {
-  one_job_t *j = arg;
+static void one_done(an_api_job_t *job, int rc) {
+  one_job_t *j = job->data;
   if (rc != 0) {
     char what[100];
     snprintf(what, sizeof(what), "anomaly %s", j->id);
     an_api_reply_store_error(j->req, rc, what);
-    one_job_free(j);
     return;
   }
   yajl_gen g = an_json_gen();
@@ -257,7 +251,6 @@ static void one_done(void *arg, int rc) {
     an_api_write_anomaly(g, &j->anomaly);
   }
   an_api_reply_gen(j->req, 200, g);
-  one_job_free(j);
 }
 
 /* A job for the anomaly named in the path, or NULL after replying. */
@@ -280,11 +273,7 @@ static one_job_t *one_job(an_request_t *req) {
 }
 
 static void submit_one(an_request_t *req, one_job_t *j) {
-  int rc = an_store_submit(an_request_daemon(req)->store, run_one, one_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomaly");
-    one_job_free(j);
-  }
+  an_api_submit_reply(req, run_one, one_done, j, one_job_free, "anomaly");
 }
 
 void an_api_anomaly_get(an_request_t *req) {
@@ -364,7 +353,8 @@ typedef struct ingest_job {
   size_t stored;
 } ingest_job_t;
 
-static void ingest_job_free(ingest_job_t *j) {
+static void ingest_job_free(void *arg) {
+  ingest_job_t *j = arg;
   for (size_t i = 0; i < j->n; i++)
     an_anomaly_clear(&j->items[i]);
   for (size_t i = 0; i < j->nerrors; i++)
@@ -482,8 +472,8 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
 #undef FAIL
 }
 
-static int run_ingest(sqlite3 *db, void *arg) {
-  ingest_job_t *j = arg;
+static int run_ingest(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  ingest_job_t *j = job->data;
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
@@ -495,12 +485,11 @@ static int run_ingest(sqlite3 *db, void *arg) {
   return 0;
 }
 
-static void ingest_done(void *arg, int rc) {
-  ingest_job_t *j = arg;
+static void ingest_done(an_api_job_t *job, int rc) {
+  ingest_job_t *j = job->data;
   an_daemon_t *d = an_request_daemon(j->req);
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "anomalies");
-    ingest_job_free(j);
     return;
   }
   for (size_t i = 0; i < j->n; i++)
@@ -528,7 +517,6 @@ static void ingest_done(void *arg, int rc) {
   yajl_gen_array_close(g);
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
-  ingest_job_free(j);
 }
 
 void an_api_anomalies_ingest(an_request_t *req) {
@@ -586,9 +574,6 @@ void an_api_anomalies_ingest(an_request_t *req) {
     ingest_job_free(j);
     return;
   }
-  int rc = an_store_submit(d->store, run_ingest, ingest_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomalies");
-    ingest_job_free(j);
-  }
+  an_api_submit_reply(req, run_ingest, ingest_done, j, ingest_job_free,
+                      "anomalies");
 }
