@@ -25,6 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Appends to the string in the array buf. */
+#define APPEND(buf, ...) append(buf, sizeof(buf), __VA_ARGS__)
+static void append(char *buf, size_t size, const char *format, ...) {
+  va_list ap;
+  size_t n = strlen(buf);
+  va_start(ap, format);
+  vsnprintf(buf + n, size - n, format, ap);
+  va_end(ap);
+}
+
 typedef struct fixture {
   char dir[64];
   an_config_t *config;
@@ -145,8 +155,7 @@ static const char *ids_of(fixture_t *f, an_filter_t filter, long long *total) {
   assert_int_equal(an_store_run_now(f->s, run_list, &l), 0);
   ids[0] = '\0';
   for (size_t i = 0; i < l.n; i++)
-    snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s", i ? "," : "",
-             l.rows[i].id);
+    APPEND(ids, "%s%s", i ? "," : "", l.rows[i].id);
   *total = l.total;
   listing_clear(&l);
   return ids;
@@ -188,6 +197,13 @@ static void test_anomalies_filters(void **state) {
   filter.start = 150;
   filter.end = 300;
   assert_string_equal(ids_of(f, filter, &total), "a3,a2");
+  filter = any();
+  filter.has_evidence = 1;
+  assert_string_equal(ids_of(f, filter, &total), "");
+  assert_int_equal(total, 0);
+  filter.has_evidence = 0;
+  filter.statuses = 1u << AN_STATUS_DETECTED;
+  assert_string_equal(ids_of(f, filter, &total), "a3,a2,a1");
   /* a page of one, then the page after it */
   filter = any();
   filter.limit = 1;
@@ -333,8 +349,7 @@ typedef struct seen {
 
 static int see_source(void *ctx, const char *source) {
   seen_t *s = ctx;
-  snprintf(s->text + strlen(s->text), sizeof(s->text) - strlen(s->text),
-           "source %s;", source);
+  APPEND(s->text, "source %s;", source);
   return 0;
 }
 
@@ -342,24 +357,22 @@ static int see_state(void *ctx, const char *key, double sensitivity,
                      double last_t, const void *blob, size_t len) {
   seen_t *s = ctx;
   const unsigned char *b = blob;
-  snprintf(s->text + strlen(s->text), sizeof(s->text) - strlen(s->text),
-           "state %s %.2f %.0f %zu %d;", key, sensitivity, last_t, len, b[4]);
+  APPEND(s->text, "state %s %.2f %.0f %zu %d;", key, sensitivity, last_t, len,
+         b[4]);
   return 0;
 }
 
 static int see_point(void *ctx, const char *source, const char *metric,
                      double t, double value) {
   seen_t *s = ctx;
-  snprintf(s->text + strlen(s->text), sizeof(s->text) - strlen(s->text),
-           "point %s %s %.0f %.1f;", source, metric, t, value);
+  APPEND(s->text, "point %s %s %.0f %.1f;", source, metric, t, value);
   return 0;
 }
 
 static int see_tuning(void *ctx, const char *source, const char *metric,
                       double sensitivity, double at) {
   seen_t *s = ctx;
-  snprintf(s->text + strlen(s->text), sizeof(s->text) - strlen(s->text),
-           "tuning %s %s %.2f %.0f;", source, metric, sensitivity, at);
+  APPEND(s->text, "tuning %s %s %.2f %.0f;", source, metric, sensitivity, at);
   return 0;
 }
 
@@ -437,9 +450,8 @@ typedef struct history {
 
 static int see_attempt(void *ctx, const an_attempt_t *a) {
   history_t *h = ctx;
-  snprintf(h->attempts + strlen(h->attempts),
-           sizeof(h->attempts) - strlen(h->attempts), "%.0f %d %s;", a->at,
-           a->status, a->error != NULL ? a->error : "-");
+  APPEND(h->attempts, "%.0f %d %s;", a->at, a->status,
+         a->error != NULL ? a->error : "-");
   return 0;
 }
 
@@ -472,8 +484,7 @@ static const char *due(sqlite3 *db, double now, long long *first) {
   events[0] = '\0';
   for (size_t i = 0; i < n; i++) {
     assert_non_null(dl[i].notice);
-    snprintf(events + strlen(events), sizeof(events) - strlen(events), "%s%s",
-             i ? "," : "", dl[i].event);
+    APPEND(events, "%s%s", i ? "," : "", dl[i].event);
     if (i == 0)
       *first = dl[i].id;
     an_delivery_clear(&dl[i]);

@@ -33,6 +33,14 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st);
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
+/* Binds the parameter name, when the statement has it: text, or v when
+ * text is NULL. For filters whose WHERE clause names what it holds. */
+void an_sql_bind_named(sqlite3_stmt *st, const char *name, const char *text,
+                       double v);
+/* Appends " AND column IN (…)" to sql (len bytes) for the bits set in
+ * bits, 0 to max. */
+void an_sql_add_in(char *sql, size_t len, const char *column, unsigned bits,
+                   int max);
 
 /* Ends a loop over st's rows (step: its last sqlite3_step(); rc: the
  * loop's own result): releases st and returns rc, or EIO when the rows

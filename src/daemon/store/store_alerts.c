@@ -3,6 +3,7 @@
 #include "store/store_alerts.h"
 #include "alerts/match.h"
 #include "grow.h"
+#include "severity.h"
 #include "store/sql.h"
 #include "store/store_anomalies.h"
 
@@ -579,26 +580,12 @@ int an_store_alerts_of_rule(sqlite3 *db, const char *rule_id,
   return collect_ids(st, out);
 }
 
-/* Appends " AND column IN (…)" for the bits set in bits (0 .. max). */
-static void add_in(char *sql, size_t len, const char *column, unsigned bits,
-                   int max) {
-  size_t n = strlen(sql);
-  n += (size_t)snprintf(sql + n, len - n, " AND %s IN (", column);
-  const char *sep = "";
-  for (int b = 0; b <= max; b++)
-    if (bits & (1u << b)) {
-      n += (size_t)snprintf(sql + n, len - n, "%s%d", sep, b);
-      sep = ",";
-    }
-  snprintf(sql + n, len - n, ")");
-}
-
 static void alert_where(const an_alert_filter_t *f, char *sql, size_t len) {
   snprintf(sql + strlen(sql), len - strlen(sql), " WHERE 1");
   if (f->statuses != 0)
-    add_in(sql, len, "status", f->statuses, AN_ALERT_RESOLVED);
+    an_sql_add_in(sql, len, "status", f->statuses, AN_ALERT_RESOLVED);
   if (f->severities != 0)
-    add_in(sql, len, "severity", f->severities, 4);
+    an_sql_add_in(sql, len, "severity", f->severities, AN_SEVERITY_CRITICAL);
   const struct {
     int on;
     const char *clause;
@@ -614,25 +601,14 @@ static void alert_where(const an_alert_filter_t *f, char *sql, size_t len) {
       snprintf(sql + strlen(sql), len - strlen(sql), "%s", parts[i].clause);
 }
 
-static void bind_if(sqlite3_stmt *st, const char *name, const char *text,
-                    double v) {
-  int i = sqlite3_bind_parameter_index(st, name);
-  if (i <= 0)
-    return;
-  if (text != NULL)
-    an_sql_bind_text(st, i, text);
-  else
-    sqlite3_bind_double(st, i, v);
-}
-
 static void alert_bind(sqlite3_stmt *st, const an_alert_filter_t *f) {
-  bind_if(st, ":rule", f->rule_id, 0);
-  bind_if(st, ":source", f->source, 0);
-  bind_if(st, ":metric", f->metric, 0);
-  bind_if(st, ":start", NULL, f->start);
-  bind_if(st, ":end", NULL, f->end);
-  bind_if(st, ":after_t", NULL, f->after_t);
-  bind_if(st, ":after_id", f->after_id, 0);
+  an_sql_bind_named(st, ":rule", f->rule_id, 0);
+  an_sql_bind_named(st, ":source", f->source, 0);
+  an_sql_bind_named(st, ":metric", f->metric, 0);
+  an_sql_bind_named(st, ":start", NULL, f->start);
+  an_sql_bind_named(st, ":end", NULL, f->end);
+  an_sql_bind_named(st, ":after_t", NULL, f->after_t);
+  an_sql_bind_named(st, ":after_id", f->after_id, 0);
 }
 
 static void alert_bind_of(sqlite3_stmt *st, const void *f) {

@@ -26,6 +26,8 @@
  * the config now defines one of the same name (the config wins). */
 int an_store_sync_channels(sqlite3 *db, const an_config_t *config, double now);
 
+/* Reads channel name into *out. Also on the delivery thread's connection
+ * (not through the statement cache). */
 int an_store_get_channel(sqlite3 *db, const char *name, an_channel_t *out);
 /* Every channel by name; *out is malloc'd (clear each, free it). */
 int an_store_list_channels(sqlite3 *db, an_channel_t **out, size_t *n);

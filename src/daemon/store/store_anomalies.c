@@ -1,5 +1,6 @@
 /* store_anomalies.c: the SQL of anomalies (store_anomalies.h). */
 #include "store/store_anomalies.h"
+#include "severity.h"
 #include "store/sql.h"
 #include "store/store_series.h"
 
@@ -79,71 +80,43 @@ int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
   return an_sql_one(st, read_anomaly, out);
 }
 
-/* Appends the WHERE clause of f (without the keyset part) to sql and
- * binds nothing yet: bind_filter() binds in the same order. */
+/* Appends the WHERE clause of f (without the keyset part) to sql, with
+ * the named parameters bind_filter() binds. */
 static void where_clause(const an_filter_t *f, char *sql, size_t len) {
-  size_t n = strlen(sql);
-#define ADD(text) n += (size_t)snprintf(sql + n, len - n, "%s", text)
-  ADD(" WHERE 1");
-  if (f->severities != 0) {
-    char in[64] = "";
-    for (int s = 1; s <= 4; s++)
-      if (f->severities & (1u << s))
-        snprintf(in + strlen(in), sizeof(in) - strlen(in), "%s%d",
-                 in[0] ? "," : "", s);
-    n += (size_t)snprintf(sql + n, len - n, " AND severity IN (%s)", in);
-  }
-  if (f->statuses != 0) {
-    char in[64] = "";
-    for (int s = 0; s <= 2; s++)
-      if (f->statuses & (1u << s))
-        snprintf(in + strlen(in), sizeof(in) - strlen(in), "%s%d",
-                 in[0] ? "," : "", s);
-    n += (size_t)snprintf(sql + n, len - n, " AND status IN (%s)", in);
-  }
-  if (!isnan(f->start))
-    ADD(" AND detected_at >= :start");
-  if (!isnan(f->end))
-    ADD(" AND detected_at <= :end");
-  if (f->source != NULL)
-    ADD(" AND source = :source");
-  if (f->metric != NULL)
-    ADD(" AND metric = :metric");
-  if (!isnan(f->min_score))
-    ADD(" AND score >= :min_score");
-  if (!isnan(f->min_ncd))
-    ADD(" AND ncd >= :min_ncd");
-  if (!isnan(f->max_p_value))
-    ADD(" AND p_value <= :max_p");
-  if (f->has_evidence >= 0)
-    ADD(f->has_evidence ? " AND has_evidence = 1" : " AND has_evidence = 0");
-#undef ADD
-}
-
-static void bind_named(sqlite3_stmt *st, const char *name, double v) {
-  int i = sqlite3_bind_parameter_index(st, name);
-  if (i > 0)
-    sqlite3_bind_double(st, i, v);
+  snprintf(sql + strlen(sql), len - strlen(sql), " WHERE 1");
+  if (f->severities != 0)
+    an_sql_add_in(sql, len, "severity", f->severities, AN_SEVERITY_CRITICAL);
+  if (f->statuses != 0)
+    an_sql_add_in(sql, len, "status", f->statuses, AN_STATUS_RESOLVED);
+  const struct {
+    int on;
+    const char *clause;
+  } parts[] = {
+      {!isnan(f->start), " AND detected_at >= :start"},
+      {!isnan(f->end), " AND detected_at <= :end"},
+      {f->source != NULL, " AND source = :source"},
+      {f->metric != NULL, " AND metric = :metric"},
+      {!isnan(f->min_score), " AND score >= :min_score"},
+      {!isnan(f->min_ncd), " AND ncd >= :min_ncd"},
+      {!isnan(f->max_p_value), " AND p_value <= :max_p"},
+      {f->has_evidence == 0, " AND has_evidence = 0"},
+      {f->has_evidence > 0, " AND has_evidence = 1"},
+  };
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+    if (parts[i].on)
+      snprintf(sql + strlen(sql), len - strlen(sql), "%s", parts[i].clause);
 }
 
 static void bind_filter(sqlite3_stmt *st, const an_filter_t *f) {
-  bind_named(st, ":start", f->start);
-  bind_named(st, ":end", f->end);
-  bind_named(st, ":min_score", f->min_score);
-  bind_named(st, ":min_ncd", f->min_ncd);
-  bind_named(st, ":max_p", f->max_p_value);
-  int i = sqlite3_bind_parameter_index(st, ":source");
-  if (i > 0)
-    an_sql_bind_text(st, i, f->source);
-  i = sqlite3_bind_parameter_index(st, ":metric");
-  if (i > 0)
-    an_sql_bind_text(st, i, f->metric);
-  i = sqlite3_bind_parameter_index(st, ":after_t");
-  if (i > 0) {
-    sqlite3_bind_double(st, i, f->after_t);
-    an_sql_bind_text(st, sqlite3_bind_parameter_index(st, ":after_id"),
-                     f->after_id);
-  }
+  an_sql_bind_named(st, ":start", NULL, f->start);
+  an_sql_bind_named(st, ":end", NULL, f->end);
+  an_sql_bind_named(st, ":min_score", NULL, f->min_score);
+  an_sql_bind_named(st, ":min_ncd", NULL, f->min_ncd);
+  an_sql_bind_named(st, ":max_p", NULL, f->max_p_value);
+  an_sql_bind_named(st, ":source", f->source, 0);
+  an_sql_bind_named(st, ":metric", f->metric, 0);
+  an_sql_bind_named(st, ":after_t", NULL, f->after_t);
+  an_sql_bind_named(st, ":after_id", f->after_id, 0);
 }
 
 static void bind_filter_of(sqlite3_stmt *st, const void *f) {
