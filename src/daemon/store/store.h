@@ -40,9 +40,11 @@ typedef void (*an_store_done_fn)(void *arg, int rc);
 sqlite3 *an_store_connect(const char *data_dir, int flags, char *err,
                           size_t errlen);
 
-/* Opens (creating and migrating) the database in the data directory.
- * The worker starts with an_store_start(). Returns 0 or an errno with the
- * reason in err. */
+/* Opens (creating and migrating) the database in d's data directory, on
+ * the worker's connection; d must outlive the store. The worker starts
+ * with an_store_start(). Returns 0 with *out (the caller's: close it with
+ * an_store_close()), or an errno with the reason in err: EIO for a file
+ * that cannot be opened, is damaged, or has a newer schema. */
 int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen);
 
 /* Runs fn now on the calling thread, in its own transaction: for start-up,
@@ -53,7 +55,9 @@ int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg);
 /* Starts the worker thread. Returns 0 or an errno. */
 int an_store_start(an_store_t *s);
 
-/* Queues work. Returns 0, or ENOMEM/ESHUTDOWN (done is then not called). */
+/* Queues work. arg stays the caller's: done is where it is freed. Returns
+ * 0, or ENOMEM/ESHUTDOWN (done is then not called; the caller frees
+ * arg). */
 int an_store_submit(an_store_t *s, an_store_fn fn, an_store_done_fn done,
                     void *arg);
 
