@@ -16,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* store_alerts.c is linked for the names of statuses; the renderers never
- * read the store, so the one store.c function it calls is not needed. */
-int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
-  return ENOENT;
-}
-
 static an_alert_t alert(int severity, int status) {
   an_alert_t a = {.severity = severity,
                   .status = status,

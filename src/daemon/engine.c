@@ -3,6 +3,8 @@
 #include "conf.h"
 #include "series.h"
 #include "store/store.h"
+#include "store/store_series.h"
+#include "store/store_tuning.h"
 
 #include <errno.h>
 #include <event2/event.h>

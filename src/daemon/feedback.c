@@ -1,4 +1,6 @@
 #include "feedback.h"
+#include "store/store_anomalies.h"
+#include "store/store_tuning.h"
 
 #include <math.h>
 #include <stdio.h>

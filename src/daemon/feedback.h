@@ -4,7 +4,9 @@
 #ifndef AN_FEEDBACK_H
 #define AN_FEEDBACK_H
 
-#include "store/store.h"
+#include "store/records.h"
+
+#include <sqlite3.h>
 
 /* Whether type is false_positive, confirmed or dismissed. */
 int an_feedback_type_valid(const char *type);

@@ -7,6 +7,8 @@
 #include "json.h"
 #include "notify/notify.h"
 #include "severity.h"
+#include "store/store_anomalies.h"
+#include "store/store_outbox.h"
 
 #include <errno.h>
 #include <event2/event.h>

@@ -5,6 +5,7 @@
 
 #include "http/http.h"
 #include "json.h"
+#include "store/records.h"
 #include "store/store.h"
 
 /* api_health.c, api_metrics.c */
@@ -51,11 +52,15 @@ void an_api_channel_delete(an_request_t *req);
 
 /* api_common.c: what every resource needs. */
 
-/* A request's work on the store worker, for resources whose answer is
- * built there: run writes the answer document into answer (on success),
- * or returns ENOENT (404, naming job->what), EINVAL (400, job->err),
- * EEXIST, EBUSY, EPERM or EALREADY (409 CONFLICT, job->err) or EIO (503).
- * It may run twice (see an_store_fn); each run gets a fresh answer. */
+/* A request's work on the store: the one job type of every handler that
+ * queues work, with one cleanup path. run runs on the store worker inside
+ * the group transaction; then, on the loop, reply answers the request, or
+ * without one the usual reply: status with the answer document that run
+ * wrote (on success), or for ENOENT a 404 naming job->what, EINVAL a 400
+ * (job->err), EEXIST, EBUSY, EPERM or EALREADY a 409 CONFLICT (job->err),
+ * EIO a 503. run may run twice (see an_store_fn); each run gets a fresh
+ * answer (NULL for a job with its own reply). Whatever happens, the job
+ * and its data are freed once, after the reply. */
 typedef struct an_api_job an_api_job_t;
 typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, yajl_gen answer);
 
@@ -68,13 +73,16 @@ struct an_api_job {
   void (*free_data)(void *data);
   void (*after)(an_api_job_t *job); /* on the loop after a successful
                                        commit, before the reply; may be NULL */
+  /* On the loop in place of the usual reply: answers req for rc, run's
+   * result or EIO when the commit failed. May be NULL. */
+  void (*reply)(an_api_job_t *job, int rc);
   yajl_gen answer;
   char what[128]; /* "alert 123…", for 404 */
   char err[300];
 };
 
-/* A job for req: set data, free_data, what and after, then submit it.
- * NULL (after replying 500) when out of memory. */
+/* A job for req: set data, free_data, what, after or reply, then submit
+ * it. NULL (after replying 500) when out of memory. */
 an_api_job_t *an_api_job_new(an_request_t *req, an_api_run_fn run, int status);
 
 /* Queues the job; the reply follows its commit. On failure replies at
@@ -85,6 +93,10 @@ void an_api_job_submit(an_api_job_t *job);
  * may be NULL, whatever happens) and what (may be NULL), submitted. */
 void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
                    void (*free_data)(void *), const char *what);
+/* The same for a job with its own reply. */
+void an_api_submit_reply(an_request_t *req, an_api_run_fn run,
+                         void (*reply)(an_api_job_t *, int), void *data,
+                         void (*free_data)(void *), const char *what);
 
 /* The path segment param (an id or name of at most 100 bytes), or NULL
  * after replying 404 naming what. */

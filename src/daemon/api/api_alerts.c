@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "http/query.h"
 #include "store/store_alerts.h"
+#include "store/store_outbox.h"
 
 #include <errno.h>
 #include <math.h>

@@ -10,6 +10,7 @@
 #include "http/query.h"
 #include "metrics.h"
 #include "severity.h"
+#include "store/store_anomalies.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -20,24 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MAX_INGEST 10000
-
-static const char *const status_names[] = {"detected", "acknowledged",
-                                           "resolved"};
-/* Driftlock's names for the same statuses. */
-static const char *const status_aliases[] = {"new", "viewed", "archived"};
-
-static int parse_status(const char *s, int *out) {
-  for (int i = 0; i < 3; i++)
-    if (strcasecmp(s, status_names[i]) == 0 ||
-        strcasecmp(s, status_aliases[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  return EINVAL;
-}
 
 void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
   char stamp[40];
@@ -50,8 +35,7 @@ void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
   an_json_num(g, "expected", a->expected);
   an_json_num(g, "score", a->score);
   an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "status",
-              status_names[a->status >= 0 && a->status < 3 ? a->status : 0]);
+  an_json_str(g, "status", an_status_name(a->status));
   an_time_format(a->detected_at, stamp, sizeof(stamp));
   an_json_str(g, "detectedAt", stamp);
   an_json_str(g, "timestamp", stamp);
@@ -109,7 +93,7 @@ static int parse_param(void *ctx, const char *key, const char *v) {
     return an_query_bits(key, v, an_query_severity_bit, &f->severities,
                          "low, medium, high or critical", e);
   if (strcmp(key, "status") == 0)
-    return an_query_bits(key, v, parse_status, &f->statuses,
+    return an_query_bits(key, v, an_status_parse, &f->statuses,
                          "detected, acknowledged or resolved (or new, viewed, "
                          "archived)",
                          e);
@@ -140,7 +124,8 @@ static int parse_param(void *ctx, const char *key, const char *v) {
   return 0; /* unknown parameters are ignored */
 }
 
-static void list_job_free(list_job_t *j) {
+static void list_job_free(void *arg) {
+  list_job_t *j = arg;
   for (size_t i = 0; i < j->n; i++)
     an_anomaly_clear(&j->rows[i]);
   free(j->rows);
@@ -149,8 +134,8 @@ static void list_job_free(list_job_t *j) {
   free(j);
 }
 
-static int run_list(sqlite3 *db, void *arg) {
-  list_job_t *j = arg;
+static int run_list(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  list_job_t *j = job->data;
   for (size_t i = 0; i < j->n; i++) /* from a first run of the batch */
     an_anomaly_clear(&j->rows[i]);
   free(j->rows);
@@ -159,11 +144,10 @@ static int run_list(sqlite3 *db, void *arg) {
   return an_store_list_anomalies(db, &j->filter, &j->rows, &j->n, &j->total);
 }
 
-static void list_done(void *arg, int rc) {
-  list_job_t *j = arg;
+static void list_done(an_api_job_t *job, int rc) {
+  list_job_t *j = job->data;
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "anomalies");
-    list_job_free(j);
     return;
   }
   yajl_gen g = an_json_gen();
@@ -178,7 +162,6 @@ static void list_done(void *arg, int rc) {
                       last ? last->detected_at : 0, last ? last->id : "");
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
-  list_job_free(j);
 }
 
 void an_api_anomalies_list(an_request_t *req) {
@@ -208,12 +191,7 @@ void an_api_anomalies_list(an_request_t *req) {
     list_job_free(j);
     return;
   }
-  int rc =
-      an_store_submit(an_request_daemon(req)->store, run_list, list_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomalies");
-    list_job_free(j);
-  }
+  an_api_submit_reply(req, run_list, list_done, j, list_job_free, "anomalies");
 }
 
 /* ---- one anomaly: GET, PATCH, feedback ---- */
@@ -227,15 +205,16 @@ typedef struct one_job {
   an_anomaly_t anomaly;
 } one_job_t;
 
-static void one_job_free(one_job_t *j) {
+static void one_job_free(void *arg) {
+  one_job_t *j = arg;
   an_anomaly_clear(&j->anomaly);
   free(j->feedback_type);
   free(j->reason);
   free(j);
 }
 
-static int run_one(sqlite3 *db, void *arg) {
-  one_job_t *j = arg;
+static int run_one(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  one_job_t *j = job->data;
   int rc = 0;
   an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
   if (j->status >= 0)
@@ -248,13 +227,12 @@ static int run_one(sqlite3 *db, void *arg) {
   return rc;
 }
 
-static void one_done(void *arg, int rc) {
-  one_job_t *j = arg;
+static void one_done(an_api_job_t *job, int rc) {
+  one_job_t *j = job->data;
   if (rc != 0) {
     char what[100];
     snprintf(what, sizeof(what), "anomaly %s", j->id);
     an_api_reply_store_error(j->req, rc, what);
-    one_job_free(j);
     return;
   }
   yajl_gen g = an_json_gen();
@@ -273,7 +251,6 @@ static void one_done(void *arg, int rc) {
     an_api_write_anomaly(g, &j->anomaly);
   }
   an_api_reply_gen(j->req, 200, g);
-  one_job_free(j);
 }
 
 /* A job for the anomaly named in the path, or NULL after replying. */
@@ -296,11 +273,7 @@ static one_job_t *one_job(an_request_t *req) {
 }
 
 static void submit_one(an_request_t *req, one_job_t *j) {
-  int rc = an_store_submit(an_request_daemon(req)->store, run_one, one_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomaly");
-    one_job_free(j);
-  }
+  an_api_submit_reply(req, run_one, one_done, j, one_job_free, "anomaly");
 }
 
 void an_api_anomaly_get(an_request_t *req) {
@@ -316,7 +289,7 @@ void an_api_anomaly_patch(an_request_t *req) {
   yajl_val status = an_json_get(body, "status");
   int s;
   if (!YAJL_IS_OBJECT(body) || status == NULL || !YAJL_IS_STRING(status) ||
-      parse_status(YAJL_GET_STRING(status), &s) != 0) {
+      an_status_parse(YAJL_GET_STRING(status), &s) != 0) {
     an_reply_error(req, 400, "INVALID_DATA",
                    "status must be detected, acknowledged or resolved (or "
                    "new, viewed, archived)");
@@ -386,7 +359,8 @@ typedef struct ingest_job {
   size_t stored;
 } ingest_job_t;
 
-static void ingest_job_free(ingest_job_t *j) {
+static void ingest_job_free(void *arg) {
+  ingest_job_t *j = arg;
   for (size_t i = 0; i < j->n; i++)
     an_anomaly_clear(&j->items[i]);
   for (size_t i = 0; i < j->nerrors; i++)
@@ -511,8 +485,8 @@ nomem:
 #undef FAIL
 }
 
-static int run_ingest(sqlite3 *db, void *arg) {
-  ingest_job_t *j = arg;
+static int run_ingest(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  ingest_job_t *j = job->data;
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
@@ -524,12 +498,11 @@ static int run_ingest(sqlite3 *db, void *arg) {
   return 0;
 }
 
-static void ingest_done(void *arg, int rc) {
-  ingest_job_t *j = arg;
+static void ingest_done(an_api_job_t *job, int rc) {
+  ingest_job_t *j = job->data;
   an_daemon_t *d = an_request_daemon(j->req);
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "anomalies");
-    ingest_job_free(j);
     return;
   }
   for (size_t i = 0; i < j->n; i++)
@@ -557,7 +530,6 @@ static void ingest_done(void *arg, int rc) {
   yajl_gen_array_close(g);
   yajl_gen_map_close(g);
   an_api_reply_gen(j->req, 200, g);
-  ingest_job_free(j);
 }
 
 void an_api_anomalies_ingest(an_request_t *req) {
@@ -618,9 +590,6 @@ void an_api_anomalies_ingest(an_request_t *req) {
     ingest_job_free(j);
     return;
   }
-  int rc = an_store_submit(d->store, run_ingest, ingest_done, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "anomalies");
-    ingest_job_free(j);
-  }
+  an_api_submit_reply(req, run_ingest, ingest_done, j, ingest_job_free,
+                      "anomalies");
 }

@@ -122,8 +122,9 @@ static int run_job(sqlite3 *db, void *arg) {
   an_api_job_t *j = arg;
   if (j->answer != NULL) /* from a first run of the batch */
     yajl_gen_free(j->answer);
+  j->answer = NULL;
   j->err[0] = '\0';
-  if ((j->answer = an_json_gen()) == NULL)
+  if (j->reply == NULL && (j->answer = an_json_gen()) == NULL)
     return ENOMEM;
   return j->run(db, j, j->answer);
 }
@@ -131,6 +132,11 @@ static int run_job(sqlite3 *db, void *arg) {
 static void job_done(void *arg, int rc) {
   an_api_job_t *j = arg;
   an_request_t *req = j->req;
+  if (j->reply != NULL) {
+    j->reply(j, rc);
+    job_free(j);
+    return;
+  }
   switch (rc) {
   case 0:
     if (j->after != NULL)
@@ -186,7 +192,8 @@ const char *an_api_path_uuid(an_request_t *req, const char *param,
   return id;
 }
 
-void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
+static void submit(an_request_t *req, an_api_run_fn run, int status,
+                   void (*reply)(an_api_job_t *, int), void *data,
                    void (*free_data)(void *), const char *what) {
   an_api_job_t *j = an_api_job_new(req, run, status);
   if (j == NULL) {
@@ -196,9 +203,21 @@ void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
   }
   j->data = data;
   j->free_data = free_data;
+  j->reply = reply;
   if (what != NULL)
     snprintf(j->what, sizeof(j->what), "%s", what);
   an_api_job_submit(j);
+}
+
+void an_api_submit(an_request_t *req, an_api_run_fn run, int status, void *data,
+                   void (*free_data)(void *), const char *what) {
+  submit(req, run, status, NULL, data, free_data, what);
+}
+
+void an_api_submit_reply(an_request_t *req, an_api_run_fn run,
+                         void (*reply)(an_api_job_t *, int), void *data,
+                         void (*free_data)(void *), const char *what) {
+  submit(req, run, 200, reply, data, free_data, what);
 }
 
 void an_api_submit_for_path(an_request_t *req, const char *param,

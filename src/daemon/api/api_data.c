@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "metrics.h"
 #include "severity.h"
+#include "store/store_series.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "uuid.h"
@@ -68,7 +69,8 @@ typedef struct data_job {
  * each request's points are scored together. Loop thread only. */
 static data_job_t *queue_head, *queue_tail;
 
-static void job_free(data_job_t *j) {
+static void job_free(void *arg) {
+  data_job_t *j = arg;
   for (size_t i = 0; i < j->nrows; i++) {
     free(j->rows[i].source);
     free(j->rows[i].metric);
@@ -385,8 +387,8 @@ static void write_error(an_jw_t *g, const point_error_t *e) {
   an_jw_map_close(g);
 }
 
-static int store_data(sqlite3 *db, void *arg) {
-  data_job_t *j = arg;
+static int store_data(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+  data_job_t *j = job->data;
   double now = an_daemon_now();
   int rc = 0, inserted;
   if (j->answer.failed)
@@ -401,8 +403,8 @@ static int store_data(sqlite3 *db, void *arg) {
   return rc;
 }
 
-static void data_stored(void *arg, int rc) {
-  data_job_t *j = arg;
+static void data_stored(an_api_job_t *job, int rc) {
+  data_job_t *j = job->data;
   an_daemon_t *d = an_request_daemon(j->req);
   if (rc == ENOMEM) {
     an_reply_error(j->req, 500, "INTERNAL",
@@ -413,7 +415,6 @@ static void data_stored(void *arg, int rc) {
     an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->nanomalies);
     an_reply_json(j->req, 202, j->answer.buf, j->answer.len);
   }
-  job_free(j);
 }
 
 /* Takes the job off the queue when it is scored, and has the next one
@@ -442,11 +443,7 @@ static void scored(data_job_t *j) {
     job_free(j);
     return;
   }
-  int rc = an_store_submit(j->daemon->store, store_data, data_stored, j);
-  if (rc != 0) {
-    an_api_reply_store_error(req, rc, "data");
-    job_free(j);
-  }
+  an_api_submit_reply(req, store_data, data_stored, j, job_free, "data");
 }
 
 /* Scores the next chunk of the job's points; when the last is scored,

@@ -5,7 +5,9 @@
 #include "config.h"
 #include "json.h"
 #include "metrics.h"
-#include "store/sql.h"
+#include "store/store.h"
+#include "store/store_alerts.h"
+#include "store/store_outbox.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -371,7 +373,7 @@ void an_notify_committed(void *arg) {
 
 int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
                     size_t errlen) {
-  char path[4096];
+  char why[512];
   an_notify_t *n = calloc(1, sizeof(*n));
   if (n == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -382,18 +384,9 @@ int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
   n->rand48[0] = (unsigned short)seed;
   n->rand48[1] = (unsigned short)(seed >> 16);
   n->rand48[2] = 0x330e;
-  snprintf(path, sizeof(path), "%s/anomalyd.db", d->config->data_dir);
-  if (sqlite3_open_v2(path, &n->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                      NULL) != SQLITE_OK) {
-    snprintf(err, errlen, "notify: %s: %s", path,
-             n->db != NULL ? sqlite3_errmsg(n->db) : "cannot open");
-    goto fail;
-  }
-  /* the worker holds the write lock only for one group commit */
-  sqlite3_busy_timeout(n->db, 10000);
-  if (an_sql_exec(n->db, "PRAGMA synchronous=FULL") != 0) {
-    snprintf(err, errlen, "notify: %s: %s", path, sqlite3_errmsg(n->db));
+  if ((n->db = an_store_connect(d->config->data_dir, 0, why, sizeof(why))) ==
+      NULL) {
+    snprintf(err, errlen, "notify: %s", why);
     goto fail;
   }
   if ((n->multi = curl_multi_init()) == NULL) {

@@ -19,8 +19,7 @@
 
 #include "alerts/rules.h"
 #include "daemon.h"
-#include "store/store.h"
-#include "store/store_alerts.h"
+#include "store/records.h"
 
 #include <stddef.h>
 #include <yajl/yajl_gen.h>

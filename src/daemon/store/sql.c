@@ -219,3 +219,32 @@ double an_sql_column_real(sqlite3_stmt *st, int i) {
              ? NAN
              : sqlite3_column_double(st, i);
 }
+
+void an_sql_column_copy(sqlite3_stmt *st, int i, char *dst, size_t len) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+void an_sql_add_in(char *sql, size_t len, const char *column, unsigned bits,
+                   int max) {
+  size_t n = strlen(sql);
+  n += (size_t)snprintf(sql + n, len - n, " AND %s IN (", column);
+  const char *sep = "";
+  for (int b = 0; b <= max; b++)
+    if (bits & (1u << b)) {
+      n += (size_t)snprintf(sql + n, len - n, "%s%d", sep, b);
+      sep = ",";
+    }
+  snprintf(sql + n, len - n, ")");
+}
+
+void an_sql_bind_named(sqlite3_stmt *st, const char *name, const char *text,
+                       double v) {
+  int i = sqlite3_bind_parameter_index(st, name);
+  if (i <= 0)
+    return;
+  if (text != NULL)
+    an_sql_bind_text(st, i, text);
+  else
+    sqlite3_bind_double(st, i, v);
+}

@@ -1,6 +1,6 @@
-/* sql.h: SQLite helpers for the files that hold the store's SQL (store.c,
- * store_alerts.c): a cache of prepared statements, binding that maps NULL
- * and non-finite numbers to SQL NULL, and stepping with one log line on
+/* sql.h: SQLite helpers for the files that hold the store's SQL (store.c
+ * and store_<concern>.c): a cache of prepared statements, binding that maps
+ * NULL and non-finite numbers to SQL NULL, and stepping with one log line on
  * failure. Functions returning int return 0 or EIO. */
 #ifndef AN_SQL_H
 #define AN_SQL_H
@@ -33,6 +33,14 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st);
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
+/* Binds the parameter name, when the statement has it: text, or v when
+ * text is NULL. For filters whose WHERE clause names what it holds. */
+void an_sql_bind_named(sqlite3_stmt *st, const char *name, const char *text,
+                       double v);
+/* Appends " AND column IN (…)" to sql (len bytes) for the bits set in
+ * bits, 0 to max. */
+void an_sql_add_in(char *sql, size_t len, const char *column, unsigned bits,
+                   int max);
 
 /* Ends a loop over st's rows (step: its last sqlite3_step(); rc: the
  * loop's own result): releases st and returns rc, or EIO when the rows
@@ -80,5 +88,8 @@ int an_sql_page(sqlite3 *db, const an_sql_page_t *p, void **rows, size_t *n,
 char *an_sql_column_text(sqlite3_stmt *st, int i);
 /* The column as a number, NaN for SQL NULL. */
 double an_sql_column_real(sqlite3_stmt *st, int i);
+/* The column copied into dst (len bytes, cut to fit), "" for SQL NULL:
+ * for ids, which records hold in arrays. */
+void an_sql_column_copy(sqlite3_stmt *st, int i, char *dst, size_t len);
 
 #endif

@@ -1,4 +1,5 @@
-/* store.c: SQLite, the worker thread and group commit, and all the SQL. */
+/* store.c: opening the database, its schema and migrations, the worker
+ * thread and group commit (store.h). The SQL is in store_<concern>.c. */
 #include "store/store.h"
 #include "conf.h"
 #include "metrics.h"
@@ -182,8 +183,38 @@ fail:
   return EIO;
 }
 
-int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
+/* The worker holds the write lock for one group commit, the delivery
+ * thread for one delivery's result: either may wait that long. */
+#define BUSY_TIMEOUT_MS 10000
+
+sqlite3 *an_store_connect(const char *data_dir, int flags, char *err,
+                          size_t errlen) {
   char path[4096];
+  sqlite3 *db = NULL;
+  snprintf(path, sizeof(path), "%s/anomalyd.db", data_dir);
+  if (sqlite3_open_v2(
+          path, &db,
+          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+          flags & AN_STORE_CONNECT_WORKER ? an_walbuf_vfs() : NULL) !=
+      SQLITE_OK) {
+    snprintf(err, errlen, "%s: %s", path,
+             db != NULL ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+    return NULL;
+  }
+  sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  /* WAL: readers never block the writer; FULL: a commit is on disk (and
+   * walbuf.c, which writes the frames at the sync, needs that sync). */
+  if (an_sql_exec(db, "PRAGMA journal_mode=WAL") != 0 ||
+      an_sql_exec(db, "PRAGMA synchronous=FULL") != 0) {
+    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
   an_store_t *s = calloc(1, sizeof(*s));
   if (s == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -195,24 +226,9 @@ int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen) {
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->wake, NULL);
   atomic_store(&s->healthy, 1);
-  snprintf(path, sizeof(path), "%s/anomalyd.db", d->config->data_dir);
-  if (sqlite3_open_v2(path, &s->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                          SQLITE_OPEN_FULLMUTEX,
-                      an_walbuf_vfs()) != SQLITE_OK) {
-    snprintf(err, errlen, "%s: %s", path,
-             s->db ? sqlite3_errmsg(s->db) : "cannot open");
-    goto fail;
-  }
-  sqlite3_busy_timeout(s->db, 5000);
-  /* WAL: readers never block the writer; FULL: a commit is on disk (and
-   * walbuf.c, which writes the frames at the sync, needs that sync). */
-  if (an_sql_exec(s->db, "PRAGMA journal_mode=WAL") != 0 ||
-      an_sql_exec(s->db, "PRAGMA synchronous=FULL") != 0) {
-    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-    goto fail;
-  }
-  if (migrate(s->db, err, errlen) != 0)
+  s->db = an_store_connect(d->config->data_dir, AN_STORE_CONNECT_WORKER, err,
+                           errlen);
+  if (s->db == NULL || migrate(s->db, err, errlen) != 0)
     goto fail;
   *out = s;
   return 0;
@@ -434,348 +450,4 @@ void an_store_close(an_store_t *s) {
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->wake);
   free(s);
-}
-
-/* ---- records ---- */
-
-void an_anomaly_clear(an_anomaly_t *a) {
-  free(a->source);
-  free(a->metric);
-  free(a->explanation);
-  free(a->kind);
-  free(a->feedback_type);
-  free(a->feedback_reason);
-  memset(a, 0, sizeof(*a));
-}
-
-int an_store_add_source(sqlite3 *db, const char *source, double at) {
-  sqlite3_stmt *st;
-  if (an_sql_cached(db,
-                    "INSERT OR IGNORE INTO sources(name, created_at) "
-                    "VALUES (?, ?)",
-                    &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, source);
-  sqlite3_bind_double(st, 2, at);
-  return an_sql_finish(db, st);
-}
-
-int an_store_each_source(sqlite3 *db, int (*fn)(void *, const char *),
-                         void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_cached(db, "SELECT name FROM sources", &st) != 0)
-    return EIO;
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-  return an_sql_done(st, step, rc);
-}
-
-int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(
-          db,
-          "INSERT OR IGNORE INTO anomalies(id, source, metric, value,"
-          " expected, score, severity, status, detected_at, explanation,"
-          " kind, p_value, ncd, has_evidence, created_at)"
-          " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-          &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, a->id);
-  an_sql_bind_text(st, 2, a->source);
-  an_sql_bind_text(st, 3, a->metric);
-  an_sql_bind_real(st, 4, a->value);
-  an_sql_bind_real(st, 5, a->expected);
-  sqlite3_bind_double(st, 6, a->score);
-  sqlite3_bind_int(st, 7, a->severity);
-  sqlite3_bind_int(st, 8, a->status);
-  sqlite3_bind_double(st, 9, a->detected_at);
-  an_sql_bind_text(st, 10, a->explanation);
-  an_sql_bind_text(st, 11, a->kind);
-  an_sql_bind_real(st, 12, a->p_value);
-  an_sql_bind_real(st, 13, a->ncd);
-  sqlite3_bind_int(st, 14, a->has_evidence);
-  sqlite3_bind_double(st, 15, a->created_at);
-  int rc = an_sql_finish(db, st);
-  if (rc != 0)
-    return rc;
-  *inserted = sqlite3_changes(db) > 0;
-  return an_store_add_source(db, a->source, a->created_at);
-}
-
-int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
-                       double t, double value, double score) {
-  sqlite3_stmt *st;
-  if (an_sql_cached(db,
-                    /* a resent point (engine.h) is stored once: a
-                     * series has one point per time */
-                    "INSERT INTO points(source, metric, t, value, score) "
-                    "SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 "
-                    "FROM points WHERE source = ?1 AND metric = ?2 AND "
-                    "t = ?3)",
-                    &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, source);
-  an_sql_bind_text(st, 2, metric);
-  sqlite3_bind_double(st, 3, t);
-  sqlite3_bind_double(st, 4, value);
-  sqlite3_bind_double(st, 5, score);
-  return an_sql_finish(db, st);
-}
-
-#define ANOMALY_COLUMNS                                                        \
-  "id, source, metric, value, expected, score, severity, status,"              \
-  " detected_at, explanation, kind, p_value, ncd, has_evidence,"               \
-  " feedback_type, feedback_reason, feedback_at, created_at"
-
-static void read_anomaly(sqlite3_stmt *st, void *row) {
-  an_anomaly_t *a = row;
-  memset(a, 0, sizeof(*a));
-  snprintf(a->id, sizeof(a->id), "%s", sqlite3_column_text(st, 0));
-  a->source = an_sql_column_text(st, 1);
-  a->metric = an_sql_column_text(st, 2);
-  a->value = an_sql_column_real(st, 3);
-  a->expected = an_sql_column_real(st, 4);
-  a->score = sqlite3_column_double(st, 5);
-  a->severity = sqlite3_column_int(st, 6);
-  a->status = sqlite3_column_int(st, 7);
-  a->detected_at = sqlite3_column_double(st, 8);
-  a->explanation = an_sql_column_text(st, 9);
-  a->kind = an_sql_column_text(st, 10);
-  a->p_value = an_sql_column_real(st, 11);
-  a->ncd = an_sql_column_real(st, 12);
-  a->has_evidence = sqlite3_column_int(st, 13);
-  a->feedback_type = an_sql_column_text(st, 14);
-  a->feedback_reason = an_sql_column_text(st, 15);
-  a->feedback_at = an_sql_column_real(st, 16);
-  a->created_at = sqlite3_column_double(st, 17);
-}
-
-int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out) {
-  sqlite3_stmt *st;
-  memset(out, 0, sizeof(*out)); /* cleared by the caller on any result */
-  if (an_sql_cached(db,
-                    "SELECT " ANOMALY_COLUMNS " FROM anomalies WHERE id = ?",
-                    &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, id);
-  return an_sql_one(st, read_anomaly, out);
-}
-
-/* Appends the WHERE clause of f (without the keyset part) to sql and
- * binds nothing yet: bind_filter() binds in the same order. */
-static void where_clause(const an_filter_t *f, char *sql, size_t len) {
-  size_t n = strlen(sql);
-#define ADD(text) n += (size_t)snprintf(sql + n, len - n, "%s", text)
-  ADD(" WHERE 1");
-  if (f->severities != 0) {
-    char in[64] = "";
-    for (int s = 1; s <= 4; s++)
-      if (f->severities & (1u << s))
-        snprintf(in + strlen(in), sizeof(in) - strlen(in), "%s%d",
-                 in[0] ? "," : "", s);
-    n += (size_t)snprintf(sql + n, len - n, " AND severity IN (%s)", in);
-  }
-  if (f->statuses != 0) {
-    char in[64] = "";
-    for (int s = 0; s <= 2; s++)
-      if (f->statuses & (1u << s))
-        snprintf(in + strlen(in), sizeof(in) - strlen(in), "%s%d",
-                 in[0] ? "," : "", s);
-    n += (size_t)snprintf(sql + n, len - n, " AND status IN (%s)", in);
-  }
-  if (!isnan(f->start))
-    ADD(" AND detected_at >= :start");
-  if (!isnan(f->end))
-    ADD(" AND detected_at <= :end");
-  if (f->source != NULL)
-    ADD(" AND source = :source");
-  if (f->metric != NULL)
-    ADD(" AND metric = :metric");
-  if (!isnan(f->min_score))
-    ADD(" AND score >= :min_score");
-  if (!isnan(f->min_ncd))
-    ADD(" AND ncd >= :min_ncd");
-  if (!isnan(f->max_p_value))
-    ADD(" AND p_value <= :max_p");
-  if (f->has_evidence >= 0)
-    ADD(f->has_evidence ? " AND has_evidence = 1" : " AND has_evidence = 0");
-#undef ADD
-}
-
-static void bind_named(sqlite3_stmt *st, const char *name, double v) {
-  int i = sqlite3_bind_parameter_index(st, name);
-  if (i > 0)
-    sqlite3_bind_double(st, i, v);
-}
-
-static void bind_filter(sqlite3_stmt *st, const an_filter_t *f) {
-  bind_named(st, ":start", f->start);
-  bind_named(st, ":end", f->end);
-  bind_named(st, ":min_score", f->min_score);
-  bind_named(st, ":min_ncd", f->min_ncd);
-  bind_named(st, ":max_p", f->max_p_value);
-  int i = sqlite3_bind_parameter_index(st, ":source");
-  if (i > 0)
-    an_sql_bind_text(st, i, f->source);
-  i = sqlite3_bind_parameter_index(st, ":metric");
-  if (i > 0)
-    an_sql_bind_text(st, i, f->metric);
-  i = sqlite3_bind_parameter_index(st, ":after_t");
-  if (i > 0) {
-    sqlite3_bind_double(st, i, f->after_t);
-    an_sql_bind_text(st, sqlite3_bind_parameter_index(st, ":after_id"),
-                     f->after_id);
-  }
-}
-
-static void bind_filter_of(sqlite3_stmt *st, const void *f) {
-  bind_filter(st, f);
-}
-
-int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
-                            an_anomaly_t **out, size_t *n, long long *total) {
-  char where[1024] = "";
-  where_clause(f, where, sizeof(where));
-  an_sql_page_t page = {.table = "anomalies",
-                        .columns = ANOMALY_COLUMNS,
-                        .order_column = "detected_at",
-                        .where = where,
-                        .after = f->after_id != NULL,
-                        .limit = f->limit,
-                        .bind = bind_filter_of,
-                        .filter = f,
-                        .row_size = sizeof(an_anomaly_t),
-                        .read = read_anomaly};
-  return an_sql_page(db, &page, (void **)out, n, total);
-}
-
-int an_store_set_status(sqlite3 *db, const char *id, int status) {
-  sqlite3_stmt *st;
-  if (an_sql_cached(db, "UPDATE anomalies SET status = ? WHERE id = ?", &st) !=
-      0)
-    return EIO;
-  sqlite3_bind_int(st, 1, status);
-  an_sql_bind_text(st, 2, id);
-  int rc = an_sql_finish(db, st);
-  return rc != 0 ? rc : sqlite3_changes(db) > 0 ? 0 : ENOENT;
-}
-
-int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
-                          const char *reason, double at) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "UPDATE anomalies SET feedback_type = ?,"
-                     " feedback_reason = ?, feedback_at = ? WHERE id = ?",
-                     &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, type);
-  an_sql_bind_text(st, 2, reason);
-  sqlite3_bind_double(st, 3, at);
-  an_sql_bind_text(st, 4, id);
-  int rc = an_sql_finish(db, st);
-  return rc != 0 ? rc : sqlite3_changes(db) > 0 ? 0 : ENOENT;
-}
-
-int an_store_get_sensitivity(sqlite3 *db, const char *source,
-                             const char *metric, double *out) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "SELECT sensitivity FROM tuning WHERE source = ? AND"
-                     " metric = ?",
-                     &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, source);
-  an_sql_bind_text(st, 2, metric);
-  *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 1.0;
-  an_sql_release(st);
-  return 0;
-}
-
-int an_store_put_sensitivity(sqlite3 *db, const char *source,
-                             const char *metric, double sensitivity,
-                             double at) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "INSERT OR REPLACE INTO tuning(source, metric,"
-                     " sensitivity, updated_at) VALUES (?,?,?,?)",
-                     &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, source);
-  an_sql_bind_text(st, 2, metric);
-  sqlite3_bind_double(st, 3, sensitivity);
-  sqlite3_bind_double(st, 4, at);
-  return an_sql_finish(db, st);
-}
-
-int an_store_each_tuning(sqlite3 *db,
-                         int (*fn)(void *, const char *, const char *, double,
-                                   double),
-                         void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_prepare(db,
-                     "SELECT source, metric, sensitivity, updated_at FROM"
-                     " tuning ORDER BY source, metric",
-                     &st) != 0)
-    return EIO;
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            (const char *)sqlite3_column_text(st, 1),
-            sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  return an_sql_done(st, step, rc);
-}
-
-int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
-                       double last_t, const void *blob, size_t len) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "INSERT OR REPLACE INTO detector_state(key, sensitivity,"
-                     " last_t, blob) VALUES (?,?,?,?)",
-                     &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, key);
-  sqlite3_bind_double(st, 2, sensitivity);
-  an_sql_bind_real(st, 3, last_t);
-  sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_TRANSIENT);
-  return an_sql_finish(db, st);
-}
-
-int an_store_each_state(sqlite3 *db,
-                        int (*fn)(void *, const char *, double, double,
-                                  const void *, size_t),
-                        void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_prepare(db,
-                     "SELECT key, sensitivity, last_t, blob FROM"
-                     " detector_state",
-                     &st) != 0)
-    return EIO;
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            sqlite3_column_double(st, 1), an_sql_column_real(st, 2),
-            sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-  return an_sql_done(st, step, rc);
-}
-
-int an_store_each_point_after_state(sqlite3 *db,
-                                    int (*fn)(void *, const char *,
-                                              const char *, double, double),
-                                    void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_prepare(db,
-                     "SELECT p.source, p.metric, p.t, p.value FROM points p"
-                     " LEFT JOIN detector_state d"
-                     " ON d.key = p.source || '/' || p.metric"
-                     " WHERE d.last_t IS NULL OR p.t > d.last_t"
-                     " ORDER BY p.rowid",
-                     &st) != 0)
-    return EIO;
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            (const char *)sqlite3_column_text(st, 1),
-            sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  return an_sql_done(st, step, rc);
 }

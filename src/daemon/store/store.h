@@ -1,11 +1,17 @@
 /* store.h: the SQLite database (DataDir/anomalyd.db, WAL, synchronous
- * FULL) and the one worker thread that owns it.
+ * FULL), its schema and migrations, and the one worker thread that owns
+ * it.
  *
  * Work is queued with an_store_submit(); the worker runs everything queued
  * in one transaction (group commit: one fsync covers many requests), then
  * hands each result back to the event loop, where the request is answered.
- * So a reply means committed, and the loop never waits on the disk. The
- * SQL for every resource lives in this file's functions below. */
+ * So a reply means committed, and the loop never waits on the disk.
+ *
+ * The SQL is in one file per concern, each with its header: anomalies
+ * (store_anomalies.h), the engine's sources, points and checkpoints
+ * (store_series.h), tuning (store_tuning.h), alerting (store_alerts.h)
+ * and the outbox (store_outbox.h). The records they read and write are in
+ * records.h, which needs no database. */
 #ifndef AN_STORE_H
 #define AN_STORE_H
 
@@ -23,9 +29,22 @@ typedef int (*an_store_fn)(sqlite3 *db, void *arg);
  * the transaction could not be committed. */
 typedef void (*an_store_done_fn)(void *arg, int rc);
 
-/* Opens (creating and migrating) the database in the data directory.
- * The worker starts with an_store_start(). Returns 0 or an errno with the
- * reason in err. */
+/* Opens a connection to DataDir/anomalyd.db (creating the file) with the
+ * settings every connection of anomalyd shares: WAL, synchronous FULL, the
+ * busy timeout. With AN_STORE_CONNECT_WORKER the log's writes are gathered
+ * between syncs (walbuf.h), which one connection per database may do: the
+ * worker's. The delivery thread opens its own with flags 0. Returns the
+ * connection (the caller closes it with sqlite3_close()), or NULL with
+ * the reason in err. */
+#define AN_STORE_CONNECT_WORKER 1
+sqlite3 *an_store_connect(const char *data_dir, int flags, char *err,
+                          size_t errlen);
+
+/* Opens (creating and migrating) the database in d's data directory, on
+ * the worker's connection; d must outlive the store. The worker starts
+ * with an_store_start(). Returns 0 with *out (the caller's: close it with
+ * an_store_close()), or an errno with the reason in err: EIO for a file
+ * that cannot be opened, is damaged, or has a newer schema. */
 int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen);
 
 /* Runs fn now on the calling thread, in its own transaction: for start-up,
@@ -36,7 +55,9 @@ int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg);
 /* Starts the worker thread. Returns 0 or an errno. */
 int an_store_start(an_store_t *s);
 
-/* Queues work. Returns 0, or ENOMEM/ESHUTDOWN (done is then not called). */
+/* Queues work. arg stays the caller's: done is where it is freed. Returns
+ * 0, or ENOMEM/ESHUTDOWN (done is then not called; the caller frees
+ * arg). */
 int an_store_submit(an_store_t *s, an_store_fn fn, an_store_done_fn done,
                     void *arg);
 
@@ -55,107 +76,5 @@ void an_store_stop(an_store_t *s);
 
 /* Stops the worker if it runs, and closes the database. Accepts NULL. */
 void an_store_close(an_store_t *s);
-
-/* ---- records ---- */
-
-typedef enum an_status {
-  AN_STATUS_DETECTED = 0,
-  AN_STATUS_ACKNOWLEDGED,
-  AN_STATUS_RESOLVED,
-} an_status_t;
-
-typedef struct an_anomaly {
-  char id[64];
-  char *source;
-  char *metric;
-  double value;
-  double expected;
-  double score;
-  int severity; /* an_severity_t */
-  int status;   /* an_status_t */
-  double detected_at;
-  char *explanation;
-  char *kind;
-  double p_value; /* NaN when unknown */
-  double ncd;     /* NaN when unknown */
-  int has_evidence;
-  char *feedback_type; /* NULL when none */
-  char *feedback_reason;
-  double feedback_at;
-  double created_at;
-} an_anomaly_t;
-
-/* Frees the strings of a and zeroes it. */
-void an_anomaly_clear(an_anomaly_t *a);
-
-/* Filters of GET /v1/anomalies; NaN / 0 / NULL / -1 mean "any". */
-typedef struct an_filter {
-  unsigned severities; /* bit (1 << an_severity_t) */
-  unsigned statuses;   /* bit (1 << an_status_t) */
-  double start, end;   /* detected_at range, inclusive */
-  const char *source;
-  const char *metric;
-  double min_score, min_ncd, max_p_value;
-  int has_evidence; /* -1 any, 0 without, 1 with */
-  int limit;
-  double after_t;       /* keyset: rows strictly after (after_t, after_id) */
-  const char *after_id; /* in newest-first order; NULL for the first page */
-} an_filter_t;
-
-/* Inserts a unless its id is stored already. *inserted says which.
- * Registers its source. */
-int an_store_put_anomaly(sqlite3 *db, const an_anomaly_t *a, int *inserted);
-
-/* Appends a scored value to the history. */
-int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
-                       double t, double value, double score);
-
-/* Reads one anomaly. Returns 0, ENOENT or EIO. */
-int an_store_get_anomaly(sqlite3 *db, const char *id, an_anomaly_t *out);
-
-/* A page of anomalies (newest first) and the count of all matches. *out is
- * malloc'd; clear each and free it. */
-int an_store_list_anomalies(sqlite3 *db, const an_filter_t *f,
-                            an_anomaly_t **out, size_t *n, long long *total);
-
-/* Sets an anomaly's status. Returns 0, ENOENT or EIO. */
-int an_store_set_status(sqlite3 *db, const char *id, int status);
-
-/* Records feedback on an anomaly. Returns 0, ENOENT or EIO. */
-int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
-                          const char *reason, double at);
-
-/* A series' sensitivity (1 when never tuned). */
-int an_store_get_sensitivity(sqlite3 *db, const char *source,
-                             const char *metric, double *out);
-int an_store_put_sensitivity(sqlite3 *db, const char *source,
-                             const char *metric, double sensitivity, double at);
-
-/* Calls fn for every tuned series. */
-int an_store_each_tuning(sqlite3 *db,
-                         int (*fn)(void *ctx, const char *source,
-                                   const char *metric, double sensitivity,
-                                   double at),
-                         void *ctx);
-
-/* Sources registered (configured ones are in the config). */
-int an_store_add_source(sqlite3 *db, const char *source, double at);
-int an_store_each_source(sqlite3 *db, int (*fn)(void *ctx, const char *source),
-                         void *ctx);
-
-/* Detector state checkpoints, and the points scored after them. */
-int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
-                       double last_t, const void *blob, size_t len);
-int an_store_each_state(sqlite3 *db,
-                        int (*fn)(void *ctx, const char *key,
-                                  double sensitivity, double last_t,
-                                  const void *blob, size_t len),
-                        void *ctx);
-/* Points newer than their series' checkpoint, in the order stored. */
-int an_store_each_point_after_state(sqlite3 *db,
-                                    int (*fn)(void *ctx, const char *source,
-                                              const char *metric, double t,
-                                              double value),
-                                    void *ctx);
 
 #endif

@@ -1,9 +1,11 @@
-/* store_alerts.c: the SQL of channels, rules, alerts, silences and the
- * outbox (store_alerts.h). */
+/* store_alerts.c: the SQL of channels, rules, alerts and silences
+ * (store_alerts.h). */
 #include "store/store_alerts.h"
 #include "alerts/match.h"
 #include "grow.h"
+#include "severity.h"
 #include "store/sql.h"
+#include "store/store_anomalies.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,13 +14,8 @@
 #include <string.h>
 #include <syslog.h>
 
-static void copy_id(char *dst, size_t len, sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  snprintf(dst, len, "%s", t != NULL ? (const char *)t : "");
-}
-
 static void read_id(sqlite3_stmt *st, void *row) {
-  copy_id(row, sizeof(((an_id_list_t *)NULL)->ids[0]), st, 0);
+  an_sql_column_copy(st, 0, row, sizeof(((an_id_list_t *)NULL)->ids[0]));
 }
 
 /* Steps st to its end, collecting column 0 of each row as an id. */
@@ -37,14 +34,6 @@ void an_id_list_free(an_id_list_t *ids) {
 }
 
 /* ---- channels ---- */
-
-void an_channel_clear(an_channel_t *c) {
-  free(c->name);
-  free(c->type);
-  free(c->url);
-  free(c->routing_key);
-  memset(c, 0, sizeof(*c));
-}
 
 static void read_channel(sqlite3_stmt *st, void *row) {
   an_channel_t *c = row;
@@ -277,7 +266,7 @@ int an_store_put_rule(sqlite3 *db, const an_rule_t *r, int replace, char *err,
 /* Reads a rules row (RULE_COLUMNS) and its channels. */
 static int read_rule(sqlite3 *db, sqlite3_stmt *row, an_rule_t *r) {
   memset(r, 0, sizeof(*r));
-  copy_id(r->id, sizeof(r->id), row, 0);
+  an_sql_column_copy(row, 0, r->id, sizeof(r->id));
   r->name = an_sql_column_text(row, 1);
   r->severity = sqlite3_column_int(row, 2);
   r->metric = an_sql_column_text(row, 3);
@@ -399,33 +388,6 @@ int an_store_each_rule_upto(sqlite3 *db, double score,
 
 /* ---- alerts ---- */
 
-static const char *const alert_status_names[] = {"pending", "firing",
-                                                 "acknowledged", "resolved"};
-
-const char *an_alert_status_name(int status) {
-  return status >= 0 && status <= AN_ALERT_RESOLVED ? alert_status_names[status]
-                                                    : "unknown";
-}
-
-int an_alert_status_parse(const char *name, int *out) {
-  for (int i = 0; i <= AN_ALERT_RESOLVED; i++)
-    if (strcmp(name, alert_status_names[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  return EINVAL;
-}
-
-void an_alert_clear(an_alert_t *a) {
-  free(a->rule_name);
-  free(a->source);
-  free(a->metric);
-  free(a->acknowledged_by);
-  free(a->notes);
-  free(a->resolved_by);
-  memset(a, 0, sizeof(*a));
-}
-
 #define ALERT_COLUMNS                                                          \
   "id, rule_id, rule_name, source, metric, severity, status, created_at,"      \
   " started_at, fired_at, updated_at, hits, max_score, first_anomaly_id,"      \
@@ -435,8 +397,8 @@ void an_alert_clear(an_alert_t *a) {
 static void read_alert(sqlite3_stmt *st, void *row) {
   an_alert_t *a = row;
   memset(a, 0, sizeof(*a));
-  copy_id(a->id, sizeof(a->id), st, 0);
-  copy_id(a->rule_id, sizeof(a->rule_id), st, 1);
+  an_sql_column_copy(st, 0, a->id, sizeof(a->id));
+  an_sql_column_copy(st, 1, a->rule_id, sizeof(a->rule_id));
   a->rule_name = an_sql_column_text(st, 2);
   a->source = an_sql_column_text(st, 3);
   a->metric = an_sql_column_text(st, 4);
@@ -448,8 +410,8 @@ static void read_alert(sqlite3_stmt *st, void *row) {
   a->updated_at = sqlite3_column_double(st, 10);
   a->hits = sqlite3_column_int(st, 11);
   a->max_score = sqlite3_column_double(st, 12);
-  copy_id(a->first_anomaly_id, sizeof(a->first_anomaly_id), st, 13);
-  copy_id(a->last_anomaly_id, sizeof(a->last_anomaly_id), st, 14);
+  an_sql_column_copy(st, 13, a->first_anomaly_id, sizeof(a->first_anomaly_id));
+  an_sql_column_copy(st, 14, a->last_anomaly_id, sizeof(a->last_anomaly_id));
   a->acknowledged_at = an_sql_column_real(st, 15);
   a->acknowledged_by = an_sql_column_text(st, 16);
   a->notes = an_sql_column_text(st, 17);
@@ -618,26 +580,12 @@ int an_store_alerts_of_rule(sqlite3 *db, const char *rule_id,
   return collect_ids(st, out);
 }
 
-/* Appends " AND column IN (…)" for the bits set in bits (0 .. max). */
-static void add_in(char *sql, size_t len, const char *column, unsigned bits,
-                   int max) {
-  size_t n = strlen(sql);
-  n += (size_t)snprintf(sql + n, len - n, " AND %s IN (", column);
-  const char *sep = "";
-  for (int b = 0; b <= max; b++)
-    if (bits & (1u << b)) {
-      n += (size_t)snprintf(sql + n, len - n, "%s%d", sep, b);
-      sep = ",";
-    }
-  snprintf(sql + n, len - n, ")");
-}
-
 static void alert_where(const an_alert_filter_t *f, char *sql, size_t len) {
   snprintf(sql + strlen(sql), len - strlen(sql), " WHERE 1");
   if (f->statuses != 0)
-    add_in(sql, len, "status", f->statuses, AN_ALERT_RESOLVED);
+    an_sql_add_in(sql, len, "status", f->statuses, AN_ALERT_RESOLVED);
   if (f->severities != 0)
-    add_in(sql, len, "severity", f->severities, 4);
+    an_sql_add_in(sql, len, "severity", f->severities, AN_SEVERITY_CRITICAL);
   const struct {
     int on;
     const char *clause;
@@ -653,25 +601,14 @@ static void alert_where(const an_alert_filter_t *f, char *sql, size_t len) {
       snprintf(sql + strlen(sql), len - strlen(sql), "%s", parts[i].clause);
 }
 
-static void bind_if(sqlite3_stmt *st, const char *name, const char *text,
-                    double v) {
-  int i = sqlite3_bind_parameter_index(st, name);
-  if (i <= 0)
-    return;
-  if (text != NULL)
-    an_sql_bind_text(st, i, text);
-  else
-    sqlite3_bind_double(st, i, v);
-}
-
 static void alert_bind(sqlite3_stmt *st, const an_alert_filter_t *f) {
-  bind_if(st, ":rule", f->rule_id, 0);
-  bind_if(st, ":source", f->source, 0);
-  bind_if(st, ":metric", f->metric, 0);
-  bind_if(st, ":start", NULL, f->start);
-  bind_if(st, ":end", NULL, f->end);
-  bind_if(st, ":after_t", NULL, f->after_t);
-  bind_if(st, ":after_id", f->after_id, 0);
+  an_sql_bind_named(st, ":rule", f->rule_id, 0);
+  an_sql_bind_named(st, ":source", f->source, 0);
+  an_sql_bind_named(st, ":metric", f->metric, 0);
+  an_sql_bind_named(st, ":start", NULL, f->start);
+  an_sql_bind_named(st, ":end", NULL, f->end);
+  an_sql_bind_named(st, ":after_t", NULL, f->after_t);
+  an_sql_bind_named(st, ":after_id", f->after_id, 0);
 }
 
 static void alert_bind_of(sqlite3_stmt *st, const void *f) {
@@ -697,14 +634,6 @@ int an_store_list_alerts(sqlite3 *db, const an_alert_filter_t *f,
 
 /* ---- silences ---- */
 
-void an_silence_clear(an_silence_t *s) {
-  free(s->source);
-  free(s->metric);
-  free(s->comment);
-  free(s->created_by);
-  memset(s, 0, sizeof(*s));
-}
-
 #define SILENCE_COLUMNS                                                        \
   "id, source, metric, starts_at, ends_at, comment, created_by, created_at"
 
@@ -728,7 +657,7 @@ int an_store_add_silence(sqlite3 *db, const an_silence_t *s) {
 
 static void read_silence(sqlite3_stmt *st, void *row) {
   an_silence_t *s = row;
-  copy_id(s->id, sizeof(s->id), st, 0);
+  an_sql_column_copy(st, 0, s->id, sizeof(s->id));
   s->source = an_sql_column_text(st, 1);
   s->metric = an_sql_column_text(st, 2);
   s->starts_at = sqlite3_column_double(st, 3);
@@ -783,194 +712,4 @@ int an_store_silenced(sqlite3 *db, const char *source, const char *metric,
         an_match_metric((const char *)sqlite3_column_text(st, 1), metric);
   an_sql_release(st);
   return *silenced || rc == SQLITE_DONE ? 0 : EIO;
-}
-
-/* ---- the outbox ---- */
-
-static const char *const delivery_state_names[] = {"pending", "delivered",
-                                                   "failed", "silenced"};
-
-const char *an_delivery_state_name(int state) {
-  return state >= 0 && state <= AN_DELIVERY_SILENCED
-             ? delivery_state_names[state]
-             : "unknown";
-}
-
-void an_delivery_clear(an_delivery_t *d) {
-  free(d->channel);
-  free(d->event);
-  free(d->notice);
-  free(d->last_error);
-  memset(d, 0, sizeof(*d));
-}
-
-int an_store_outbox_add(sqlite3 *db, const char *alert_id, const char *channel,
-                        const char *event, const char *notice, int state,
-                        double now) {
-  sqlite3_stmt *st;
-  if (an_sql_cached(db,
-                    "INSERT INTO outbox(alert_id, channel, event, notice,"
-                    " state, next_at, created_at, done_at)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
-                    &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, alert_id);
-  an_sql_bind_text(st, 2, channel);
-  an_sql_bind_text(st, 3, event);
-  an_sql_bind_text(st, 4, notice);
-  sqlite3_bind_int(st, 5, state);
-  sqlite3_bind_double(st, 6, now);
-  sqlite3_bind_double(st, 7, now);
-  an_sql_bind_real(st, 8, state == AN_DELIVERY_PENDING ? NAN : now);
-  return an_sql_finish(db, st);
-}
-
-int an_store_alert_channels(sqlite3 *db, const char *alert_id, char ***out,
-                            size_t *n) {
-  sqlite3_stmt *st;
-  *out = NULL;
-  *n = 0;
-  if (an_sql_cached(db,
-                    "SELECT channel FROM outbox WHERE alert_id = ?"
-                    " AND event IN ('trigger', 'escalate') AND state != 3"
-                    " GROUP BY channel ORDER BY min(id)",
-                    &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, alert_id);
-  return an_sql_rows(st, sizeof(char *), an_sql_read_text, (void **)out, n);
-}
-
-#define DELIVERY_COLUMNS                                                       \
-  "id, alert_id, channel, event, state, attempts, next_at, created_at,"        \
-  " done_at, last_status, last_error"
-
-static void read_delivery(sqlite3_stmt *st, void *row) {
-  an_delivery_t *d = row;
-  d->id = sqlite3_column_int64(st, 0);
-  copy_id(d->alert_id, sizeof(d->alert_id), st, 1);
-  d->channel = an_sql_column_text(st, 2);
-  d->event = an_sql_column_text(st, 3);
-  d->state = sqlite3_column_int(st, 4);
-  d->attempts = sqlite3_column_int(st, 5);
-  d->next_at = sqlite3_column_double(st, 6);
-  d->created_at = sqlite3_column_double(st, 7);
-  d->done_at = an_sql_column_real(st, 8);
-  d->last_status = sqlite3_column_int(st, 9);
-  d->last_error = an_sql_column_text(st, 10);
-}
-
-/* A delivery selected with its notice after DELIVERY_COLUMNS. */
-static void read_delivery_notice(sqlite3_stmt *st, void *row) {
-  read_delivery(st, row);
-  ((an_delivery_t *)row)->notice = an_sql_column_text(st, 11);
-}
-
-int an_store_alert_deliveries(sqlite3 *db, const char *alert_id,
-                              an_delivery_t **out, size_t *n) {
-  sqlite3_stmt *st;
-  *out = NULL;
-  *n = 0;
-  if (an_sql_prepare(db,
-                     "SELECT " DELIVERY_COLUMNS " FROM outbox"
-                     " WHERE alert_id = ? ORDER BY id",
-                     &st) != 0)
-    return EIO;
-  an_sql_bind_text(st, 1, alert_id);
-  return an_sql_rows(st, sizeof(**out), read_delivery, (void **)out, n);
-}
-
-int an_store_each_attempt(sqlite3 *db, long long delivery_id,
-                          int (*fn)(void *, const an_attempt_t *), void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_prepare(db,
-                     "SELECT at, status, error FROM delivery_attempts"
-                     " WHERE delivery_id = ? ORDER BY rowid",
-                     &st) != 0)
-    return EIO;
-  sqlite3_bind_int64(st, 1, delivery_id);
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    an_attempt_t a = {.at = sqlite3_column_double(st, 0),
-                      .status = sqlite3_column_int(st, 1),
-                      .error = (char *)sqlite3_column_text(st, 2)};
-    rc = fn(ctx, &a);
-  }
-  return an_sql_done(st, step, rc);
-}
-
-int an_store_outbox_due(sqlite3 *db, double now, size_t per_channel,
-                        an_delivery_t **out, size_t *n) {
-  sqlite3_stmt *st;
-  *out = NULL;
-  *n = 0;
-  /* a limit per channel, not in all: a channel whose deliveries hang
-   * must not fill the answer and starve the others */
-  if (an_sql_prepare(db,
-                     "SELECT " DELIVERY_COLUMNS ", notice FROM"
-                     " (SELECT o.*, row_number() OVER (PARTITION BY o.channel"
-                     " ORDER BY o.next_at, o.id) AS rank FROM outbox o"
-                     " WHERE o.state = 0 AND o.next_at <= ?1"
-                     " AND NOT EXISTS (SELECT 1 FROM outbox p"
-                     " WHERE p.alert_id = o.alert_id AND p.channel = o.channel"
-                     " AND p.state = 0 AND p.id < o.id))"
-                     " WHERE rank <= ?2 ORDER BY next_at, id",
-                     &st) != 0)
-    return EIO;
-  sqlite3_bind_double(st, 1, now);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)per_channel);
-  return an_sql_rows(st, sizeof(**out), read_delivery_notice, (void **)out, n);
-}
-
-int an_store_outbox_next(sqlite3 *db, double after, double *next_at,
-                         long long *pending) {
-  sqlite3_stmt *st;
-  if (an_sql_prepare(db,
-                     "SELECT min(CASE WHEN next_at > ?1 THEN next_at END),"
-                     " count(*) FROM outbox WHERE state = 0",
-                     &st) != 0)
-    return EIO;
-  sqlite3_bind_double(st, 1, after);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *next_at = an_sql_column_real(st, 0);
-    *pending = sqlite3_column_int64(st, 1);
-  }
-  an_sql_release(st);
-  return rc == SQLITE_ROW ? 0 : EIO;
-}
-
-int an_store_outbox_result(sqlite3 *db, long long id, int state, double next_at,
-                           int status, const char *error, double now) {
-  sqlite3_stmt *st;
-  int rc = an_sql_exec(db, "BEGIN IMMEDIATE");
-  if (rc != 0)
-    return rc;
-  if (an_sql_prepare(db,
-                     "UPDATE outbox SET state = ?, attempts = attempts + 1,"
-                     " next_at = ?, done_at = ?, last_status = ?,"
-                     " last_error = ? WHERE id = ?",
-                     &st) != 0)
-    goto fail;
-  sqlite3_bind_int(st, 1, state);
-  sqlite3_bind_double(st, 2, state == AN_DELIVERY_PENDING ? next_at : now);
-  an_sql_bind_real(st, 3, state == AN_DELIVERY_PENDING ? NAN : now);
-  sqlite3_bind_int(st, 4, status);
-  an_sql_bind_text(st, 5, error);
-  sqlite3_bind_int64(st, 6, id);
-  if (an_sql_finish(db, st) != 0)
-    goto fail;
-  if (an_sql_prepare(db,
-                     "INSERT INTO delivery_attempts(delivery_id, at, status,"
-                     " error) VALUES (?,?,?,?)",
-                     &st) != 0)
-    goto fail;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_double(st, 2, now);
-  sqlite3_bind_int(st, 3, status);
-  an_sql_bind_text(st, 4, error);
-  if (an_sql_finish(db, st) == 0 && an_sql_exec(db, "COMMIT") == 0)
-    return 0;
-fail:
-  an_sql_exec(db, "ROLLBACK");
-  return EIO;
 }

@@ -1,38 +1,33 @@
 /* store_alerts.h: the SQL of alerting: channels, rules, alerts and the
- * anomalies attached to them, silences, and the outbox of notifications
- * with the history of each delivery attempt. Like store.h's functions,
- * these run on the store worker inside its transaction, except the outbox
- * functions marked "notify thread", which the delivery thread calls on
- * its own connection. Functions return 0, ENOENT (no such record), or EIO
- * (a database error, logged). */
+ * anomalies attached to them, and silences.
+ *
+ * Every function runs on the store worker inside its transaction (an
+ * an_store_fn, store.h), on the connection db; an_store_sync_channels
+ * also at start-up through an_store_run_now(). Functions return 0,
+ * ENOENT (no such record), or EIO (a database error, logged once in
+ * sql.c), and the others named. Records filled are the caller's to clear
+ * (records.h), on every result; arrays returned in *out are malloc'd and
+ * the caller's (clear each, then free the array), also after a failure.
+ * Strings passed in are the caller's. */
 #ifndef AN_STORE_ALERTS_H
 #define AN_STORE_ALERTS_H
 
 #include "alerts/rules.h"
 #include "conf.h"
-#include "store/store.h"
+#include "store/records.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
 
 /* ---- channels ---- */
 
-typedef struct an_channel {
-  char *name;
-  char *type; /* slack | pagerduty | webhook */
-  char *url;
-  char *routing_key; /* pagerduty; may be NULL */
-  int from_config;   /* defined in anomalyd.conf (the API cannot delete it) */
-  double created_at;
-} an_channel_t;
-
-void an_channel_clear(an_channel_t *c);
-
 /* Makes the stored channels of anomalyd.conf exactly config's: adds or
  * updates them, removes those no longer there. API channels stay, unless
  * the config now defines one of the same name (the config wins). */
 int an_store_sync_channels(sqlite3 *db, const an_config_t *config, double now);
 
+/* Reads channel name into *out. Also on the delivery thread's connection
+ * (not through the statement cache). */
 int an_store_get_channel(sqlite3 *db, const char *name, an_channel_t *out);
 /* Every channel by name; *out is malloc'd (clear each, free it). */
 int an_store_list_channels(sqlite3 *db, an_channel_t **out, size_t *n);
@@ -61,44 +56,6 @@ int an_store_each_rule_upto(sqlite3 *db, double score,
                             int (*fn)(void *ctx, an_rule_t *r), void *ctx);
 
 /* ---- alerts ---- */
-
-typedef enum an_alert_status {
-  AN_ALERT_PENDING = 0, /* fewer than the rule's minHits anomalies yet */
-  AN_ALERT_FIRING,
-  AN_ALERT_ACKNOWLEDGED,
-  AN_ALERT_RESOLVED,
-} an_alert_status_t;
-
-/* "pending", "firing", "acknowledged", "resolved". */
-const char *an_alert_status_name(int status);
-/* Parses a status name; returns 0 and *out, or EINVAL. */
-int an_alert_status_parse(const char *name, int *out);
-
-typedef struct an_alert {
-  char id[AN_UUID_LEN + 1];
-  char rule_id[AN_UUID_LEN + 1];
-  char *rule_name;
-  char *source, *metric;
-  int severity;      /* the rule's */
-  int status;        /* an_alert_status_t */
-  double created_at; /* when anomalyd opened it */
-  double started_at; /* detectedAt of its first anomaly */
-  double fired_at;   /* NaN while pending */
-  double updated_at; /* when its last anomaly arrived */
-  int hits;          /* anomalies attached */
-  double max_score;
-  char first_anomaly_id[64], last_anomaly_id[64];
-  double acknowledged_at; /* NaN unless acknowledged */
-  char *acknowledged_by;  /* the ApiKey's name */
-  char *notes;
-  int false_positive;
-  double resolved_at;  /* NaN unless resolved */
-  char *resolved_by;   /* a key's name, "auto" or "rule deleted" */
-  double escalated_at; /* NaN unless escalated */
-  int silenced;        /* its trigger went to no channel: a silence held */
-} an_alert_t;
-
-void an_alert_clear(an_alert_t *a);
 
 /* Inserts or updates the alert of a->id. */
 int an_store_save_alert(sqlite3 *db, const an_alert_t *a);
@@ -150,16 +107,6 @@ int an_store_list_alerts(sqlite3 *db, const an_alert_filter_t *f,
 
 /* ---- silences ---- */
 
-typedef struct an_silence {
-  char id[AN_UUID_LEN + 1];
-  char *source, *metric; /* patterns (match.h); NULL matches any */
-  double starts_at, ends_at;
-  char *comment;
-  char *created_by;
-  double created_at;
-} an_silence_t;
-
-void an_silence_clear(an_silence_t *s);
 int an_store_add_silence(sqlite3 *db, const an_silence_t *s);
 /* Silences, newest first; with active_at finite only those in force then. */
 int an_store_list_silences(sqlite3 *db, double active_at, an_silence_t **out,
@@ -168,69 +115,5 @@ int an_store_delete_silence(sqlite3 *db, const char *id);
 /* Whether a silence in force at now matches source and metric. */
 int an_store_silenced(sqlite3 *db, const char *source, const char *metric,
                       double now, int *silenced);
-
-/* ---- the outbox ---- */
-
-typedef enum an_delivery_state {
-  AN_DELIVERY_PENDING = 0, /* to be sent (again) at next_at */
-  AN_DELIVERY_DELIVERED,
-  AN_DELIVERY_FAILED,   /* refused (a 4xx) or given up: not retried */
-  AN_DELIVERY_SILENCED, /* recorded, not sent: a silence held */
-} an_delivery_state_t;
-
-const char *an_delivery_state_name(int state);
-
-typedef struct an_delivery {
-  long long id;
-  char alert_id[AN_UUID_LEN + 1];
-  char *channel;
-  char *event;  /* trigger | acknowledge | resolve | escalate */
-  char *notice; /* the notice as JSON (notify.h) */
-  int state;    /* an_delivery_state_t */
-  int attempts;
-  double next_at, created_at, done_at;
-  int last_status; /* HTTP status of the last attempt, 0 for none */
-  char *last_error;
-} an_delivery_t;
-
-void an_delivery_clear(an_delivery_t *d);
-
-/* Queues a notification of the alert to a channel (state PENDING, due
- * now, or SILENCED). */
-int an_store_outbox_add(sqlite3 *db, const char *alert_id, const char *channel,
-                        const char *event, const char *notice, int state,
-                        double now);
-/* Channels the alert's trigger or escalation went to (not silenced), in
- * the order first notified: where its acknowledgement and resolution go. */
-int an_store_alert_channels(sqlite3 *db, const char *alert_id, char ***out,
-                            size_t *n);
-/* The alert's notifications, oldest first, without their notices. */
-int an_store_alert_deliveries(sqlite3 *db, const char *alert_id,
-                              an_delivery_t **out, size_t *n);
-
-/* A delivery attempt, for the history. */
-typedef struct an_attempt {
-  double at;
-  int status; /* HTTP status, 0 when nothing was answered */
-  char *error;
-} an_attempt_t;
-/* Calls fn for each attempt of a delivery, oldest first. */
-int an_store_each_attempt(sqlite3 *db, long long delivery_id,
-                          int (*fn)(void *ctx, const an_attempt_t *a),
-                          void *ctx);
-
-/* Notify thread: pending deliveries due at now, oldest first: the first
- * pending one of each alert and channel (so a resolve never overtakes its
- * trigger), and at most per_channel of each channel. */
-int an_store_outbox_due(sqlite3 *db, double now, size_t per_channel,
-                        an_delivery_t **out, size_t *n);
-/* Notify thread: when the first pending delivery due after after is due
- * (NaN: none), and how many are pending. */
-int an_store_outbox_next(sqlite3 *db, double after, double *next_at,
-                         long long *pending);
-/* Notify thread: records an attempt and the delivery's new state (and
- * next_at while it stays pending). In its own transaction. */
-int an_store_outbox_result(sqlite3 *db, long long id, int state, double next_at,
-                           int status, const char *error, double now);
 
 #endif

@@ -1,0 +1,46 @@
+/* store_series.h: the SQL of the series the engine scores: registered
+ * sources, the points pushed with POST /v1/data, and the detectors'
+ * checkpoints, from which the engine restores its state at start.
+ *
+ * Every function takes the connection db: on the store worker inside its
+ * transaction, or at start-up and shutdown through an_store_run_now().
+ * Functions return 0, EIO (a database error, logged once in sql.c) or,
+ * for the each_ functions, the first non-zero result of fn, which ends
+ * the walk. Strings are the caller's; those passed to fn live until fn
+ * returns. */
+#ifndef AN_STORE_SERIES_H
+#define AN_STORE_SERIES_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* Registers a source (configured ones are in the config), once. */
+int an_store_add_source(sqlite3 *db, const char *source, double at);
+/* Calls fn for every registered source. */
+int an_store_each_source(sqlite3 *db, int (*fn)(void *ctx, const char *source),
+                         void *ctx);
+
+/* Appends a scored value to the history; a series keeps one point per
+ * time (a resent point is stored once). */
+int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
+                       double t, double value, double score);
+
+/* Writes the checkpoint of a detector (blob: len bytes, copied), keyed
+ * "source/metric", replacing the one before. */
+int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
+                       double last_t, const void *blob, size_t len);
+/* Calls fn for every checkpoint. */
+int an_store_each_state(sqlite3 *db,
+                        int (*fn)(void *ctx, const char *key,
+                                  double sensitivity, double last_t,
+                                  const void *blob, size_t len),
+                        void *ctx);
+/* Calls fn for the points newer than their series' checkpoint, in the
+ * order stored: what a restart scores again. */
+int an_store_each_point_after_state(sqlite3 *db,
+                                    int (*fn)(void *ctx, const char *source,
+                                              const char *metric, double t,
+                                              double value),
+                                    void *ctx);
+
+#endif
