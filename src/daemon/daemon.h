@@ -29,10 +29,4 @@ typedef struct an_daemon {
  * which alone may touch evhttp). Returns 0, or ENOMEM. */
 int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *arg), void *arg);
 
-/* Seconds since the epoch, now. */
-double an_daemon_now(void);
-
-/* Seconds on a clock that never steps (for intervals and deadlines). */
-double an_daemon_monotonic(void);
-
 #endif

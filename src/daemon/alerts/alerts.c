@@ -1,6 +1,7 @@
 /* alerts.c: rules applied to anomalies, the lifecycle of alerts, and the
  * notifications each step queues. */
 #include "alerts/alerts.h"
+#include "clock.h"
 #include "conf.h"
 #include "feedback.h"
 #include "ids.h"
@@ -196,7 +197,7 @@ static int set_text(char **field, const char *value) {
 int an_alerts_acknowledge(sqlite3 *db, an_daemon_t *d, const char *id,
                           const char *notes, int false_positive, const char *by,
                           an_alert_t *out, an_alert_feedback_t *feedback) {
-  double now = an_daemon_now();
+  double now = an_clock_wall();
   an_alert_feedback_clear(feedback); /* from a first run of the batch */
   an_alert_clear(out);
   int rc = an_store_get_alert(db, id, out);
@@ -247,7 +248,7 @@ int an_alerts_resolve(sqlite3 *db, an_daemon_t *d, const char *id,
     return rc;
   if (set_text(&out->notes, notes) != 0)
     return ENOMEM;
-  return resolve(db, d, out, by, an_daemon_now());
+  return resolve(db, d, out, by, an_clock_wall());
 }
 
 /* Calls fn on each alert of ids (those gone meanwhile are skipped). */
@@ -277,7 +278,7 @@ int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id) {
   an_id_list_t ids;
   int rc = an_store_alerts_of_rule(db, rule_id, &ids);
   return rc != 0 ? rc
-                 : each_alert(db, d, &ids, an_daemon_now(), resolve_deleted);
+                 : each_alert(db, d, &ids, an_clock_wall(), resolve_deleted);
 }
 
 /* ---- the periodic check ---- */
@@ -337,7 +338,7 @@ static int check(sqlite3 *db, an_daemon_t *d, double now) {
 
 static int run_check(sqlite3 *db, void *arg) {
   an_alerts_t *a = arg;
-  return check(db, a->daemon, an_daemon_now());
+  return check(db, a->daemon, an_clock_wall());
 }
 
 static void check_done(void *arg, int rc) {

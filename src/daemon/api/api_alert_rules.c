@@ -5,6 +5,7 @@
 #include "alerts/alerts.h"
 #include "alerts/rules.h"
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "ids.h"
 #include "store/store_alerts.h"
@@ -72,7 +73,7 @@ void an_api_rule_create(an_request_t *req) {
   if (r == NULL)
     return;
   an_ids_new(r->id);
-  r->created_at = r->updated_at = an_daemon_now();
+  r->created_at = r->updated_at = an_clock_wall();
   an_api_submit(req, run_create, 201, r, rule_free, NULL);
 }
 
@@ -84,7 +85,7 @@ void an_api_rule_update(an_request_t *req) {
   if (r == NULL)
     return;
   snprintf(r->id, sizeof(r->id), "%s", id);
-  r->updated_at = an_daemon_now();
+  r->updated_at = an_clock_wall();
   char what[128];
   snprintf(what, sizeof(what), "alert rule %s", id);
   an_api_submit(req, run_update, 200, r, rule_free, what);

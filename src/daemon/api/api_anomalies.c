@@ -4,6 +4,7 @@
  * job's done callback. */
 #include "alerts/alerts.h"
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "engine.h"
 #include "feedback.h"
@@ -242,7 +243,7 @@ static int run_one(sqlite3 *db, void *arg) {
     rc = an_store_set_status(db, j->id, j->status);
   if (rc == 0 && j->feedback_type != NULL)
     return an_feedback_record(db, j->id, j->feedback_type, j->reason,
-                              an_daemon_now(), &j->anomaly, &j->sensitivity);
+                              an_clock_wall(), &j->anomaly, &j->sensitivity);
   if (rc == 0)
     rc = an_store_get_anomaly(db, j->id, &j->anomaly);
   return rc;
@@ -455,7 +456,7 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v == NULL || an_api_time(v, &a->detected_at) != 0)
     FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
          "epoch");
-  a->created_at = an_daemon_now();
+  a->created_at = an_clock_wall();
   if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
     FAIL("detectedAt is more than %g s ahead of the daemon's clock "
          "(MaxFutureSkew)",

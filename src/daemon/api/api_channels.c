@@ -3,6 +3,7 @@
  * answers show the URL's scheme and host only, and the routing key's last
  * four characters. */
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "store/store_alerts.h"
 
@@ -119,7 +120,7 @@ static int read_channel(yajl_val body, an_channel_t *c, char *err,
   c->type = strdup(type);
   c->url = strdup(url);
   c->routing_key = key != NULL ? strdup(key) : NULL;
-  c->created_at = an_daemon_now();
+  c->created_at = an_clock_wall();
   return 0;
 }
 

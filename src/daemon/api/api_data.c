@@ -7,6 +7,7 @@
  * whole before the next, as if each had been scored in one go. */
 #include "alerts/alerts.h"
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "engine.h"
 #include "grow.h"
@@ -360,7 +361,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->kind = strdup(an_kind_name(r->kind));
       a->p_value = r->p_value;
       a->ncd = NAN;
-      a->created_at = an_daemon_now();
+      a->created_at = an_clock_wall();
       if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
           a->kind == NULL)
         g->failed = 1;
@@ -387,7 +388,7 @@ static void write_error(an_jw_t *g, const point_error_t *e) {
 
 static int store_data(sqlite3 *db, void *arg) {
   data_job_t *j = arg;
-  double now = an_daemon_now();
+  double now = an_clock_wall();
   int rc = 0, inserted;
   if (j->answer.failed)
     return ENOMEM; /* the answer is incomplete: none of it is stored */
@@ -531,7 +532,7 @@ void an_api_data_post(an_request_t *req) {
   j->req = req;
   j->daemon = d;
   j->body = body;
-  j->now = an_daemon_now();
+  j->now = an_clock_wall();
   an_jw_init(&j->answer);
   j->turn = evtimer_new(d->base, score_turn, j);
   if (j->turn == NULL) {

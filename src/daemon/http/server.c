@@ -1,5 +1,6 @@
 /* server.c: evhttp, routing, authentication, limits and replies. */
 #include "http/server.h"
+#include "clock.h"
 #include "conf.h"
 #include "http/auth.h"
 #include "http/frontdoor.h"
@@ -217,7 +218,7 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
   static time_t date_of;
   static char date[64];
-  time_t now = time(NULL);
+  time_t now = (time_t)an_clock_wall();
   if (now != date_of) { /* what evhttp would format on every reply */
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -375,7 +376,7 @@ static int admit(an_request_t *r, an_role_t need) {
   an_server_t *s = r->server;
   const an_config_t *c = s->daemon->config;
   size_t bucket = c->nkeys; /* callers without a key share the last */
-  double now = an_daemon_monotonic();
+  double now = an_clock_monotonic();
   int retry = 1;
 
   r->role = AN_ROLE_ADMIN;

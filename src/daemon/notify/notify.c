@@ -1,6 +1,7 @@
 /* notify.c: the delivery thread that empties the outbox. */
 #include "notify/notify.h"
 #include "backoff.h"
+#include "clock.h"
 #include "conf.h"
 #include "config.h"
 #include "json.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_TRANSFERS 64     /* deliveries in flight at once */
@@ -100,7 +100,7 @@ static void record(an_notify_t *n, const an_delivery_t *dl, int state,
  * answer when there was one. */
 static void finish(an_notify_t *n, transfer_t *t, CURLcode rc) {
   const an_delivery_t *dl = &t->dl;
-  double now = an_daemon_now();
+  double now = an_clock_wall();
   char err[512];
   long status = 0;
   if (rc == CURLE_OK)
@@ -300,7 +300,7 @@ static double look(an_notify_t *n, double now) {
     if (n->nflight < MAX_TRANSFERS &&
         !in_flight(n, due[i].id, due[i].channel, &to_channel) &&
         to_channel < PER_CHANNEL)
-      start(n, &due[i], an_daemon_now());
+      start(n, &due[i], an_clock_wall());
     an_delivery_clear(&due[i]);
   }
   free(due);
@@ -341,7 +341,7 @@ static void *run(void *arg) {
   an_notify_t *n = arg;
   double look_at = 0; /* when to look at the outbox next */
   while (!atomic_load(&n->stopping)) {
-    double now = an_daemon_now();
+    double now = an_clock_wall();
     if (atomic_exchange(&n->woken, 0) || now >= look_at)
       look_at = look(n, now);
     int running;
@@ -350,7 +350,7 @@ static void *run(void *arg) {
       look_at = 0; /* room for more, or the next of the same alert */
       continue;
     }
-    double wait = fmax(0, fmin(look_at - an_daemon_now(), POLL_SECONDS));
+    double wait = fmax(0, fmin(look_at - an_clock_wall(), POLL_SECONDS));
     curl_multi_poll(n->multi, NULL, 0, (int)(wait * 1000), NULL);
   }
   return NULL;
@@ -378,7 +378,7 @@ int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
     return ENOMEM;
   }
   n->daemon = d;
-  unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)getpid();
+  unsigned long seed = (unsigned long)an_clock_wall() ^ (unsigned long)getpid();
   n->rand48[0] = (unsigned short)seed;
   n->rand48[1] = (unsigned short)(seed >> 16);
   n->rand48[2] = 0x330e;
