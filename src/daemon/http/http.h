@@ -1,8 +1,8 @@
 /* http.h: what a request handler sees. The server (server.c) parses the
  * request, checks the key and its role against the route, and calls the
  * handler on the event loop thread. Every handler ends in exactly one
- * reply, now or later: it may keep the request, hand work to a worker
- * thread and reply from a function run with an_daemon_defer(). */
+ * reply, now or later: it may keep the request, hand work to the store
+ * (an_store_submit) and reply when the store hands it back on the loop. */
 #ifndef AN_HTTP_H
 #define AN_HTTP_H
 

@@ -131,34 +131,6 @@ static int parse_query(an_request_t *r, const char *query, char *err,
   return 0;
 }
 
-/* ---- defer: worker threads hand results back to the loop ---- */
-
-typedef struct deferred {
-  void (*fn)(void *);
-  void *arg;
-} deferred_t;
-
-static void run_deferred(evutil_socket_t fd, short what, void *arg) {
-  deferred_t *d = arg;
-  d->fn(d->arg);
-  free(d);
-}
-
-int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *), void *arg) {
-  static const struct timeval now = {0, 0};
-  deferred_t *d = malloc(sizeof(*d));
-  if (d == NULL)
-    return ENOMEM;
-  d->fn = fn;
-  d->arg = arg;
-  if (event_base_once(daemon->base, -1, EV_TIMEOUT, run_deferred, d, &now) !=
-      0) {
-    free(d);
-    return ENOMEM;
-  }
-  return 0;
-}
-
 /* ---- the request as handlers see it ---- */
 
 an_daemon_t *an_request_daemon(an_request_t *r) { return r->server->daemon; }

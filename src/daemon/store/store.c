@@ -42,7 +42,7 @@ struct an_store {
   int stopping;       /* guarded by lock */
   int idle;           /* guarded by lock: the worker waits for work */
   /* Committed batches go back to the loop through this list and an
-   * eventfd rather than an_daemon_defer(): that takes the event base's
+   * eventfd rather than event_base_once(): that takes the event base's
    * lock, which the busy loop holds most of the time, and allocates. */
   job_t *done;           /* guarded by lock: committed, not yet answered */
   job_t **done_tail;     /* guarded by lock */
