@@ -5,7 +5,6 @@
 #include "alerts/alerts.h"
 #include "alerts/rules.h"
 #include "api/api.h"
-#include "clock.h"
 #include "conf.h"
 #include "ids.h"
 #include "store/store_alerts.h"
@@ -73,7 +72,7 @@ void an_api_rule_create(an_request_t *req) {
   if (r == NULL)
     return;
   an_ids_new(r->id);
-  r->created_at = r->updated_at = an_clock_wall();
+  r->created_at = r->updated_at = an_request_now(req);
   an_api_submit(req, run_create, 201, r, rule_free, NULL);
 }
 
@@ -85,7 +84,7 @@ void an_api_rule_update(an_request_t *req) {
   if (r == NULL)
     return;
   snprintf(r->id, sizeof(r->id), "%s", id);
-  r->updated_at = an_clock_wall();
+  r->updated_at = an_request_now(req);
   char what[128];
   snprintf(what, sizeof(what), "alert rule %s", id);
   an_api_submit(req, run_update, 200, r, rule_free, what);

@@ -4,7 +4,6 @@
  * job's done callback. */
 #include "alerts/alerts.h"
 #include "api/api.h"
-#include "clock.h"
 #include "conf.h"
 #include "engine.h"
 #include "feedback.h"
@@ -224,6 +223,7 @@ typedef struct one_job {
   char id[64];
   int status;                   /* PATCH: the new status, -1 for none */
   char *feedback_type, *reason; /* feedback */
+  double now;                   /* the request's */
   double sensitivity;
   an_anomaly_t anomaly;
 } one_job_t;
@@ -242,8 +242,8 @@ static int run_one(sqlite3 *db, void *arg) {
   if (j->status >= 0)
     rc = an_store_set_status(db, j->id, j->status);
   if (rc == 0 && j->feedback_type != NULL)
-    return an_feedback_record(db, j->id, j->feedback_type, j->reason,
-                              an_clock_wall(), &j->anomaly, &j->sensitivity);
+    return an_feedback_record(db, j->id, j->feedback_type, j->reason, j->now,
+                              &j->anomaly, &j->sensitivity);
   if (rc == 0)
     rc = an_store_get_anomaly(db, j->id, &j->anomaly);
   return rc;
@@ -291,6 +291,7 @@ static one_job_t *one_job(an_request_t *req) {
     return NULL;
   }
   j->req = req;
+  j->now = an_request_now(req);
   j->status = -1;
   snprintf(j->id, sizeof(j->id), "%s", id);
   return j;
@@ -413,7 +414,7 @@ static int is_text(yajl_val v, size_t max) {
 
 /* Reads anomalies[i] into a. Returns 0, or EINVAL with the field in err
  * (a is then cleared). */
-static int read_item(yajl_val o, size_t i, const an_config_t *c,
+static int read_item(yajl_val o, size_t i, const an_config_t *c, double now,
                      an_anomaly_t *a, char *err, size_t errlen) {
   const char *text;
   yajl_val v;
@@ -456,7 +457,7 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v == NULL || an_api_time(v, &a->detected_at) != 0)
     FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
          "epoch");
-  a->created_at = an_clock_wall();
+  a->created_at = now;
   if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
     FAIL("detectedAt is more than %g s ahead of the daemon's clock "
          "(MaxFutureSkew)",
@@ -581,8 +582,8 @@ void an_api_anomalies_ingest(an_request_t *req) {
   /* A bad item is reported in the answer and the others are stored: one
    * bad series must not lose the good anomalies sent with it. */
   for (size_t i = 0; i < list->u.array.len; i++) {
-    if (read_item(list->u.array.values[i], i, d->config, &j->items[j->n], err,
-                  sizeof(err)) == 0) {
+    if (read_item(list->u.array.values[i], i, d->config, an_request_now(req),
+                  &j->items[j->n], err, sizeof(err)) == 0) {
       j->n++;
       continue;
     }

@@ -7,7 +7,6 @@
  * whole before the next, as if each had been scored in one go. */
 #include "alerts/alerts.h"
 #include "api/api.h"
-#include "clock.h"
 #include "conf.h"
 #include "engine.h"
 #include "grow.h"
@@ -58,7 +57,7 @@ typedef struct data_job {
   /* while it is scored (loop thread): the parsed body, kept until the
    * last point is scored; points NULL for one point */
   yajl_val body, points;
-  double now; /* the request's arrival: a point's default timestamp */
+  double now; /* the request's (an_request_now): a point's default time */
   size_t next, accepted;
   point_error_t first;
   struct event *turn;      /* scores the next chunk */
@@ -361,7 +360,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->kind = strdup(an_kind_name(r->kind));
       a->p_value = r->p_value;
       a->ncd = NAN;
-      a->created_at = an_clock_wall();
+      a->created_at = j->now;
       if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
           a->kind == NULL)
         g->failed = 1;
@@ -388,12 +387,11 @@ static void write_error(an_jw_t *g, const point_error_t *e) {
 
 static int store_data(sqlite3 *db, void *arg) {
   data_job_t *j = arg;
-  double now = an_clock_wall();
   int rc = 0, inserted;
   if (j->answer.failed)
     return ENOMEM; /* the answer is incomplete: none of it is stored */
   for (size_t i = 0; rc == 0 && i < j->nnew_sources; i++)
-    rc = an_store_add_source(db, j->new_sources[i], now);
+    rc = an_store_add_source(db, j->new_sources[i], j->now);
   for (size_t i = 0; rc == 0 && i < j->nrows; i++)
     rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
                             j->rows[i].t, j->rows[i].value, j->rows[i].score);
@@ -532,7 +530,7 @@ void an_api_data_post(an_request_t *req) {
   j->req = req;
   j->daemon = d;
   j->body = body;
-  j->now = an_clock_wall();
+  j->now = an_request_now(req);
   an_jw_init(&j->answer);
   j->turn = evtimer_new(d->base, score_turn, j);
   if (j->turn == NULL) {

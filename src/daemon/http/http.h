@@ -28,6 +28,11 @@ extern const an_route_t an_routes[];
 
 an_daemon_t *an_request_daemon(an_request_t *req);
 
+/* The wall clock (an_clock_wall) read once when the request was
+ * dispatched: the one now of the request and of the store work it queues,
+ * so that none of it reads the clock again. */
+double an_request_now(an_request_t *req);
+
 /* The path segment named in the route pattern, URL-decoded; NULL if none. */
 const char *an_request_param(an_request_t *req, const char *name);
 

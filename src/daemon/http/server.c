@@ -51,6 +51,7 @@ struct an_request {
   an_server_t *server;
   const char *route; /* the pattern, for metrics */
   const char *method;
+  double now; /* an_request_now() */
   char *param_names[MAX_PARAMS];
   char *param_values[MAX_PARAMS];
   int nparams;
@@ -134,6 +135,8 @@ static int parse_query(an_request_t *r, const char *query, char *err,
 /* ---- the request as handlers see it ---- */
 
 an_daemon_t *an_request_daemon(an_request_t *r) { return r->server->daemon; }
+
+double an_request_now(an_request_t *r) { return r->now; }
 
 const char *an_request_param(an_request_t *r, const char *name) {
   for (int i = 0; i < r->nparams; i++)
@@ -430,6 +433,7 @@ static void handle(struct evhttp_request *req, void *arg) {
   }
   r->req = req;
   r->server = s;
+  r->now = an_clock_wall();
   r->route = "unmatched";
   r->method = method_name(evhttp_request_get_command(req));
   s->pending++;
