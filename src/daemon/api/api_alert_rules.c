@@ -101,7 +101,7 @@ static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
 }
 
 static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
-  int rc = an_alerts_resolve_rule(db, j->daemon, j->data);
+  int rc = an_alerts_resolve_rule(db, j->daemon, j->data, j->now);
   return rc != 0 ? rc : an_store_delete_rule(db, j->data);
 }
 

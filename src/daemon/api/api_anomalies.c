@@ -374,6 +374,7 @@ typedef struct item_error {
 typedef struct ingest_job {
   an_request_t *req;
   an_daemon_t *daemon; /* for the store worker, as in api_data.c */
+  double now;          /* the request's */
   an_anomaly_t *items; /* the valid ones */
   size_t n;
   size_t received;
@@ -505,7 +506,8 @@ static int run_ingest(sqlite3 *db, void *arg) {
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
-    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], &inserted);
+    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], j->now,
+                                      &inserted);
     if (rc != 0)
       return rc;
     j->stored += inserted;
@@ -577,12 +579,13 @@ void an_api_anomalies_ingest(an_request_t *req) {
   }
   j->req = req;
   j->daemon = an_request_daemon(req);
+  j->now = an_request_now(req);
   j->received = list->u.array.len;
   char err[300], first[300];
   /* A bad item is reported in the answer and the others are stored: one
    * bad series must not lose the good anomalies sent with it. */
   for (size_t i = 0; i < list->u.array.len; i++) {
-    if (read_item(list->u.array.values[i], i, d->config, an_request_now(req),
+    if (read_item(list->u.array.values[i], i, d->config, j->now,
                   &j->items[j->n], err, sizeof(err)) == 0) {
       j->n++;
       continue;

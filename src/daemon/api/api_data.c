@@ -396,7 +396,8 @@ static int store_data(sqlite3 *db, void *arg) {
     rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
                             j->rows[i].t, j->rows[i].value, j->rows[i].score);
   for (size_t i = 0; rc == 0 && i < j->nanomalies; i++)
-    rc = an_alerts_record_anomaly(db, j->daemon, &j->anomalies[i], &inserted);
+    rc = an_alerts_record_anomaly(db, j->daemon, &j->anomalies[i], j->now,
+                                  &inserted);
   return rc;
 }
 
