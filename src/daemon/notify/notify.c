@@ -96,11 +96,10 @@ static void record(an_notify_t *n, const an_delivery_t *dl, int state,
            dl->alert_id, dl->channel);
 }
 
-/* Records the end of transfer t: curl's result rc, and the receiver's
- * answer when there was one. */
-static void finish(an_notify_t *n, transfer_t *t, CURLcode rc) {
+/* Records the end of transfer t at now: curl's result rc, and the
+ * receiver's answer when there was one. */
+static void finish(an_notify_t *n, transfer_t *t, CURLcode rc, double now) {
   const an_delivery_t *dl = &t->dl;
-  double now = an_clock_wall();
   char err[512];
   long status = 0;
   if (rc == CURLE_OK)
@@ -300,7 +299,7 @@ static double look(an_notify_t *n, double now) {
     if (n->nflight < MAX_TRANSFERS &&
         !in_flight(n, due[i].id, due[i].channel, &to_channel) &&
         to_channel < PER_CHANNEL)
-      start(n, &due[i], an_clock_wall());
+      start(n, &due[i], now);
     an_delivery_clear(&due[i]);
   }
   free(due);
@@ -312,8 +311,8 @@ static double look(an_notify_t *n, double now) {
   return isnan(next) ? now + POLL_SECONDS : fmin(next, now + POLL_SECONDS);
 }
 
-/* Records the transfers that ended. Returns how many. */
-static int reap(an_notify_t *n) {
+/* Records the transfers that ended, at now. Returns how many. */
+static int reap(an_notify_t *n, double now) {
   int ended = 0, left;
   CURLMsg *msg;
   while ((msg = curl_multi_info_read(n->multi, &left)) != NULL) {
@@ -328,7 +327,7 @@ static int reap(an_notify_t *n) {
         n->flight[i] = n->flight[--n->nflight];
         break;
       }
-    finish(n, t, rc);
+    finish(n, t, rc, now);
     transfer_free(t);
     ended++;
   }
@@ -341,16 +340,16 @@ static void *run(void *arg) {
   an_notify_t *n = arg;
   double look_at = 0; /* when to look at the outbox next */
   while (!atomic_load(&n->stopping)) {
-    double now = an_clock_wall();
+    double now = an_clock_wall(); /* the one of this turn */
     if (atomic_exchange(&n->woken, 0) || now >= look_at)
       look_at = look(n, now);
     int running;
     curl_multi_perform(n->multi, &running);
-    if (reap(n) > 0) {
+    if (reap(n, now) > 0) {
       look_at = 0; /* room for more, or the next of the same alert */
       continue;
     }
-    double wait = fmax(0, fmin(look_at - an_clock_wall(), POLL_SECONDS));
+    double wait = fmax(0, fmin(look_at - now, POLL_SECONDS));
     curl_multi_poll(n->multi, NULL, 0, (int)(wait * 1000), NULL);
   }
   return NULL;
