@@ -217,6 +217,22 @@ static an_alert_t get_alert(world_t *w, const char *id) {
   return c.alert;
 }
 
+/* The status of alert id: "pending", "firing", ... */
+static const char *status(world_t *w, const char *id) {
+  an_alert_t a = get_alert(w, id);
+  const char *name = an_alert_status_name(a.status);
+  an_alert_clear(&a);
+  return name;
+}
+
+/* The id of the open alert of source's cpu, which must be there. */
+static void open_id(world_t *w, const char *source, char id[AN_UUID_LEN + 1]) {
+  an_alert_t a;
+  assert_int_equal(open_alert(w, source, &a), 0);
+  memcpy(id, a.id, AN_UUID_LEN + 1);
+  an_alert_clear(&a);
+}
+
 static int outbox_fn(sqlite3 *db, void *arg) {
   call_t *c = arg;
   an_delivery_t *rows;
@@ -244,18 +260,34 @@ static void assert_outbox(world_t *w, const char *id, const char *expected) {
   assert_string_equal(c.text, expected);
 }
 
+/* That alert id was resolved by by at t. */
+static void assert_resolved(world_t *w, const char *id, const char *by,
+                            double t) {
+  an_alert_t a = get_alert(w, id);
+  assert_string_equal(an_alert_status_name(a.status), "resolved");
+  assert_string_equal(a.resolved_by, by);
+  assert_true(a.resolved_at == t);
+  an_alert_clear(&a);
+}
+
+/* Adds the rule of spec, records web-1's first anomaly (a1) at T0, and
+ * gives the id of the alert it opened. */
+static void first_alert(world_t *w, rule_spec_t spec,
+                        char id[AN_UUID_LEN + 1]) {
+  add_rule(w, spec);
+  record(w, "a1", "web-1", 0.9, T0);
+  open_id(w, "web-1", id);
+}
+
 /* ---- the tests ---- */
 
 /* Pending until minHits anomalies came, then firing: one trigger per
  * channel, none for the anomalies after. */
 static void test_fires_at_min_hits(void **state) {
   world_t *w = *state;
-  add_rule(w, (rule_spec_t){.min_hits = 3, .window = 600});
-  record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
   char id[AN_UUID_LEN + 1];
-  memcpy(id, a.id, sizeof(id));
+  first_alert(w, (rule_spec_t){.min_hits = 3, .window = 600}, id);
+  an_alert_t a = get_alert(w, id);
   assert_string_equal(an_alert_status_name(a.status), "pending");
   assert_int_equal(a.hits, 1);
   assert_true(a.created_at == T0);
@@ -288,22 +320,29 @@ static void test_fires_at_min_hits(void **state) {
   assert_outbox(w, id, "trigger>ops pending @+20");
 }
 
+static int anomaly_fn(sqlite3 *db, void *arg) {
+  call_t *c = arg;
+  return an_store_get_anomaly(db, c->id, &c->anomaly);
+}
+
 /* A pending alert whose window passes is dropped; its anomalies stay. */
 static void test_pending_expires(void **state) {
   world_t *w = *state;
+  char id[AN_UUID_LEN + 1];
+  an_alert_t a;
   add_rule(w, (rule_spec_t){.min_hits = 2, .window = 60});
   record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  an_alert_clear(&a);
   check_at(w, T0 + 60); /* the window is still open */
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  an_alert_clear(&a);
+  open_id(w, "web-1", id);
   check_at(w, T0 + 61);
   assert_int_equal(open_alert(w, "web-1", &a), ENOENT);
+  call_t c = {.id = "a1"};
+  assert_int_equal(run(w, anomaly_fn, &c), 0);
+  an_anomaly_clear(&c.anomaly);
   /* the next anomaly starts counting again */
   record(w, "a2", "web-1", 0.9, T0 + 70);
   assert_int_equal(open_alert(w, "web-1", &a), 0);
+  assert_string_not_equal(a.id, id);
   assert_int_equal(a.hits, 1);
   assert_string_equal(a.first_anomaly_id, "a2");
   an_alert_clear(&a);
@@ -313,17 +352,12 @@ static void test_pending_expires(void **state) {
  * the trigger went to, at the time it happened. */
 static void test_acknowledge_and_resolve(void **state) {
   world_t *w = *state;
-  add_rule(w, (rule_spec_t){.min_hits = 1, .window = 600});
-  record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  char id[AN_UUID_LEN + 1];
-  memcpy(id, a.id, sizeof(id));
-  assert_string_equal(an_alert_status_name(a.status), "firing");
-  an_alert_clear(&a);
+  char id[AN_UUID_LEN + 1], next[AN_UUID_LEN + 1];
+  first_alert(w, (rule_spec_t){.min_hits = 1, .window = 600}, id);
+  assert_string_equal(status(w, id), "firing");
 
   assert_int_equal(acknowledge(w, id, T0 + 30), 0);
-  a = get_alert(w, id);
+  an_alert_t a = get_alert(w, id);
   assert_string_equal(an_alert_status_name(a.status), "acknowledged");
   assert_true(a.acknowledged_at == T0 + 30);
   assert_string_equal(a.acknowledged_by, "ops-key");
@@ -338,11 +372,7 @@ static void test_acknowledge_and_resolve(void **state) {
   assert_outbox(w, id, "trigger>ops pending @+0, acknowledge>ops pending @+30");
 
   assert_int_equal(resolve(w, id, T0 + 60), 0);
-  a = get_alert(w, id);
-  assert_string_equal(an_alert_status_name(a.status), "resolved");
-  assert_true(a.resolved_at == T0 + 60);
-  assert_string_equal(a.resolved_by, "ops-key");
-  an_alert_clear(&a);
+  assert_resolved(w, id, "ops-key", T0 + 60);
   assert_outbox(w, id,
                 "trigger>ops pending @+0, acknowledge>ops pending @+30, "
                 "resolve>ops pending @+60");
@@ -357,19 +387,16 @@ static void test_acknowledge_and_resolve(void **state) {
                 "resolve>ops pending @+60");
   /* the next anomaly opens a new alert */
   record(w, "a2", "web-1", 0.9, T0 + 90);
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  assert_string_not_equal(a.id, id);
-  an_alert_clear(&a);
+  open_id(w, "web-1", next);
+  assert_string_not_equal(next, id);
 }
 
 /* Acknowledged as a false positive: feedback on the anomaly that fired. */
 static void test_acknowledge_false_positive(void **state) {
   world_t *w = *state;
-  add_rule(w, (rule_spec_t){.min_hits = 1, .window = 600});
-  record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  call_t c = {.id = a.id, .now = T0 + 10, .false_positive = 1};
+  char id[AN_UUID_LEN + 1];
+  first_alert(w, (rule_spec_t){.min_hits = 1, .window = 600}, id);
+  call_t c = {.id = id, .now = T0 + 10, .false_positive = 1};
   assert_int_equal(run(w, acknowledge_fn, &c), 0);
   assert_true(c.alert.false_positive);
   assert_true(c.feedback.given);
@@ -377,34 +404,22 @@ static void test_acknowledge_false_positive(void **state) {
   assert_true(c.feedback.sensitivity < 1);
   an_alert_clear(&c.alert);
   an_alert_feedback_clear(&c.feedback);
-  an_alert_clear(&a);
 }
 
 /* Resolved once its series has been quiet for resolveAfter, measured from
  * its last anomaly. */
 static void test_auto_resolve(void **state) {
   world_t *w = *state;
-  add_rule(w,
-           (rule_spec_t){.min_hits = 1, .window = 600, .resolve_after = 300});
-  record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
   char id[AN_UUID_LEN + 1];
-  memcpy(id, a.id, sizeof(id));
-  an_alert_clear(&a);
+  first_alert(
+      w, (rule_spec_t){.min_hits = 1, .window = 600, .resolve_after = 300}, id);
   check_at(w, T0 + 200);
   record(w, "a2", "web-1", 0.9, T0 + 200);
   check_at(w, T0 + 300); /* quiet for 100 s only */
   check_at(w, T0 + 499);
-  a = get_alert(w, id);
-  assert_string_equal(an_alert_status_name(a.status), "firing");
-  an_alert_clear(&a);
+  assert_string_equal(status(w, id), "firing");
   check_at(w, T0 + 500);
-  a = get_alert(w, id);
-  assert_string_equal(an_alert_status_name(a.status), "resolved");
-  assert_string_equal(a.resolved_by, "auto");
-  assert_true(a.resolved_at == T0 + 500);
-  an_alert_clear(&a);
+  assert_resolved(w, id, "auto", T0 + 500);
   assert_outbox(w, id, "trigger>ops pending @+0, resolve>ops pending @+500");
 }
 
@@ -412,36 +427,32 @@ static void test_auto_resolve(void **state) {
  * escalation's channel hears what follows. */
 static void test_escalation(void **state) {
   world_t *w = *state;
+  char a[AN_UUID_LEN + 1], b[AN_UUID_LEN + 1];
   add_rule(w, (rule_spec_t){.min_hits = 1,
                             .window = 600,
                             .escalation_timeout = 120,
                             .escalate_to = "boss"});
   record(w, "a1", "web-1", 0.9, T0);
   record(w, "b1", "web-2", 0.9, T0);
-  an_alert_t a, b;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  assert_int_equal(open_alert(w, "web-2", &b), 0);
-  assert_int_equal(acknowledge(w, b.id, T0 + 60), 0); /* in time */
+  open_id(w, "web-1", a);
+  open_id(w, "web-2", b);
+  assert_int_equal(acknowledge(w, b, T0 + 60), 0); /* in time */
   check_at(w, T0 + 119);
-  an_alert_t x = get_alert(w, a.id);
+  an_alert_t x = get_alert(w, a);
   assert_true(isnan(x.escalated_at));
   an_alert_clear(&x);
   check_at(w, T0 + 120);
-  x = get_alert(w, a.id);
+  x = get_alert(w, a);
   assert_true(x.escalated_at == T0 + 120);
   an_alert_clear(&x);
   check_at(w, T0 + 200); /* once */
-  assert_outbox(w, a.id,
-                "trigger>ops pending @+0, escalate>boss pending @+120");
-  assert_outbox(w, b.id,
-                "trigger>ops pending @+0, acknowledge>ops pending @+60");
-  assert_int_equal(acknowledge(w, a.id, T0 + 300), 0);
-  assert_outbox(w, a.id,
+  assert_outbox(w, a, "trigger>ops pending @+0, escalate>boss pending @+120");
+  assert_outbox(w, b, "trigger>ops pending @+0, acknowledge>ops pending @+60");
+  assert_int_equal(acknowledge(w, a, T0 + 300), 0);
+  assert_outbox(w, a,
                 "trigger>ops pending @+0, escalate>boss pending @+120, "
                 "acknowledge>ops pending @+300, acknowledge>boss pending "
                 "@+300");
-  an_alert_clear(&a);
-  an_alert_clear(&b);
 }
 
 static int silence_fn(sqlite3 *db, void *arg) {
@@ -458,6 +469,7 @@ static int silence_fn(sqlite3 *db, void *arg) {
  * is recorded all the same. */
 static void test_silence(void **state) {
   world_t *w = *state;
+  char a[AN_UUID_LEN + 1], b[AN_UUID_LEN + 1], later[AN_UUID_LEN + 1];
   add_rule(w, (rule_spec_t){.min_hits = 1,
                             .window = 600,
                             .escalation_timeout = 120,
@@ -466,31 +478,23 @@ static void test_silence(void **state) {
   assert_int_equal(run(w, silence_fn, &c), 0);
   record(w, "a1", "web-1", 0.9, T0);
   record(w, "b1", "web-2", 0.9, T0); /* not matched */
-  an_alert_t a, b;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  assert_int_equal(open_alert(w, "web-2", &b), 0);
-  assert_string_equal(an_alert_status_name(a.status), "firing");
-  assert_true(a.silenced);
-  assert_false(b.silenced);
-  assert_outbox(w, a.id, "trigger>ops silenced @+0");
-  assert_outbox(w, b.id, "trigger>ops pending @+0");
+  open_id(w, "web-1", a);
+  open_id(w, "web-2", b);
+  an_alert_t x = get_alert(w, a);
+  assert_string_equal(an_alert_status_name(x.status), "firing");
+  assert_true(x.silenced);
+  an_alert_clear(&x);
+  assert_outbox(w, a, "trigger>ops silenced @+0");
+  assert_outbox(w, b, "trigger>ops pending @+0");
   check_at(w, T0 + 120);
-  assert_outbox(w, a.id,
-                "trigger>ops silenced @+0, escalate>boss silenced "
-                "@+120");
+  assert_outbox(w, a, "trigger>ops silenced @+0, escalate>boss silenced @+120");
   /* nobody was paged: nobody hears it resolved */
-  assert_int_equal(resolve(w, a.id, T0 + 130), 0);
-  assert_outbox(w, a.id,
-                "trigger>ops silenced @+0, escalate>boss silenced "
-                "@+120");
-  an_alert_clear(&a);
+  assert_int_equal(resolve(w, a, T0 + 130), 0);
+  assert_outbox(w, a, "trigger>ops silenced @+0, escalate>boss silenced @+120");
   /* once the silence has ended, the series pages again */
   record(w, "a2", "web-1", 0.9, T0 + 1000);
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
-  assert_false(a.silenced);
-  assert_outbox(w, a.id, "trigger>ops pending @+1000");
-  an_alert_clear(&a);
-  an_alert_clear(&b);
+  open_id(w, "web-1", later);
+  assert_outbox(w, later, "trigger>ops pending @+1000");
 }
 
 static int resolve_rule_fn(sqlite3 *db, void *arg) {
@@ -501,19 +505,12 @@ static int resolve_rule_fn(sqlite3 *db, void *arg) {
 /* Deleting a rule resolves its open alerts where they paged. */
 static void test_rule_deleted(void **state) {
   world_t *w = *state;
-  add_rule(w, (rule_spec_t){.min_hits = 1, .window = 600});
-  record(w, "a1", "web-1", 0.9, T0);
-  an_alert_t a;
-  assert_int_equal(open_alert(w, "web-1", &a), 0);
+  char id[AN_UUID_LEN + 1];
+  first_alert(w, (rule_spec_t){.min_hits = 1, .window = 600}, id);
   call_t c = {.now = T0 + 45};
   assert_int_equal(run(w, resolve_rule_fn, &c), 0);
-  an_alert_t x = get_alert(w, a.id);
-  assert_string_equal(an_alert_status_name(x.status), "resolved");
-  assert_string_equal(x.resolved_by, "rule deleted");
-  assert_true(x.resolved_at == T0 + 45);
-  an_alert_clear(&x);
-  assert_outbox(w, a.id, "trigger>ops pending @+0, resolve>ops pending @+45");
-  an_alert_clear(&a);
+  assert_resolved(w, id, "rule deleted", T0 + 45);
+  assert_outbox(w, id, "trigger>ops pending @+0, resolve>ops pending @+45");
 }
 
 int main(void) {
