@@ -1,6 +1,5 @@
 #include "store/sql.h"
 #include "clock.h"
-#include "daemon.h"
 #include "grow.h"
 #include "lograte.h"
 
