@@ -1,7 +1,7 @@
-/* clock.h: the one home of the clock, for the plugin, the daemon and the
- * tools. Read it once per unit of work (a request, a job, a turn of a
- * loop) and pass that now down, so that what runs below it can be tested
- * at chosen times. */
+/* clock.h: the one home of the clock, for the plugin and the daemon.
+ * Read it once per unit of work (a request, a job, a turn of a loop) and
+ * pass that now down, so that what runs below it can be tested at chosen
+ * times. Neither function can fail. */
 #ifndef AN_CLOCK_H
 #define AN_CLOCK_H
 
