@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
@@ -64,7 +65,7 @@ static char faulted[1 << 16]; /* the answer to the faulted request */
 
 static int sync_channels(sqlite3 *db, void *arg) {
   an_daemon_t *daemon = arg;
-  return an_store_sync_channels(db, daemon->config, an_daemon_now());
+  return an_store_sync_channels(db, daemon->config, an_clock_wall());
 }
 
 static int free_port(void) {

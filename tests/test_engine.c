@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "series.h"
 #include "store/store.h"
+#include "store/store_series.h"
 #include "testutil.h"
 
 #include <errno.h>

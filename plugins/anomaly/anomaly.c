@@ -8,6 +8,8 @@
 #include <collectd/core/daemon/utils_cache.h>
 #include <collectd/core/utils/common/common.h>
 
+#include "bucket.h"
+#include "clock.h"
 #include "detector.h"
 #include "forwarder.h"
 #include "select.h"
@@ -54,8 +56,7 @@ static an_series_table_t *table;
 static an_forwarder_t *forwarder;
 
 static pthread_mutex_t notify_lock = PTHREAD_MUTEX_INITIALIZER;
-static double notify_tokens = NOTIFY_BURST;
-static cdtime_t notify_last;
+static an_bucket_t notify_bucket; /* guarded by notify_lock */
 
 /* ---- configuration ---- */
 
@@ -222,15 +223,9 @@ static char *anomaly_record(const char *host, const char *metric, cdtime_t time,
 
 static int may_notify(void) {
   pthread_mutex_lock(&notify_lock);
-  cdtime_t now = cdtime();
-  if (notify_last != 0)
-    notify_tokens = fmin(NOTIFY_BURST,
-                         notify_tokens + CDTIME_T_TO_DOUBLE(now - notify_last) *
-                                             NOTIFY_RATE);
-  notify_last = now;
-  int ok = notify_tokens >= 1;
-  if (ok)
-    notify_tokens -= 1;
+  /* read under the lock, so that the bucket sees time in order */
+  int ok = an_bucket_take(&notify_bucket, NOTIFY_RATE, NOTIFY_BURST,
+                          an_clock_monotonic(), NULL);
   pthread_mutex_unlock(&notify_lock);
   return ok;
 }

@@ -1,5 +1,6 @@
 #include "forwarder.h"
 #include "backoff.h"
+#include "clock.h"
 #include "spool.h"
 
 #include <curl/curl.h>
@@ -44,12 +45,6 @@ struct an_forwarder {
   uint32_t tuning_hash;       /* of the last tuning answer, to log changes */
   an_forwarder_stats_t stats; /* guarded by lock */
 };
-
-static double monotonic(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void logf_(an_forwarder_t *f, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -217,8 +212,9 @@ static off_t spool_pending(an_forwarder_t *f) {
 
 static void went_down(an_forwarder_t *f) {
   f->failures++;
-  f->retry_at = monotonic() + an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX,
-                                               f->failures, drand48());
+  f->retry_at =
+      an_clock_monotonic() +
+      an_backoff_delay(BACKOFF_FIRST, BACKOFF_MAX, f->failures, drand48());
   pthread_mutex_lock(&f->lock);
   f->stats.failures++;
   pthread_mutex_unlock(&f->lock);
@@ -330,31 +326,26 @@ static void *run(void *arg) {
   for (;;) {
     pthread_mutex_lock(&f->lock);
     while (f->head == NULL && !f->stopping) {
-      double now = monotonic(), until = now + 1.0;
+      double now = an_clock_monotonic(), until = now + 1.0;
       if (!up)
         until = fmin(until, f->retry_at);
       if (f->conf.tuning_interval > 0)
         until = fmin(until, f->next_tuning);
       if (until <= now)
         break;
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      double wait = until - now;
-      ts.tv_sec += (time_t)wait;
-      ts.tv_nsec += (long)((wait - floor(wait)) * 1e9);
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
+      /* the condition variable's deadline is on the wall clock */
+      double at = an_clock_wall() + (until - now);
+      struct timespec ts = {.tv_sec = (time_t)at,
+                            .tv_nsec = (long)((at - floor(at)) * 1e9)};
       pthread_cond_timedwait(&f->wake, &f->lock, &ts);
     }
     int stopping = f->stopping;
     size_t n = take_nolock(f, batch, f->conf.batch_max);
     pthread_mutex_unlock(&f->lock);
 
-    if (stopping && n == 0 && (up || monotonic() > f->flush_deadline))
+    if (stopping && n == 0 && (up || an_clock_monotonic() > f->flush_deadline))
       break;
-    if (!up && monotonic() >= f->retry_at)
+    if (!up && an_clock_monotonic() >= f->retry_at)
       up = replay(f);
     if (n > 0) {
       outcome_t out = RETRY;
@@ -379,7 +370,7 @@ static void *run(void *arg) {
     }
     if (stopping && !up) {
       /* one last try to empty the spool, then leave it for next time */
-      if (monotonic() <= f->flush_deadline)
+      if (an_clock_monotonic() <= f->flush_deadline)
         up = replay(f);
       pthread_mutex_lock(&f->lock);
       size_t left = take_nolock(f, batch, f->conf.batch_max);
@@ -395,9 +386,10 @@ static void *run(void *arg) {
       if (!up)
         break;
     }
-    if (f->conf.tuning_interval > 0 && monotonic() >= f->next_tuning && up) {
+    if (f->conf.tuning_interval > 0 && an_clock_monotonic() >= f->next_tuning &&
+        up) {
       pull_tuning(f);
-      f->next_tuning = monotonic() + f->conf.tuning_interval;
+      f->next_tuning = an_clock_monotonic() + f->conf.tuning_interval;
     }
   }
   free(batch);
@@ -445,8 +437,8 @@ an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
   pthread_mutex_init(&f->lock, NULL);
   pthread_mutex_init(&f->spool_lock, NULL);
   pthread_cond_init(&f->wake, NULL);
-  f->next_tuning = monotonic();
-  srand48((long)time(NULL) ^ (long)(intptr_t)f);
+  f->next_tuning = an_clock_monotonic();
+  srand48((long)an_clock_wall() ^ (long)(intptr_t)f);
   if (pthread_create(&f->thread, NULL, run, f) != 0) {
     snprintf(err, errlen, "cannot start the forwarder thread");
     goto fail;
@@ -503,7 +495,7 @@ void an_forwarder_stop(an_forwarder_t *f, double flush_seconds) {
     return;
   pthread_mutex_lock(&f->lock);
   f->stopping = 1;
-  f->flush_deadline = monotonic() + flush_seconds;
+  f->flush_deadline = an_clock_monotonic() + flush_seconds;
   pthread_cond_signal(&f->wake);
   pthread_mutex_unlock(&f->lock);
   pthread_join(f->thread, NULL);

@@ -4,6 +4,7 @@
  * accepted. */
 #include "alerts/alerts.h"
 #include "api/api.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
@@ -59,7 +60,7 @@ static void libevent_logged(int severity, const char *msg) {
   static an_lograte_t rate = AN_LOGRATE_INIT(10);
   if (severity < EVENT_LOG_WARN)
     return;
-  an_lograte_log(&rate, an_daemon_monotonic(),
+  an_lograte_log(&rate, an_clock_monotonic(),
                  severity == EVENT_LOG_ERR ? LOG_ERR : LOG_WARNING,
                  "libevent: %s", msg);
 }
@@ -84,7 +85,7 @@ static int make_dirs(const char *path) {
 
 static int sync_channels(sqlite3 *db, void *arg) {
   an_daemon_t *d = arg;
-  return an_store_sync_channels(db, d->config, an_daemon_now());
+  return an_store_sync_channels(db, d->config, an_clock_wall());
 }
 
 typedef struct shutdown {
@@ -98,7 +99,7 @@ typedef struct shutdown {
 static void drain(evutil_socket_t fd, short what, void *arg) {
   shutdown_t *s = arg;
   if (an_server_pending(s->daemon->server) == 0 ||
-      an_daemon_monotonic() > s->deadline)
+      an_clock_monotonic() > s->deadline)
     event_base_loopbreak(s->daemon->base);
 }
 
@@ -123,7 +124,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     return;
   syslog(LOG_NOTICE, "signal %d: stopping after what was accepted", (int)sig);
   an_server_stop_listening(s->daemon->server);
-  s->deadline = an_daemon_monotonic() + DRAIN_SECONDS;
+  s->deadline = an_clock_monotonic() + DRAIN_SECONDS;
   s->poll = event_new(s->daemon->base, -1, EV_PERSIST, drain, s);
   if (s->poll == NULL || event_add(s->poll, &every) != 0)
     event_base_loopbreak(s->daemon->base);

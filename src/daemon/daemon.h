@@ -24,15 +24,4 @@ typedef struct an_daemon {
   an_notify_t *notify;
 } an_daemon_t;
 
-/* Runs fn(arg) on the event loop thread as soon as it can. Safe to call
- * from any thread (worker threads use it to hand results back to the loop,
- * which alone may touch evhttp). Returns 0, or ENOMEM. */
-int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *arg), void *arg);
-
-/* Seconds since the epoch, now. */
-double an_daemon_now(void);
-
-/* Seconds on a clock that never steps (for intervals and deadlines). */
-double an_daemon_monotonic(void);
-
 #endif

@@ -1,9 +1,9 @@
 #include "ids.h"
+#include "clock.h"
 
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 void an_ids_new(char *out) {
@@ -11,8 +11,8 @@ void an_ids_new(char *out) {
   static __thread int seeded;
   if (!seeded) {
     if (getrandom(state, sizeof(state), 0) != sizeof(state))
-      state[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-                 (uint64_t)(uintptr_t)&seeded;
+      state[0] = (uint64_t)(an_clock_wall() * 1e6) ^
+                 ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&seeded;
     state[1] |= 1;
     seeded = 1;
   }

@@ -1,6 +1,7 @@
 /* alerts.c: rules applied to anomalies, the lifecycle of alerts, and the
  * notifications each step queues. */
 #include "alerts/alerts.h"
+#include "clock.h"
 #include "conf.h"
 #include "feedback.h"
 #include "ids.h"
@@ -24,6 +25,7 @@ struct an_alerts {
   an_daemon_t *daemon;
   struct event *timer;
   int checking; /* a check is queued and not done yet */
+  double now;   /* the tick's, for the queued check */
 };
 
 /* ---- notifications ---- */
@@ -152,11 +154,11 @@ static int apply_rule(void *ctx, an_rule_t *rule) {
 }
 
 int an_alerts_record_anomaly(sqlite3 *db, an_daemon_t *d, const an_anomaly_t *a,
-                             int *inserted) {
+                             double now, int *inserted) {
   int rc = an_store_put_anomaly(db, a, inserted);
   if (rc != 0 || !*inserted)
     return rc;
-  evaluation_t e = {.daemon = d, .anomaly = a, .db = db, .now = a->created_at};
+  evaluation_t e = {.daemon = d, .anomaly = a, .db = db, .now = now};
   return an_store_each_rule_upto(db, a->score, apply_rule, &e);
 }
 
@@ -197,8 +199,8 @@ static int set_text(char **field, const char *value) {
 
 int an_alerts_acknowledge(sqlite3 *db, an_daemon_t *d, const char *id,
                           const char *notes, int false_positive, const char *by,
-                          an_alert_t *out, an_alert_feedback_t *feedback) {
-  double now = an_daemon_now();
+                          double now, an_alert_t *out,
+                          an_alert_feedback_t *feedback) {
   an_alert_feedback_clear(feedback); /* from a first run of the batch */
   an_alert_clear(out);
   int rc = an_store_get_alert(db, id, out);
@@ -242,14 +244,15 @@ static int resolve(sqlite3 *db, an_daemon_t *d, an_alert_t *a, const char *by,
 }
 
 int an_alerts_resolve(sqlite3 *db, an_daemon_t *d, const char *id,
-                      const char *notes, const char *by, an_alert_t *out) {
+                      const char *notes, const char *by, double now,
+                      an_alert_t *out) {
   an_alert_clear(out); /* from a first run of the batch */
   int rc = an_store_get_alert(db, id, out);
   if (rc != 0 || out->status == AN_ALERT_RESOLVED)
     return rc;
   if (set_text(&out->notes, notes) != 0)
     return ENOMEM;
-  return resolve(db, d, out, by, an_daemon_now());
+  return resolve(db, d, out, by, now);
 }
 
 /* Calls fn on each alert of ids (those gone meanwhile are skipped). */
@@ -275,11 +278,11 @@ static int resolve_deleted(sqlite3 *db, an_daemon_t *d, an_alert_t *a,
   return resolve(db, d, a, "rule deleted", now);
 }
 
-int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id) {
+int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id,
+                           double now) {
   an_id_list_t ids;
   int rc = an_store_alerts_of_rule(db, rule_id, &ids);
-  return rc != 0 ? rc
-                 : each_alert(db, d, &ids, an_daemon_now(), resolve_deleted);
+  return rc != 0 ? rc : each_alert(db, d, &ids, now, resolve_deleted);
 }
 
 /* ---- the periodic check ---- */
@@ -319,9 +322,7 @@ static int expire(sqlite3 *db, an_daemon_t *d, an_alert_t *a, double now) {
   return an_store_delete_alert(db, a->id);
 }
 
-/* The periodic check, at now: resolves quiet alerts, escalates
- * unacknowledged ones, drops pending ones whose window passed. */
-static int check(sqlite3 *db, an_daemon_t *d, double now) {
+int an_alerts_check(sqlite3 *db, an_daemon_t *d, double now) {
   an_id_list_t ids;
   int rc = an_store_alerts_quiet(db, now, &ids);
   if (rc == 0)
@@ -339,7 +340,7 @@ static int check(sqlite3 *db, an_daemon_t *d, double now) {
 
 static int run_check(sqlite3 *db, void *arg) {
   an_alerts_t *a = arg;
-  return check(db, a->daemon, an_daemon_now());
+  return an_alerts_check(db, a->daemon, a->now);
 }
 
 static void check_done(void *arg, int rc) {
@@ -351,6 +352,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   an_alerts_t *a = arg;
   if (a->checking)
     return;
+  a->now = an_clock_wall();
   if (an_store_submit(a->daemon->store, run_check, check_done, a) == 0)
     a->checking = 1;
 }

@@ -67,6 +67,7 @@ typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, yajl_gen answer);
 struct an_api_job {
   an_request_t *req;
   an_daemon_t *daemon;
+  double now; /* the request's (an_request_now) */
   an_api_run_fn run;
   int status; /* the HTTP status of success: 200, 201 or 204 (no body) */
   void *data; /* the resource's own: owned by the job */

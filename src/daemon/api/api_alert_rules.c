@@ -72,7 +72,7 @@ void an_api_rule_create(an_request_t *req) {
   if (r == NULL)
     return;
   an_ids_new(r->id);
-  r->created_at = r->updated_at = an_daemon_now();
+  r->created_at = r->updated_at = an_request_now(req);
   an_api_submit(req, run_create, 201, r, rule_free, NULL);
 }
 
@@ -84,7 +84,7 @@ void an_api_rule_update(an_request_t *req) {
   if (r == NULL)
     return;
   snprintf(r->id, sizeof(r->id), "%s", id);
-  r->updated_at = an_daemon_now();
+  r->updated_at = an_request_now(req);
   char what[128];
   snprintf(what, sizeof(what), "alert rule %s", id);
   an_api_submit(req, run_update, 200, r, rule_free, what);
@@ -101,7 +101,7 @@ static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
 }
 
 static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
-  int rc = an_alerts_resolve_rule(db, j->daemon, j->data);
+  int rc = an_alerts_resolve_rule(db, j->daemon, j->data, j->now);
   return rc != 0 ? rc : an_store_delete_rule(db, j->data);
 }
 

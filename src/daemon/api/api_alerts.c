@@ -221,7 +221,7 @@ static int run_acknowledge(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   step_t *s = j->data;
   int rc =
       an_alerts_acknowledge(db, j->daemon, s->id, s->notes, s->false_positive,
-                            s->by, &s->alert, &s->feedback);
+                            s->by, j->now, &s->alert, &s->feedback);
   if (rc == EALREADY)
     snprintf(j->err, sizeof(j->err),
              "alert %s is resolved: it can no longer be acknowledged", s->id);
@@ -244,7 +244,8 @@ static void acknowledged(an_api_job_t *j) {
 
 static int run_resolve(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   step_t *s = j->data;
-  int rc = an_alerts_resolve(db, j->daemon, s->id, s->notes, s->by, &s->alert);
+  int rc = an_alerts_resolve(db, j->daemon, s->id, s->notes, s->by, j->now,
+                             &s->alert);
   if (rc == 0)
     an_alert_write(g, &s->alert, j->daemon->config->public_url);
   return rc;

@@ -201,6 +201,7 @@ typedef struct one_job {
   char id[64];
   int status;                   /* PATCH: the new status, -1 for none */
   char *feedback_type, *reason; /* feedback */
+  double now;                   /* the request's */
   double sensitivity;
   an_anomaly_t anomaly;
 } one_job_t;
@@ -220,8 +221,8 @@ static int run_one(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
   if (j->status >= 0)
     rc = an_store_set_status(db, j->id, j->status);
   if (rc == 0 && j->feedback_type != NULL)
-    return an_feedback_record(db, j->id, j->feedback_type, j->reason,
-                              an_daemon_now(), &j->anomaly, &j->sensitivity);
+    return an_feedback_record(db, j->id, j->feedback_type, j->reason, j->now,
+                              &j->anomaly, &j->sensitivity);
   if (rc == 0)
     rc = an_store_get_anomaly(db, j->id, &j->anomaly);
   return rc;
@@ -267,6 +268,7 @@ static one_job_t *one_job(an_request_t *req) {
     return NULL;
   }
   j->req = req;
+  j->now = an_request_now(req);
   j->status = -1;
   snprintf(j->id, sizeof(j->id), "%s", id);
   return j;
@@ -351,6 +353,7 @@ typedef struct item_error {
 typedef struct ingest_job {
   an_request_t *req;
   an_daemon_t *daemon; /* for the store worker, as in api_data.c */
+  double now;          /* the request's */
   an_anomaly_t *items; /* the valid ones */
   size_t n;
   size_t received;
@@ -392,7 +395,7 @@ static int is_text(yajl_val v, size_t max) {
 
 /* Reads anomalies[i] into a. Returns 0, ENOMEM, or EINVAL with the field
  * in err (a is then cleared). */
-static int read_item(yajl_val o, size_t i, const an_config_t *c,
+static int read_item(yajl_val o, size_t i, const an_config_t *c, double now,
                      an_anomaly_t *a, char *err, size_t errlen) {
   const char *text;
   yajl_val v;
@@ -437,7 +440,7 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v == NULL || an_api_time(v, &a->detected_at) != 0)
     FAIL("detectedAt must be an ISO 8601 date-time or seconds since the "
          "epoch");
-  a->created_at = an_daemon_now();
+  a->created_at = now;
   if (an_api_time_too_far_ahead(c, a->detected_at, a->created_at))
     FAIL("detectedAt is more than %g s ahead of the daemon's clock "
          "(MaxFutureSkew)",
@@ -490,7 +493,8 @@ static int run_ingest(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
     int inserted = 0;
-    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], &inserted);
+    int rc = an_alerts_record_anomaly(db, j->daemon, &j->items[i], j->now,
+                                      &inserted);
     if (rc != 0)
       return rc;
     j->stored += inserted;
@@ -560,13 +564,14 @@ void an_api_anomalies_ingest(an_request_t *req) {
   }
   j->req = req;
   j->daemon = an_request_daemon(req);
+  j->now = an_request_now(req);
   j->received = list->u.array.len;
   char err[300], first[300];
   /* A bad item is reported in the answer and the others are stored: one
    * bad series must not lose the good anomalies sent with it. */
   for (size_t i = 0; i < list->u.array.len; i++) {
-    int rc = read_item(list->u.array.values[i], i, d->config, &j->items[j->n],
-                       err, sizeof(err));
+    int rc = read_item(list->u.array.values[i], i, d->config, j->now,
+                       &j->items[j->n], err, sizeof(err));
     if (rc == 0) {
       j->n++;
       continue;

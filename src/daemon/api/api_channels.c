@@ -86,7 +86,7 @@ static const char *text(yajl_val body, const char *key, int *bad) {
   return v->u.string;
 }
 
-static int read_channel(yajl_val body, an_channel_t *c, char *err,
+static int read_channel(yajl_val body, double now, an_channel_t *c, char *err,
                         size_t errlen) {
   int bad = 0;
   const char *name = text(body, "name", &bad);
@@ -119,7 +119,7 @@ static int read_channel(yajl_val body, an_channel_t *c, char *err,
   c->type = strdup(type);
   c->url = strdup(url);
   c->routing_key = key != NULL ? strdup(key) : NULL;
-  c->created_at = an_daemon_now();
+  c->created_at = now;
   return 0;
 }
 
@@ -140,7 +140,9 @@ void an_api_channel_create(an_request_t *req) {
     return;
   an_channel_t *c = calloc(1, sizeof(*c));
   char err[300];
-  int rc = c != NULL ? read_channel(body, c, err, sizeof(err)) : ENOMEM;
+  int rc = c != NULL
+               ? read_channel(body, an_request_now(req), c, err, sizeof(err))
+               : ENOMEM;
   yajl_tree_free(body);
   if (rc != 0) {
     if (rc == ENOMEM)

@@ -102,6 +102,7 @@ an_api_job_t *an_api_job_new(an_request_t *req, an_api_run_fn run, int status) {
   }
   j->req = req;
   j->daemon = an_request_daemon(req);
+  j->now = an_request_now(req);
   j->run = run;
   j->status = status;
   snprintf(j->what, sizeof(j->what), "the resource");

@@ -58,7 +58,7 @@ typedef struct data_job {
   /* while it is scored (loop thread): the parsed body, kept until the
    * last point is scored; points NULL for one point */
   yajl_val body, points;
-  double now; /* the request's arrival: a point's default timestamp */
+  double now; /* the request's (an_request_now): a point's default time */
   size_t next, accepted;
   point_error_t first;
   struct event *turn;      /* scores the next chunk */
@@ -362,7 +362,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->kind = strdup(an_kind_name(r->kind));
       a->p_value = r->p_value;
       a->ncd = NAN;
-      a->created_at = an_daemon_now();
+      a->created_at = j->now;
       if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
           a->kind == NULL)
         g->failed = 1;
@@ -389,17 +389,17 @@ static void write_error(an_jw_t *g, const point_error_t *e) {
 
 static int store_data(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
   data_job_t *j = job->data;
-  double now = an_daemon_now();
   int rc = 0, inserted;
   if (j->answer.failed)
     return ENOMEM; /* the answer is incomplete: none of it is stored */
   for (size_t i = 0; rc == 0 && i < j->nnew_sources; i++)
-    rc = an_store_add_source(db, j->new_sources[i], now);
+    rc = an_store_add_source(db, j->new_sources[i], j->now);
   for (size_t i = 0; rc == 0 && i < j->nrows; i++)
     rc = an_store_put_point(db, j->rows[i].source, j->rows[i].metric,
                             j->rows[i].t, j->rows[i].value, j->rows[i].score);
   for (size_t i = 0; rc == 0 && i < j->nanomalies; i++)
-    rc = an_alerts_record_anomaly(db, j->daemon, &j->anomalies[i], &inserted);
+    rc = an_alerts_record_anomaly(db, j->daemon, &j->anomalies[i], j->now,
+                                  &inserted);
   return rc;
 }
 
@@ -528,7 +528,7 @@ void an_api_data_post(an_request_t *req) {
   j->req = req;
   j->daemon = d;
   j->body = body;
-  j->now = an_daemon_now();
+  j->now = an_request_now(req);
   an_jw_init(&j->answer);
   j->turn = evtimer_new(d->base, score_turn, j);
   if (j->turn == NULL) {

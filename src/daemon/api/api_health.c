@@ -1,13 +1,13 @@
 /* api_health.c: GET /v1/health and GET /metrics, for monitors. */
+#include "clock.h"
 #include "config.h"
 
 #include "api/api.h"
 #include "metrics.h"
 
 #include <stdlib.h>
-#include <time.h>
 
-static time_t started;
+static double started; /* monotonic */
 
 void an_api_health_get(an_request_t *req) {
   an_daemon_t *d = an_request_daemon(req);
@@ -16,7 +16,7 @@ void an_api_health_get(an_request_t *req) {
   yajl_gen_map_open(g);
   an_json_str(g, "status", ok ? "ok" : "degraded");
   an_json_str(g, "version", PACKAGE_VERSION);
-  an_json_int(g, "uptimeSeconds", (long long)(time(NULL) - started));
+  an_json_int(g, "uptimeSeconds", (long long)(an_clock_monotonic() - started));
   if (!ok)
     an_json_str(g, "reason", "storage is failing");
   yajl_gen_map_close(g);
@@ -34,4 +34,4 @@ void an_api_metrics_get(an_request_t *req) {
   free(text);
 }
 
-void an_api_health_start(void) { started = time(NULL); }
+void an_api_health_start(void) { started = an_clock_monotonic(); }

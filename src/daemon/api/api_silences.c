@@ -172,7 +172,7 @@ static int within_stream_rights(const an_silence_t *s, double now, char *err,
 static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   int rc = an_store_add_silence(db, j->data);
   if (rc == 0)
-    write_silence(g, j->data, an_daemon_now());
+    write_silence(g, j->data, j->now);
   return rc;
 }
 
@@ -182,7 +182,7 @@ void an_api_silence_create(an_request_t *req) {
     return;
   an_silence_t *s = calloc(1, sizeof(*s));
   char err[300];
-  double now = an_daemon_now();
+  double now = an_request_now(req);
   if (s == NULL) {
     an_reply_error(req, 500, "INTERNAL", "out of memory");
     yajl_tree_free(body);
@@ -227,7 +227,7 @@ static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   list_t *l = j->data;
   an_silence_t *rows;
   size_t n;
-  double now = an_daemon_now();
+  double now = j->now;
   int rc = an_store_list_silences(db, l->active == 1 ? now : NAN, &rows, &n);
   if (rc == 0) {
     yajl_gen_map_open(g);

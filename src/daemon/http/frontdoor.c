@@ -8,6 +8,7 @@
  * complete heads (checked) and the bodies that follow them. The bufferevent
  * is the plain socket one evhttp would make, so writing is untouched. */
 #include "http/frontdoor.h"
+#include "clock.h"
 #include "daemon.h"
 #include "http/auth.h"
 #include "lograte.h"
@@ -120,7 +121,7 @@ static void accept_failed(struct evconnlistener *listener, void *arg) {
   if (f == NULL || f->listener != listener)
     return;
   int e = EVUTIL_SOCKET_ERROR();
-  an_lograte_log(&accept_log, an_daemon_monotonic(), LOG_ERR,
+  an_lograte_log(&accept_log, an_clock_monotonic(), LOG_ERR,
                  "cannot accept connections (%zu open): %s; pausing %d s",
                  f->connections, strerror(e), ACCEPT_PAUSE);
   static const struct timeval pause = {ACCEPT_PAUSE, 0};
@@ -175,7 +176,7 @@ static void make_room(an_frontdoor_t *f) {
   conn_t *c;
   TAILQ_FOREACH(c, &f->conns, link) {
     if (c->head_started && !c->evicted) {
-      an_lograte_log(&full_log, an_daemon_monotonic(), LOG_NOTICE,
+      an_lograte_log(&full_log, an_clock_monotonic(), LOG_NOTICE,
                      "MaxConnections (%zu) reached: closing the connections "
                      "slowest to send a request",
                      f->max_connections);
@@ -190,7 +191,7 @@ static void make_room(an_frontdoor_t *f) {
 /* The head or body took too long: shutting the socket down makes the next
  * read see EOF, on which evhttp frees the connection. */
 static void deadline_passed(conn_t *c) {
-  an_lograte_log(&deadline_log, an_daemon_monotonic(), LOG_NOTICE,
+  an_lograte_log(&deadline_log, an_clock_monotonic(), LOG_NOTICE,
                  "closing a connection whose request took longer than "
                  "HeaderTimeout (%d s) or Timeout (%d s)",
                  c->door->config->header_timeout, c->door->config->timeout);

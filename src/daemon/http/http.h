@@ -1,8 +1,8 @@
 /* http.h: what a request handler sees. The server (server.c) parses the
  * request, checks the key and its role against the route, and calls the
  * handler on the event loop thread. Every handler ends in exactly one
- * reply, now or later: it may keep the request, hand work to a worker
- * thread and reply from a function run with an_daemon_defer(). */
+ * reply, now or later: it may keep the request, hand work to the store
+ * (an_store_submit) and reply when the store hands it back on the loop. */
 #ifndef AN_HTTP_H
 #define AN_HTTP_H
 
@@ -27,6 +27,11 @@ typedef struct an_route {
 extern const an_route_t an_routes[];
 
 an_daemon_t *an_request_daemon(an_request_t *req);
+
+/* The wall clock (an_clock_wall) read once when the request was
+ * dispatched: the one now of the request and of the store work it queues,
+ * so that none of it reads the clock again. */
+double an_request_now(an_request_t *req);
 
 /* The path segment named in the route pattern, URL-decoded; NULL if none. */
 const char *an_request_param(an_request_t *req, const char *name);

@@ -1,25 +1,12 @@
-/* ratelimit.h: token buckets: one per API key (requests), and a table of
- * them per client address (failed authentications). */
+/* ratelimit.h: the rate limits' token buckets (bucket.h): one per API
+ * key (requests, in server.c), and a table of them per client address
+ * (failed authentications). */
 #ifndef AN_RATELIMIT_H
 #define AN_RATELIMIT_H
 
+#include "bucket.h"
+
 #include <stddef.h>
-
-typedef struct an_bucket {
-  double tokens;
-  double last; /* seconds, monotonic; 0 before first use */
-} an_bucket_t;
-
-/* Takes one token at time now (seconds) from a bucket refilled at rate
- * per second up to burst. Returns 1 when allowed; 0 when not, with the
- * whole seconds to wait until a token is there in *retry_after. */
-int an_bucket_take(an_bucket_t *b, double rate, double burst, double now,
-                   int *retry_after);
-
-/* Like an_bucket_take, but leaves the token where it is: whether one is
- * there at time now. */
-int an_bucket_peek(an_bucket_t *b, double rate, double burst, double now,
-                   int *retry_after);
 
 /* A bucket per client address in a fixed number of slots, so that no
  * number of addresses can make it grow: a new address takes a free slot

@@ -1,5 +1,6 @@
 /* server.c: evhttp, routing, authentication, limits and replies. */
 #include "http/server.h"
+#include "clock.h"
 #include "conf.h"
 #include "http/auth.h"
 #include "http/frontdoor.h"
@@ -51,6 +52,7 @@ struct an_request {
   an_server_t *server;
   const char *route; /* the pattern, for metrics */
   const char *method;
+  double now; /* an_request_now() */
   char *param_names[MAX_PARAMS];
   char *param_values[MAX_PARAMS];
   int nparams;
@@ -136,37 +138,11 @@ static int parse_query(an_request_t *r, const char *query, char *err,
   return 0;
 }
 
-/* ---- defer: worker threads hand results back to the loop ---- */
-
-typedef struct deferred {
-  void (*fn)(void *);
-  void *arg;
-} deferred_t;
-
-static void run_deferred(evutil_socket_t fd, short what, void *arg) {
-  deferred_t *d = arg;
-  d->fn(d->arg);
-  free(d);
-}
-
-int an_daemon_defer(an_daemon_t *daemon, void (*fn)(void *), void *arg) {
-  static const struct timeval now = {0, 0};
-  deferred_t *d = malloc(sizeof(*d));
-  if (d == NULL)
-    return ENOMEM;
-  d->fn = fn;
-  d->arg = arg;
-  if (event_base_once(daemon->base, -1, EV_TIMEOUT, run_deferred, d, &now) !=
-      0) {
-    free(d);
-    return ENOMEM;
-  }
-  return 0;
-}
-
 /* ---- the request as handlers see it ---- */
 
 an_daemon_t *an_request_daemon(an_request_t *r) { return r->server->daemon; }
+
+double an_request_now(an_request_t *r) { return r->now; }
 
 const char *an_request_param(an_request_t *r, const char *name) {
   for (int i = 0; i < r->nparams; i++)
@@ -243,7 +219,7 @@ void an_reply_raw(an_request_t *r, int status, const char *content_type,
                   const void *body, size_t len) {
   static time_t date_of;
   static char date[64];
-  time_t now = time(NULL);
+  time_t now = (time_t)an_clock_wall();
   if (now != date_of) { /* what evhttp would format on every reply */
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -415,7 +391,7 @@ static int admit(an_request_t *r, an_role_t need) {
   an_server_t *s = r->server;
   const an_config_t *c = s->daemon->config;
   size_t bucket = c->nkeys; /* callers without a key share the last */
-  double now = an_daemon_monotonic();
+  double now = an_clock_monotonic();
   int retry = 1;
 
   r->role = AN_ROLE_ADMIN;
@@ -497,6 +473,7 @@ static void handle(struct evhttp_request *req, void *arg) {
   }
   r->req = req;
   r->server = s;
+  r->now = an_clock_wall();
   r->route = "unmatched";
   r->method = method_name(evhttp_request_get_command(req));
   s->pending++;

@@ -1,6 +1,7 @@
 /* notify.c: the delivery thread that empties the outbox. */
 #include "notify/notify.h"
 #include "backoff.h"
+#include "clock.h"
 #include "conf.h"
 #include "config.h"
 #include "json.h"
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_TRANSFERS 64     /* deliveries in flight at once */
@@ -98,11 +98,10 @@ static void record(an_notify_t *n, const an_delivery_t *dl, int state,
            dl->alert_id, dl->channel);
 }
 
-/* Records the end of transfer t: curl's result rc, and the receiver's
- * answer when there was one. */
-static void finish(an_notify_t *n, transfer_t *t, CURLcode rc) {
+/* Records the end of transfer t at now: curl's result rc, and the
+ * receiver's answer when there was one. */
+static void finish(an_notify_t *n, transfer_t *t, CURLcode rc, double now) {
   const an_delivery_t *dl = &t->dl;
-  double now = an_daemon_now();
   char err[512];
   long status = 0;
   if (rc == CURLE_OK)
@@ -302,7 +301,7 @@ static double look(an_notify_t *n, double now) {
     if (n->nflight < MAX_TRANSFERS &&
         !in_flight(n, due[i].id, due[i].channel, &to_channel) &&
         to_channel < PER_CHANNEL)
-      start(n, &due[i], an_daemon_now());
+      start(n, &due[i], now);
     an_delivery_clear(&due[i]);
   }
   free(due);
@@ -314,8 +313,8 @@ static double look(an_notify_t *n, double now) {
   return isnan(next) ? now + POLL_SECONDS : fmin(next, now + POLL_SECONDS);
 }
 
-/* Records the transfers that ended. Returns how many. */
-static int reap(an_notify_t *n) {
+/* Records the transfers that ended, at now. Returns how many. */
+static int reap(an_notify_t *n, double now) {
   int ended = 0, left;
   CURLMsg *msg;
   while ((msg = curl_multi_info_read(n->multi, &left)) != NULL) {
@@ -330,7 +329,7 @@ static int reap(an_notify_t *n) {
         n->flight[i] = n->flight[--n->nflight];
         break;
       }
-    finish(n, t, rc);
+    finish(n, t, rc, now);
     transfer_free(t);
     ended++;
   }
@@ -343,16 +342,16 @@ static void *run(void *arg) {
   an_notify_t *n = arg;
   double look_at = 0; /* when to look at the outbox next */
   while (!atomic_load(&n->stopping)) {
-    double now = an_daemon_now();
+    double now = an_clock_wall(); /* the one of this turn */
     if (atomic_exchange(&n->woken, 0) || now >= look_at)
       look_at = look(n, now);
     int running;
     curl_multi_perform(n->multi, &running);
-    if (reap(n) > 0) {
+    if (reap(n, now) > 0) {
       look_at = 0; /* room for more, or the next of the same alert */
       continue;
     }
-    double wait = fmax(0, fmin(look_at - an_daemon_now(), POLL_SECONDS));
+    double wait = fmax(0, fmin(look_at - now, POLL_SECONDS));
     curl_multi_poll(n->multi, NULL, 0, (int)(wait * 1000), NULL);
   }
   return NULL;
@@ -380,7 +379,7 @@ int an_notify_start(an_daemon_t *d, an_notify_t **out, char *err,
     return ENOMEM;
   }
   n->daemon = d;
-  unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)getpid();
+  unsigned long seed = (unsigned long)an_clock_wall() ^ (unsigned long)getpid();
   n->rand48[0] = (unsigned short)seed;
   n->rand48[1] = (unsigned short)(seed >> 16);
   n->rand48[2] = 0x330e;

@@ -1,5 +1,5 @@
 #include "store/sql.h"
-#include "daemon.h"
+#include "clock.h"
 #include "grow.h"
 #include "lograte.h"
 
@@ -24,11 +24,10 @@ static an_lograte_t error_log = AN_LOGRATE_INIT(60);
 
 static void log_error(const char *sql, const char *msg) {
   if (sql != NULL)
-    an_lograte_log(&error_log, an_daemon_monotonic(), LOG_ERR, "store: %s: %s",
+    an_lograte_log(&error_log, an_clock_monotonic(), LOG_ERR, "store: %s: %s",
                    sql, msg);
   else
-    an_lograte_log(&error_log, an_daemon_monotonic(), LOG_ERR, "store: %s",
-                   msg);
+    an_lograte_log(&error_log, an_clock_monotonic(), LOG_ERR, "store: %s", msg);
 }
 
 /* One store per process, so one cache: its connection's statements. */

@@ -1,6 +1,7 @@
 /* store.c: opening the database, its schema and migrations, the worker
  * thread and group commit (store.h). The SQL is in store_<concern>.c. */
 #include "store/store.h"
+#include "clock.h"
 #include "conf.h"
 #include "metrics.h"
 #include "store/sql.h"
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SCHEMA_VERSION 2
@@ -43,7 +43,7 @@ struct an_store {
   int stopping;       /* guarded by lock */
   int idle;           /* guarded by lock: the worker waits for work */
   /* Committed batches go back to the loop through this list and an
-   * eventfd rather than an_daemon_defer(): that takes the event base's
+   * eventfd rather than event_base_once(): that takes the event base's
    * lock, which the busy loop holds most of the time, and allocates. */
   job_t *done;           /* guarded by lock: committed, not yet answered */
   job_t **done_tail;     /* guarded by lock */
@@ -298,8 +298,7 @@ static int run_jobs(sqlite3 *db, job_t *jobs, int savepoints) {
  * (they cost as much as the jobs); only when one fails is the batch rolled
  * back and run again, each job in a savepoint. */
 static void run_batch(an_store_t *s, job_t *jobs) {
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  double t0 = an_clock_monotonic();
   int ok = control(s->db, "BEGIN IMMEDIATE") == 0;
   if (ok && run_jobs(s->db, jobs, 0) > 0) {
     ok = control(s->db, "ROLLBACK") == 0 &&
@@ -318,10 +317,8 @@ static void run_batch(an_store_t *s, job_t *jobs) {
   }
   if (ok && s->on_commit != NULL)
     s->on_commit(s->on_commit_arg);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
   an_metrics_t *m = s->daemon->metrics;
-  an_metrics_store_latency(m, (t1.tv_sec - t0.tv_sec) +
-                                  (t1.tv_nsec - t0.tv_nsec) / 1e9);
+  an_metrics_store_latency(m, an_clock_monotonic() - t0);
   an_metrics_add(m, ok ? AN_COUNTER_STORE_COMMITS : AN_COUNTER_STORE_ERRORS, 1);
   if (atomic_exchange(&s->healthy, ok) != ok)
     syslog(ok ? LOG_NOTICE : LOG_ERR, "store: %s",
