@@ -12,10 +12,9 @@
 #define AN_ALERTS_H
 
 #include "daemon.h"
+#include "jsonw.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
-
-#include <yajl/yajl_gen.h>
 
 typedef struct an_alerts an_alerts_t;
 
@@ -56,9 +55,9 @@ int an_alerts_resolve(sqlite3 *db, an_daemon_t *d, const char *id,
 int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id);
 
 /* Writes an alert as its JSON object. */
-void an_alert_write(yajl_gen g, const an_alert_t *a, const char *public_url);
+void an_alert_write(an_jw_t *w, const an_alert_t *a, const char *public_url);
 /* Writes the alert's fields into an open map (to add more after them). */
-void an_alert_write_fields(yajl_gen g, const an_alert_t *a,
+void an_alert_write_fields(an_jw_t *w, const an_alert_t *a,
                            const char *public_url);
 
 #endif

@@ -4,10 +4,10 @@
 #ifndef AN_RULES_H
 #define AN_RULES_H
 
+#include "jsonw.h"
 #include "uuid.h"
 
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #define AN_RULE_MAX_CHANNELS 20
@@ -39,7 +39,7 @@ int an_rule_from_json(yajl_val body, double default_resolve_after,
 
 /* Writes the rule as its JSON object (the request's shape plus id and
  * times). */
-void an_rule_write(yajl_gen g, const an_rule_t *r);
+void an_rule_write(an_jw_t *w, const an_rule_t *r);
 
 /* Frees the strings of r and zeroes it. Accepts a zeroed rule. */
 void an_rule_clear(an_rule_t *r);

@@ -5,6 +5,7 @@
 
 #include "http/http.h"
 #include "json.h"
+#include "jsonw.h"
 #include "store/store.h"
 
 /* api_health.c, api_metrics.c */
@@ -57,7 +58,7 @@ void an_api_channel_delete(an_request_t *req);
  * EEXIST, EBUSY, EPERM or EALREADY (409 CONFLICT, job->err) or EIO (503).
  * It may run twice (see an_store_fn); each run gets a fresh answer. */
 typedef struct an_api_job an_api_job_t;
-typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, yajl_gen answer);
+typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, an_jw_t *answer);
 
 struct an_api_job {
   an_request_t *req;
@@ -68,7 +69,7 @@ struct an_api_job {
   void (*free_data)(void *data);
   void (*after)(an_api_job_t *job); /* on the loop after a successful
                                        commit, before the reply; may be NULL */
-  yajl_gen answer;
+  an_jw_t answer;
   char what[128]; /* "alert 123…", for 404 */
   char err[300];
 };
@@ -108,8 +109,9 @@ yajl_val an_api_body_or_empty(an_request_t *req);
  * naming the problem and returns NULL. */
 yajl_val an_api_body(an_request_t *req);
 
-/* Replies with the generator's document and frees it. */
-void an_api_reply_gen(an_request_t *req, int status, yajl_gen g);
+/* Replies with the writer's text (500 INTERNAL if writing it failed) and
+ * frees it. */
+void an_api_reply_jw(an_request_t *req, int status, an_jw_t *w);
 
 /* Replies for a store result that is not success: EIO → 503 UNAVAILABLE,
  * ENOENT → 404 NOT_FOUND (naming what), others → 500 INTERNAL. */
@@ -129,6 +131,6 @@ int an_api_time(yajl_val v, double *out);
 int an_api_time_too_far_ahead(const an_config_t *c, double t, double now);
 
 /* Writes an anomaly as its JSON object (api_anomalies.c). */
-void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a);
+void an_api_write_anomaly(an_jw_t *w, const an_anomaly_t *a);
 
 #endif

@@ -40,31 +40,31 @@ static an_rule_t *body_rule(an_request_t *req) {
   return r;
 }
 
-static int run_put(sqlite3 *db, an_api_job_t *j, yajl_gen g, int replace) {
+static int run_put(sqlite3 *db, an_api_job_t *j, an_jw_t *w, int replace) {
   an_rule_t *r = j->data;
   int rc = an_store_put_rule(db, r, replace, j->err, sizeof(j->err));
   an_rule_t stored;
   if (rc == 0)
     rc = an_store_get_rule(db, r->id, &stored);
   if (rc == 0) {
-    an_rule_write(g, &stored);
+    an_rule_write(w, &stored);
     an_rule_clear(&stored);
   }
   return rc;
 }
 
-static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
-  return run_put(db, j, g, 0);
+static int run_create(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
+  return run_put(db, j, w, 0);
 }
 
-static int run_update(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_update(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_rule_t *r = j->data, old;
   int rc = an_store_get_rule(db, r->id, &old); /* keeps its creation time */
   if (rc != 0)
     return rc;
   r->created_at = old.created_at;
   an_rule_clear(&old);
-  return run_put(db, j, g, 1);
+  return run_put(db, j, w, 1);
 }
 
 void an_api_rule_create(an_request_t *req) {
@@ -90,17 +90,17 @@ void an_api_rule_update(an_request_t *req) {
   an_api_submit(req, run_update, 200, r, rule_free, what);
 }
 
-static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_get(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_rule_t r;
   int rc = an_store_get_rule(db, j->data, &r);
   if (rc == 0) {
-    an_rule_write(g, &r);
+    an_rule_write(w, &r);
     an_rule_clear(&r);
   }
   return rc;
 }
 
-static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_delete(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   int rc = an_alerts_resolve_rule(db, j->daemon, j->data);
   return rc != 0 ? rc : an_store_delete_rule(db, j->data);
 }
@@ -113,19 +113,19 @@ void an_api_rule_delete(an_request_t *req) {
   an_api_submit_for_path(req, "id", "alert rule", run_delete, 204);
 }
 
-static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_list(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_rule_t *rules;
   size_t n;
   int rc = an_store_list_rules(db, &rules, &n);
   if (rc == 0) {
-    yajl_gen_map_open(g);
-    an_json_key(g, "rules");
-    yajl_gen_array_open(g);
+    an_jw_map_open(w);
+    an_jw_key(w, "rules");
+    an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
-      an_rule_write(g, &rules[i]);
-    yajl_gen_array_close(g);
-    an_json_int(g, "total", (long long)n);
-    yajl_gen_map_close(g);
+      an_rule_write(w, &rules[i]);
+    an_jw_array_close(w);
+    an_jw_int(w, "total", (long long)n);
+    an_jw_map_close(w);
   }
   for (size_t i = 0; i < n; i++)
     an_rule_clear(&rules[i]);

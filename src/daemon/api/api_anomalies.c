@@ -39,46 +39,46 @@ static int parse_status(const char *s, int *out) {
   return EINVAL;
 }
 
-void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
+void an_api_write_anomaly(an_jw_t *w, const an_anomaly_t *a) {
   char stamp[40];
-  yajl_gen_map_open(g);
-  an_json_str(g, "id", a->id);
-  an_json_str(g, "sourceId", a->source);
-  an_json_str(g, "stream_id", a->source);
-  an_json_str(g, "metric", a->metric);
-  an_json_num(g, "value", a->value);
-  an_json_num(g, "expected", a->expected);
-  an_json_num(g, "score", a->score);
-  an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "status",
-              status_names[a->status >= 0 && a->status < 3 ? a->status : 0]);
+  an_jw_map_open(w);
+  an_jw_str(w, "id", a->id);
+  an_jw_str(w, "sourceId", a->source);
+  an_jw_str(w, "stream_id", a->source);
+  an_jw_str(w, "metric", a->metric);
+  an_jw_num(w, "value", a->value);
+  an_jw_num(w, "expected", a->expected);
+  an_jw_num(w, "score", a->score);
+  an_jw_str(w, "severity", an_severity_name((an_severity_t)a->severity));
+  an_jw_str(w, "status",
+            status_names[a->status >= 0 && a->status < 3 ? a->status : 0]);
   an_time_format(a->detected_at, stamp, sizeof(stamp));
-  an_json_str(g, "detectedAt", stamp);
-  an_json_str(g, "timestamp", stamp);
-  an_json_str(g, "explanation", a->explanation);
-  an_json_str(g, "why", a->explanation);
-  an_json_str(g, "kind", a->kind);
-  an_json_key(g, "metrics");
-  yajl_gen_map_open(g);
-  an_json_num(g, "p_value", a->p_value);
-  an_json_num(g, "confidence", isnan(a->p_value) ? NAN : 1 - a->p_value);
+  an_jw_str(w, "detectedAt", stamp);
+  an_jw_str(w, "timestamp", stamp);
+  an_jw_str(w, "explanation", a->explanation);
+  an_jw_str(w, "why", a->explanation);
+  an_jw_str(w, "kind", a->kind);
+  an_jw_key(w, "metrics");
+  an_jw_map_open(w);
+  an_jw_num(w, "p_value", a->p_value);
+  an_jw_num(w, "confidence", isnan(a->p_value) ? NAN : 1 - a->p_value);
   if (!isnan(a->ncd))
-    an_json_num(g, "ncd", a->ncd);
-  yajl_gen_map_close(g);
-  an_json_bool(g, "has_evidence", a->has_evidence);
-  an_json_key(g, "feedback");
+    an_jw_num(w, "ncd", a->ncd);
+  an_jw_map_close(w);
+  an_jw_bool(w, "has_evidence", a->has_evidence);
+  an_jw_key(w, "feedback");
   if (a->feedback_type == NULL) {
-    yajl_gen_null(g);
+    an_jw_null(w);
   } else {
-    yajl_gen_map_open(g);
-    an_json_str(g, "type", a->feedback_type);
-    an_json_str(g, "reason", a->feedback_reason);
-    an_json_str(g, "at", an_time_format(a->feedback_at, stamp, sizeof(stamp)));
-    yajl_gen_map_close(g);
+    an_jw_map_open(w);
+    an_jw_str(w, "type", a->feedback_type);
+    an_jw_str(w, "reason", a->feedback_reason);
+    an_jw_str(w, "at", an_time_format(a->feedback_at, stamp, sizeof(stamp)));
+    an_jw_map_close(w);
   }
-  an_json_str(g, "createdAt",
-              an_time_format(a->created_at, stamp, sizeof(stamp)));
-  yajl_gen_map_close(g);
+  an_jw_str(w, "createdAt",
+            an_time_format(a->created_at, stamp, sizeof(stamp)));
+  an_jw_map_close(w);
 }
 
 /* ---- GET /v1/anomalies ---- */
@@ -166,18 +166,19 @@ static void list_done(void *arg, int rc) {
     list_job_free(j);
     return;
   }
-  yajl_gen g = an_json_gen();
-  yajl_gen_map_open(g);
-  an_json_key(g, "anomalies");
-  yajl_gen_array_open(g);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_key(&w, "anomalies");
+  an_jw_array_open(&w);
   for (size_t i = 0; i < j->n; i++)
-    an_api_write_anomaly(g, &j->rows[i]);
-  yajl_gen_array_close(g);
+    an_api_write_anomaly(&w, &j->rows[i]);
+  an_jw_array_close(&w);
   const an_anomaly_t *last = j->n > 0 ? &j->rows[j->n - 1] : NULL;
-  an_query_write_page(g, j->total, j->page, j->filter.limit, j->n,
+  an_query_write_page(&w, j->total, j->page, j->filter.limit, j->n,
                       last ? last->detected_at : 0, last ? last->id : "");
-  yajl_gen_map_close(g);
-  an_api_reply_gen(j->req, 200, g);
+  an_jw_map_close(&w);
+  an_api_reply_jw(j->req, 200, &w);
   list_job_free(j);
 }
 
@@ -257,22 +258,23 @@ static void one_done(void *arg, int rc) {
     one_job_free(j);
     return;
   }
-  yajl_gen g = an_json_gen();
+  an_jw_t w;
+  an_jw_init(&w);
   if (j->feedback_type != NULL) {
     an_engine_set_sensitivity(an_request_daemon(j->req)->engine,
                               j->anomaly.source, j->anomaly.metric,
                               j->sensitivity);
-    yajl_gen_map_open(g);
-    an_json_bool(g, "success", 1);
-    an_json_str(g, "message", "Feedback recorded");
-    an_json_str(g, "anomalyId", j->id);
-    an_json_str(g, "feedback_type", j->feedback_type);
-    an_json_num(g, "sensitivity", j->sensitivity);
-    yajl_gen_map_close(g);
+    an_jw_map_open(&w);
+    an_jw_bool(&w, "success", 1);
+    an_jw_str(&w, "message", "Feedback recorded");
+    an_jw_str(&w, "anomalyId", j->id);
+    an_jw_str(&w, "feedback_type", j->feedback_type);
+    an_jw_num(&w, "sensitivity", j->sensitivity);
+    an_jw_map_close(&w);
   } else {
-    an_api_write_anomaly(g, &j->anomaly);
+    an_api_write_anomaly(&w, &j->anomaly);
   }
-  an_api_reply_gen(j->req, 200, g);
+  an_api_reply_jw(j->req, 200, &w);
   one_job_free(j);
 }
 
@@ -523,27 +525,28 @@ static void ingest_done(void *arg, int rc) {
     an_engine_add_source(d->engine, j->items[i].source);
   an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->stored);
   an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_DUPLICATE, j->n - j->stored);
-  yajl_gen g = an_json_gen();
-  yajl_gen_map_open(g);
-  an_json_int(g, "received", (long long)j->received);
-  an_json_int(g, "stored", (long long)j->stored);
-  an_json_int(g, "duplicates", (long long)(j->n - j->stored));
-  an_json_int(g, "rejected", (long long)j->nerrors);
-  an_json_key(g, "errors"); /* the refused items, by index in the batch */
-  yajl_gen_array_open(g);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_int(&w, "received", (long long)j->received);
+  an_jw_int(&w, "stored", (long long)j->stored);
+  an_jw_int(&w, "duplicates", (long long)(j->n - j->stored));
+  an_jw_int(&w, "rejected", (long long)j->nerrors);
+  an_jw_key(&w, "errors"); /* the refused items, by index in the batch */
+  an_jw_array_open(&w);
   for (size_t i = 0; i < j->nerrors; i++) {
-    yajl_gen_map_open(g);
-    an_json_int(g, "index", (long long)j->errors[i].index);
-    an_json_key(g, "error");
-    yajl_gen_map_open(g);
-    an_json_str(g, "code", "INVALID_DATA");
-    an_json_str(g, "message", j->errors[i].message);
-    yajl_gen_map_close(g);
-    yajl_gen_map_close(g);
+    an_jw_map_open(&w);
+    an_jw_int(&w, "index", (long long)j->errors[i].index);
+    an_jw_key(&w, "error");
+    an_jw_map_open(&w);
+    an_jw_str(&w, "code", "INVALID_DATA");
+    an_jw_str(&w, "message", j->errors[i].message);
+    an_jw_map_close(&w);
+    an_jw_map_close(&w);
   }
-  yajl_gen_array_close(g);
-  yajl_gen_map_close(g);
-  an_api_reply_gen(j->req, 200, g);
+  an_jw_array_close(&w);
+  an_jw_map_close(&w);
+  an_api_reply_jw(j->req, 200, &w);
   ingest_job_free(j);
 }
 

@@ -7,33 +7,32 @@
 
 typedef struct tuning_job {
   an_request_t *req;
-  yajl_gen g;
+  an_jw_t w;
 } tuning_job_t;
 
 static int write_series(void *ctx, const char *source, const char *metric,
                         double sensitivity, double at) {
-  yajl_gen g = ctx;
+  an_jw_t *w = ctx;
   char stamp[40];
-  yajl_gen_map_open(g);
-  an_json_str(g, "sourceId", source);
-  an_json_str(g, "metric", metric);
-  an_json_num(g, "sensitivity", sensitivity);
-  an_json_str(g, "updatedAt", an_time_format(at, stamp, sizeof(stamp)));
-  yajl_gen_map_close(g);
+  an_jw_map_open(w);
+  an_jw_str(w, "sourceId", source);
+  an_jw_str(w, "metric", metric);
+  an_jw_num(w, "sensitivity", sensitivity);
+  an_jw_str(w, "updatedAt", an_time_format(at, stamp, sizeof(stamp)));
+  an_jw_map_close(w);
   return 0;
 }
 
-/* The document is written on the worker: a generator is only a buffer. */
+/* The document is written on the worker: a writer is only a buffer. */
 static int run_tuning(sqlite3 *db, void *arg) {
   tuning_job_t *j = arg;
-  yajl_gen_clear(j->g); /* from a first run of the batch */
-  yajl_gen_reset(j->g, NULL);
-  yajl_gen_map_open(j->g);
-  an_json_key(j->g, "series");
-  yajl_gen_array_open(j->g);
-  int rc = an_store_each_tuning(db, write_series, j->g);
-  yajl_gen_array_close(j->g);
-  yajl_gen_map_close(j->g);
+  an_jw_free(&j->w); /* from a first run of the batch */
+  an_jw_map_open(&j->w);
+  an_jw_key(&j->w, "series");
+  an_jw_array_open(&j->w);
+  int rc = an_store_each_tuning(db, write_series, &j->w);
+  an_jw_array_close(&j->w);
+  an_jw_map_close(&j->w);
   return rc;
 }
 
@@ -41,17 +40,16 @@ static void tuning_done(void *arg, int rc) {
   tuning_job_t *j = arg;
   if (rc != 0) {
     an_api_reply_store_error(j->req, rc, "tuning");
-    yajl_gen_free(j->g);
+    an_jw_free(&j->w);
   } else {
-    an_api_reply_gen(j->req, 200, j->g);
+    an_api_reply_jw(j->req, 200, &j->w);
   }
   free(j);
 }
 
 void an_api_tuning_get(an_request_t *req) {
   tuning_job_t *j = calloc(1, sizeof(*j));
-  if (j == NULL || (j->g = an_json_gen()) == NULL) {
-    free(j);
+  if (j == NULL) {
     an_reply_error(req, 500, "INTERNAL", "out of memory");
     return;
   }
@@ -60,7 +58,6 @@ void an_api_tuning_get(an_request_t *req) {
                            tuning_done, j);
   if (rc != 0) {
     an_api_reply_store_error(req, rc, "tuning");
-    yajl_gen_free(j->g);
     free(j);
   }
 }
