@@ -4,7 +4,6 @@
 #include "conf.h"
 #include "feedback.h"
 #include "ids.h"
-#include "json.h"
 #include "notify/notify.h"
 #include "severity.h"
 
@@ -374,42 +373,4 @@ void an_alerts_close(an_alerts_t *a) {
   if (a->timer != NULL)
     event_free(a->timer);
   free(a);
-}
-
-/* ---- JSON ---- */
-
-void an_alert_write_fields(an_jw_t *w, const an_alert_t *a,
-                           const char *public_url) {
-  char link[600];
-  an_jw_str(w, "id", a->id);
-  an_jw_str(w, "ruleId", a->rule_id);
-  an_jw_str(w, "ruleName", a->rule_name);
-  an_jw_str(w, "sourceId", a->source);
-  an_jw_str(w, "metric", a->metric);
-  an_jw_str(w, "severity", an_severity_name((an_severity_t)a->severity));
-  an_jw_str(w, "status", an_alert_status_name(a->status));
-  an_jw_time(w, "createdAt", a->created_at);
-  an_jw_time(w, "startedAt", a->started_at);
-  an_jw_time(w, "firedAt", a->fired_at);
-  an_jw_time(w, "updatedAt", a->updated_at);
-  an_jw_int(w, "anomalyCount", a->hits);
-  an_jw_num(w, "maxScore", a->max_score);
-  an_jw_str(w, "firstAnomalyId", a->first_anomaly_id);
-  an_jw_str(w, "lastAnomalyId", a->last_anomaly_id);
-  an_jw_time(w, "acknowledgedAt", a->acknowledged_at);
-  an_jw_str(w, "acknowledgedBy", a->acknowledged_by);
-  an_jw_str(w, "notes", a->notes);
-  an_jw_bool(w, "isFalsePositive", a->false_positive);
-  an_jw_time(w, "resolvedAt", a->resolved_at);
-  an_jw_str(w, "resolvedBy", a->resolved_by);
-  an_jw_time(w, "escalatedAt", a->escalated_at);
-  an_jw_bool(w, "silenced", a->silenced);
-  snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
-  an_jw_str(w, "link", link);
-}
-
-void an_alert_write(an_jw_t *w, const an_alert_t *a, const char *public_url) {
-  an_jw_map_open(w);
-  an_alert_write_fields(w, a, public_url);
-  an_jw_map_close(w);
 }

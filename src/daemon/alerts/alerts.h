@@ -12,7 +12,6 @@
 #define AN_ALERTS_H
 
 #include "daemon.h"
-#include "jsonw.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
 
@@ -53,11 +52,5 @@ int an_alerts_resolve(sqlite3 *db, an_daemon_t *d, const char *id,
 
 /* Resolves the open alerts of a rule about to be deleted. */
 int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id);
-
-/* Writes an alert as its JSON object. */
-void an_alert_write(an_jw_t *w, const an_alert_t *a, const char *public_url);
-/* Writes the alert's fields into an open map (to add more after them). */
-void an_alert_write_fields(an_jw_t *w, const an_alert_t *a,
-                           const char *public_url);
 
 #endif

@@ -185,40 +185,6 @@ int an_rule_from_json(yajl_val body, double default_resolve_after,
   return rc != 0 ? EINVAL : 0;
 }
 
-void an_rule_write(an_jw_t *w, const an_rule_t *r) {
-  an_jw_map_open(w);
-  an_jw_str(w, "id", r->id);
-  an_jw_str(w, "name", r->name);
-  an_jw_str(w, "severity", an_severity_name((an_severity_t)r->severity));
-  an_jw_key(w, "conditions");
-  an_jw_map_open(w);
-  an_jw_str(w, "metric", r->metric);
-  an_jw_num(w, "threshold", r->threshold);
-  an_jw_str(w, "sourceId", r->source);
-  an_jw_int(w, "minHits", r->min_hits);
-  an_jw_num(w, "window", r->window);
-  an_jw_map_close(w);
-  an_jw_key(w, "channels");
-  an_jw_array_open(w);
-  for (size_t i = 0; i < r->nchannels; i++)
-    an_jw_string(w, r->channels[i]);
-  an_jw_array_close(w);
-  an_jw_key(w, "escalation");
-  if (r->escalate_to == NULL) {
-    an_jw_null(w);
-  } else {
-    an_jw_map_open(w);
-    an_jw_num(w, "timeout", r->escalation_timeout);
-    an_jw_str(w, "escalateTo", r->escalate_to);
-    an_jw_map_close(w);
-  }
-  an_jw_num(w, "resolveAfter", r->resolve_after);
-  an_jw_bool(w, "enabled", r->enabled);
-  an_jw_time(w, "createdAt", r->created_at);
-  an_jw_time(w, "updatedAt", r->updated_at);
-  an_jw_map_close(w);
-}
-
 void an_rule_clear(an_rule_t *r) {
   free(r->name);
   free(r->metric);

@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "http/query.h"
+#include "severity.h"
 #include "store/store_alerts.h"
 
 #include <errno.h>
@@ -16,6 +17,47 @@
 
 #define MAX_NOTES 2000
 #define ANOMALIES_SHOWN 100
+
+/* ---- the alert's JSON ---- */
+
+/* An alert's fields into an open map (to add more after them). */
+static void write_alert_fields(an_jw_t *w, const an_alert_t *a,
+                               const char *public_url) {
+  char link[600];
+  an_jw_str(w, "id", a->id);
+  an_jw_str(w, "ruleId", a->rule_id);
+  an_jw_str(w, "ruleName", a->rule_name);
+  an_jw_str(w, "sourceId", a->source);
+  an_jw_str(w, "metric", a->metric);
+  an_jw_str(w, "severity", an_severity_name((an_severity_t)a->severity));
+  an_jw_str(w, "status", an_alert_status_name(a->status));
+  an_jw_time(w, "createdAt", a->created_at);
+  an_jw_time(w, "startedAt", a->started_at);
+  an_jw_time(w, "firedAt", a->fired_at);
+  an_jw_time(w, "updatedAt", a->updated_at);
+  an_jw_int(w, "anomalyCount", a->hits);
+  an_jw_num(w, "maxScore", a->max_score);
+  an_jw_str(w, "firstAnomalyId", a->first_anomaly_id);
+  an_jw_str(w, "lastAnomalyId", a->last_anomaly_id);
+  an_jw_time(w, "acknowledgedAt", a->acknowledged_at);
+  an_jw_str(w, "acknowledgedBy", a->acknowledged_by);
+  an_jw_str(w, "notes", a->notes);
+  an_jw_bool(w, "isFalsePositive", a->false_positive);
+  an_jw_time(w, "resolvedAt", a->resolved_at);
+  an_jw_str(w, "resolvedBy", a->resolved_by);
+  an_jw_time(w, "escalatedAt", a->escalated_at);
+  an_jw_bool(w, "silenced", a->silenced);
+  snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
+  an_jw_str(w, "link", link);
+}
+
+/* An alert as its JSON object. */
+static void write_alert(an_jw_t *w, const an_alert_t *a,
+                        const char *public_url) {
+  an_jw_map_open(w);
+  write_alert_fields(w, a, public_url);
+  an_jw_map_close(w);
+}
 
 /* ---- GET /v1/alerts ---- */
 
@@ -84,7 +126,7 @@ static int run_list(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
     an_jw_key(w, "alerts");
     an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
-      an_alert_write(w, &rows[i], j->daemon->config->public_url);
+      write_alert(w, &rows[i], j->daemon->config->public_url);
     an_jw_array_close(w);
     const an_alert_t *last = n > 0 ? &rows[n - 1] : NULL;
     an_query_write_page(w, total, l->page, l->filter.limit, n,
@@ -176,7 +218,7 @@ static int run_get(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
     rc = an_store_alert_anomalies(db, a.id, ANOMALIES_SHOWN, &anomalies, &n);
   if (rc == 0) {
     an_jw_map_open(w);
-    an_alert_write_fields(w, &a, j->daemon->config->public_url);
+    write_alert_fields(w, &a, j->daemon->config->public_url);
     an_jw_key(w, "anomalies");
     an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
@@ -229,7 +271,7 @@ static int run_acknowledge(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
              "alert %s is pending: it has not fired yet (its rule's minHits)",
              s->id);
   if (rc == 0)
-    an_alert_write(w, &s->alert, j->daemon->config->public_url);
+    write_alert(w, &s->alert, j->daemon->config->public_url);
   return rc;
 }
 
@@ -245,7 +287,7 @@ static int run_resolve(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   step_t *s = j->data;
   int rc = an_alerts_resolve(db, j->daemon, s->id, s->notes, s->by, &s->alert);
   if (rc == 0)
-    an_alert_write(w, &s->alert, j->daemon->config->public_url);
+    write_alert(w, &s->alert, j->daemon->config->public_url);
   return rc;
 }
 
