@@ -9,6 +9,7 @@
 
 #include "json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,29 @@ static void test_syntax_error_names_offset_and_line(void **unused) {
   assert_error_has("{\"a\":\"\xff\"}", "at byte offset 6 (line 1)");
 }
 
+/* Numbers as the API reads them: finite or refused; a number too small
+ * for a double (a p-value) is no error. */
+static void test_number(void **unused) {
+  static const struct {
+    const char *doc;
+    int rc;
+    double want;
+  } cases[] = {{"[40]", 0, 40},        {"[-2.5e-3]", 0, -2.5e-3},
+               {"[1e-400]", 0, 0},     {"[1e999]", EINVAL, 0},
+               {"[\"1\"]", EINVAL, 0}, {"[null]", EINVAL, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char err[256];
+    double d = -1;
+    yajl_val v =
+        an_json_parse(cases[i].doc, strlen(cases[i].doc), err, sizeof(err));
+    assert_non_null(v);
+    assert_int_equal(an_json_number(v->u.array.values[0], &d), cases[i].rc);
+    if (cases[i].rc == 0)
+      assert_true(d == cases[i].want);
+    yajl_tree_free(v);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_like_yajl),
@@ -242,6 +266,7 @@ int main(void) {
       cmocka_unit_test(test_comments_are_refused),
       cmocka_unit_test(test_depth_is_bounded_on_every_path),
       cmocka_unit_test(test_syntax_error_names_offset_and_line),
+      cmocka_unit_test(test_number),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

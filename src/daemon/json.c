@@ -452,3 +452,21 @@ yajl_val an_json_get(yajl_val o, const char *key) {
 }
 
 int an_json_utf8_valid(const char *s) { return an_utf8_valid(s, strlen(s)); }
+
+int an_json_number(yajl_val v, double *out) {
+  double d;
+  if (YAJL_IS_INTEGER(v))
+    d = (double)YAJL_GET_INTEGER(v);
+  else if (YAJL_IS_DOUBLE(v))
+    d = YAJL_GET_DOUBLE(v);
+  else if (YAJL_IS_NUMBER(v))
+    d = strtod(v->u.number.r, NULL); /* yajl calls underflow invalid: a
+                                         tiny p-value is 0, not an error;
+                                         overflow is caught below */
+  else
+    return EINVAL;
+  if (!isfinite(d))
+    return EINVAL;
+  *out = d;
+  return 0;
+}

@@ -25,4 +25,9 @@ int an_json_utf8_valid(const char *s);
 /* The member key of object o, NULL if absent or o is not an object. */
 yajl_val an_json_get(yajl_val o, const char *key);
 
+/* The number of a JSON value when it is finite (a number too small for
+ * yajl's double, which yajl calls invalid, is read as strtod reads it).
+ * Returns 0 or EINVAL. */
+int an_json_number(yajl_val v, double *out);
+
 #endif

@@ -117,9 +117,6 @@ void an_api_reply_jw(an_request_t *req, int status, an_jw_t *w);
  * ENOENT → 404 NOT_FOUND (naming what), others → 500 INTERNAL. */
 void an_api_reply_store_error(an_request_t *req, int rc, const char *what);
 
-/* A number of a JSON value when finite; returns 0 or EINVAL. */
-int an_api_number(yajl_val v, double *out);
-
 /* A time of a JSON value: an ISO 8601 string, or seconds since the epoch
  * as a number (or a string of one, as anomaly-score reads them), from
  * 1970 to 9999. Returns 0 or EINVAL. */

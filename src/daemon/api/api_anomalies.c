@@ -444,14 +444,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
          "bytes");
   a->metric = strdup(text);
   v = an_json_get(o, "score");
-  if (v == NULL || an_api_number(v, &a->score) != 0 || a->score < 0 ||
+  if (v == NULL || an_json_number(v, &a->score) != 0 || a->score < 0 ||
       a->score > 1)
     FAIL("score must be a number from 0 to 1");
   v = an_json_get(o, "value");
-  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->value) != 0)
+  if (v != NULL && !YAJL_IS_NULL(v) && an_json_number(v, &a->value) != 0)
     FAIL("value must be a finite number");
   v = an_json_get(o, "expected");
-  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->expected) != 0)
+  if (v != NULL && !YAJL_IS_NULL(v) && an_json_number(v, &a->expected) != 0)
     FAIL("expected must be a finite number");
   v = an_json_get(o, "detectedAt");
   if (v == NULL || an_api_time(v, &a->detected_at) != 0)
@@ -490,11 +490,11 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c,
   if (v == NULL && m != NULL)
     v = an_json_get(m, "p_value");
   if (v != NULL && !YAJL_IS_NULL(v) &&
-      (an_api_number(v, &a->p_value) != 0 || a->p_value < 0 || a->p_value > 1))
+      (an_json_number(v, &a->p_value) != 0 || a->p_value < 0 || a->p_value > 1))
     FAIL("p_value must be a number from 0 to 1");
   v = m != NULL ? an_json_get(m, "ncd") : NULL;
   if (v != NULL && !YAJL_IS_NULL(v) &&
-      (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
+      (an_json_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
     FAIL("metrics.ncd must be a number from 0 to 1");
   return 0;
 #undef FAIL

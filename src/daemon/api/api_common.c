@@ -51,24 +51,6 @@ void an_api_reply_store_error(an_request_t *req, int rc, const char *what) {
   }
 }
 
-int an_api_number(yajl_val v, double *out) {
-  double d;
-  if (YAJL_IS_INTEGER(v))
-    d = (double)YAJL_GET_INTEGER(v);
-  else if (YAJL_IS_DOUBLE(v))
-    d = YAJL_GET_DOUBLE(v);
-  else if (YAJL_IS_NUMBER(v))
-    d = strtod(v->u.number.r, NULL); /* yajl calls underflow invalid: a
-                                         tiny p-value is 0, not an error;
-                                         overflow is caught below */
-  else
-    return EINVAL;
-  if (!isfinite(d))
-    return EINVAL;
-  *out = d;
-  return 0;
-}
-
 yajl_val an_api_body_or_empty(an_request_t *req) {
   size_t len;
   const char *body = an_request_body(req, &len);
@@ -210,7 +192,7 @@ void an_api_submit_for_path(an_request_t *req, const char *param,
 int an_api_time(yajl_val v, double *out) {
   double t;
   if (YAJL_IS_STRING(v) ? an_time_parse(YAJL_GET_STRING(v), &t) != 0
-                        : an_api_number(v, &t) != 0)
+                        : an_json_number(v, &t) != 0)
     return EINVAL;
   if (!(t >= 0 && t <= 253402300799.0)) /* 9999-12-31T23:59:59Z */
     return EINVAL;

@@ -178,7 +178,7 @@ static int validate(yajl_val p, const char *where, double now,
     if (!an_utf8_valid(metric, strlen(metric)))
       return bad(e, 400, "INVALID_DATA",
                  "%svalues: metric names must be valid UTF-8", where);
-    if (an_api_number((*values)->u.object.values[i], &d) != 0)
+    if (an_json_number((*values)->u.object.values[i], &d) != 0)
       return bad(e, 400, "INVALID_DATA", "%svalues.%s must be a finite number",
                  where, metric);
   }
@@ -264,7 +264,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   an_ids_new(point_id);
   for (size_t i = 0; i < n; i++) {
     double x, last = 0;
-    an_api_number(values->u.object.values[i], &x);
+    an_json_number(values->u.object.values[i], &x);
     memcpy(answers[i].point_id, point_id, sizeof(point_id));
     an_ids_new(answers[i].anomaly_id);
     int rc = an_engine_score(d->engine, source, values->u.object.keys[i], t, x,
@@ -314,7 +314,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     const char *metric = values->u.object.keys[i];
     an_result_t *r = &answers[i].result;
     double x;
-    an_api_number(values->u.object.values[i], &x);
+    an_json_number(values->u.object.values[i], &x);
     int anomalous = r->score >= c->threshold;
     an_jw_key(w, metric);
     an_jw_map_open(w);

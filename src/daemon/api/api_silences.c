@@ -110,7 +110,7 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
       snprintf(err, errlen, "give endsAt or duration, not both");
       return EINVAL;
     }
-    if (an_api_number(d, &seconds) != 0 || seconds <= 0 ||
+    if (an_json_number(d, &seconds) != 0 || seconds <= 0 ||
         seconds > MAX_SECONDS) {
       snprintf(err, errlen,
                "duration must be a number of seconds above 0, at most a "
