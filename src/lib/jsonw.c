@@ -229,25 +229,22 @@ slow:
   return snprintf(buf, 32, "%.10g", v);
 }
 
-void an_jw_double(an_jw_t *w, double v) {
+/* A finite v as the answers write it, or exact; else null. */
+static void number(an_jw_t *w, double v, int exact) {
   char buf[32];
   if (!isfinite(v)) {
     an_jw_null(w);
     return;
   }
   value(w);
-  put(w, buf, (size_t)format_g10(v, buf));
+  put(w, buf,
+      (size_t)(exact ? snprintf(buf, sizeof(buf), "%.17g", v)
+                     : format_g10(v, buf)));
 }
 
-void an_jw_double_exact(an_jw_t *w, double v) {
-  char buf[32];
-  if (!isfinite(v)) {
-    an_jw_null(w);
-    return;
-  }
-  value(w);
-  put(w, buf, (size_t)snprintf(buf, sizeof(buf), "%.17g", v));
-}
+void an_jw_double(an_jw_t *w, double v) { number(w, v, 0); }
+
+void an_jw_double_exact(an_jw_t *w, double v) { number(w, v, 1); }
 
 void an_jw_integer(an_jw_t *w, long long v) {
   char buf[24], *p = buf + sizeof(buf);
