@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-/* Deeper nesting is written, but its commas are then the caller's risk;
- * nothing anomalyd writes comes near it. */
+/* Nesting deeper than this gets wrong commas; nothing written comes near
+ * it (requests are refused past 32 levels). */
 #define AN_JW_MAX_DEPTH 32
 
 typedef struct an_jw {
