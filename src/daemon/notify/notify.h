@@ -19,10 +19,9 @@
 
 #include "alerts/rules.h"
 #include "daemon.h"
+#include "jsonw.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
-
-#include "jsonw.h"
 
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
