@@ -53,24 +53,34 @@ static void put(an_jw_t *w, const char *s, size_t n) {
   w->buf[w->len] = '\0';
 }
 
-/* Before a key, or a value that is not a key's: the comma. */
-static void item(an_jw_t *w) {
-  if (w->more[w->depth])
-    put(w, ",", 1);
+/* Before a key or a value: a comma after an item of the same level,
+ * nothing after a key. Returns its length, for the caller to write with
+ * what follows (one reserve per item). */
+static size_t comma(an_jw_t *w) {
+  if (w->after_key) {
+    w->after_key = 0;
+    return 0;
+  }
+  size_t n = w->more[w->depth];
   w->more[w->depth] = 1;
+  return n;
 }
 
-/* Before a value: after a key, nothing; else the comma. */
-static void value(an_jw_t *w) {
-  if (w->after_key)
-    w->after_key = 0;
-  else
-    item(w);
+/* A value of n bytes at s, after its comma. */
+static void put_item(an_jw_t *w, const char *s, size_t n) {
+  size_t sep = comma(w);
+  if (reserve(w, sep + n) != 0)
+    return;
+  char *out = w->buf + w->len;
+  if (sep)
+    *out++ = ',';
+  memcpy(out, s, n);
+  w->len += sep + n;
+  w->buf[w->len] = '\0';
 }
 
 static void open_level(an_jw_t *w, char c) {
-  value(w);
-  put(w, &c, 1);
+  put_item(w, &c, 1);
   if (w->depth < AN_JW_MAX_DEPTH)
     w->more[++w->depth] = 0;
 }
@@ -86,16 +96,19 @@ void an_jw_map_close(an_jw_t *w) { close_level(w, '}'); }
 void an_jw_array_open(an_jw_t *w) { open_level(w, '['); }
 void an_jw_array_close(an_jw_t *w) { close_level(w, ']'); }
 
-/* The one escaper: len bytes at s quoted, then tail (a separator, or
- * ""). Room for the worst case is made once: no byte grows to more than
- * 6 (a bad byte becomes the 3 of U+FFFD). */
+/* The one escaper: the comma, len bytes at s quoted, then tail (a
+ * separator, or ""). Room for the worst case is made once: no byte grows
+ * to more than 6 (a bad byte becomes the 3 of U+FFFD). */
 static void quoted(an_jw_t *w, const char *str, size_t len, const char *tail,
                    size_t tail_len) {
   static const char hex[] = "0123456789ABCDEF";
   const unsigned char *s = (const unsigned char *)str, *end = s + len;
-  if (reserve(w, 6 * len + 2 + tail_len) != 0)
+  size_t sep = comma(w);
+  if (reserve(w, sep + 6 * len + 2 + tail_len) != 0)
     return;
   char *out = w->buf + w->len;
+  if (sep)
+    *out++ = ',';
   *out++ = '"';
   while (s < end) {
     unsigned char c = *s;
@@ -152,7 +165,6 @@ static void quoted(an_jw_t *w, const char *str, size_t len, const char *tail,
 }
 
 void an_jw_key(an_jw_t *w, const char *key) {
-  item(w);
   quoted(w, key, strlen(key), ":", 1);
   w->after_key = 1;
 }
@@ -165,7 +177,6 @@ void an_jw_string(an_jw_t *w, const char *s) {
 }
 
 void an_jw_string_len(an_jw_t *w, const char *s, size_t len) {
-  value(w);
   quoted(w, s, len, "", 0);
 }
 
@@ -236,10 +247,9 @@ static void number(an_jw_t *w, double v, int exact) {
     an_jw_null(w);
     return;
   }
-  value(w);
-  put(w, buf,
-      (size_t)(exact ? snprintf(buf, sizeof(buf), "%.17g", v)
-                     : format_g10(v, buf)));
+  put_item(w, buf,
+           (size_t)(exact ? snprintf(buf, sizeof(buf), "%.17g", v)
+                          : format_g10(v, buf)));
 }
 
 void an_jw_double(an_jw_t *w, double v) { number(w, v, 0); }
@@ -256,23 +266,17 @@ void an_jw_integer(an_jw_t *w, long long v) {
   while ((u /= 10) != 0);
   if (v < 0)
     *--p = '-';
-  value(w);
-  put(w, p, (size_t)(buf + sizeof(buf) - p));
+  put_item(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void an_jw_boolean(an_jw_t *w, int v) {
-  value(w);
-  put(w, v ? "true" : "false", v ? 4 : 5);
+  put_item(w, v ? "true" : "false", v ? 4 : 5);
 }
 
-void an_jw_null(an_jw_t *w) {
-  value(w);
-  put(w, "null", 4);
-}
+void an_jw_null(an_jw_t *w) { put_item(w, "null", 4); }
 
 void an_jw_number_text(an_jw_t *w, const char *text, size_t len) {
-  value(w);
-  put(w, text, len);
+  put_item(w, text, len);
 }
 
 void an_jw_str(an_jw_t *w, const char *key, const char *s) {
