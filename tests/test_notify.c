@@ -58,14 +58,13 @@ static yajl_val rendered(const char *type, const char *event, an_alert_t *a) {
   char err[200];
   yajl_val n = an_json_parse(notice, strlen(notice), err, sizeof(err));
   assert_non_null(n);
-  yajl_gen g = an_json_gen();
-  assert_int_equal(an_notify_renderer(type)(n, &ch, g), 0);
-  const unsigned char *buf;
-  size_t len;
-  yajl_gen_get_buf(g, &buf, &len);
-  yajl_val out = an_json_parse((const char *)buf, len, err, sizeof(err));
+  an_jw_t w;
+  an_jw_init(&w);
+  assert_int_equal(an_notify_renderer(type)(n, &ch, &w), 0);
+  assert_int_equal(an_jw_failed(&w), 0);
+  yajl_val out = an_json_parse(w.buf, w.len, err, sizeof(err));
   assert_non_null(out);
-  yajl_gen_free(g);
+  an_jw_free(&w);
   yajl_tree_free(n);
   free(notice);
   return out;
@@ -173,9 +172,10 @@ static void test_unknown(void **unused) {
   char err[100];
   yajl_val n = an_json_parse("{\"event\":\"reboot\"}", 18, err, sizeof(err));
   an_channel_t ch = {.name = "c", .type = "pagerduty", .url = "http://x/"};
-  yajl_gen g = an_json_gen();
-  assert_int_equal(an_render_pagerduty(n, &ch, g), EINVAL);
-  yajl_gen_free(g);
+  an_jw_t w;
+  an_jw_init(&w);
+  assert_int_equal(an_render_pagerduty(n, &ch, &w), EINVAL);
+  an_jw_free(&w);
   yajl_tree_free(n);
 }
 

@@ -12,19 +12,18 @@
 #include "clock.h"
 #include "detector.h"
 #include "forwarder.h"
+#include "jsonw.h"
 #include "select.h"
 #include "series.h"
 #include "severity.h"
 #include "statefile.h"
 #include "timefmt.h"
-#include "utf8.h"
 #include "uuid.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <syslog.h>
-#include <yajl/yajl_gen.h>
 
 /* Meta key on the values this plugin dispatches itself, so it never scores
  * its own output. */
@@ -180,45 +179,30 @@ static char *anomaly_record(const char *host, const char *metric, cdtime_t time,
     return NULL;
   an_uuid_format(rnd, id);
   an_time_format(CDTIME_T_TO_DOUBLE(time), stamp, sizeof(stamp));
-  yajl_gen g = yajl_gen_alloc(NULL);
-  if (g == NULL)
-    return NULL;
-  /* collectd's names are bytes: a bad one written as is would make
-   * anomalyd refuse the whole batch (and yajl would drop the string) */
-  char clean[4 * NOTIF_MAX_MSG_LEN + 3 * DATA_MAX_NAME_LEN * 5];
-#define STR(k, v)                                                              \
-  yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
-  an_utf8_sanitize(v, clean, sizeof(clean));                                   \
-  yajl_gen_string(g, (const unsigned char *)clean, strlen(clean))
-#define NUM(k, v)                                                              \
-  yajl_gen_string(g, (const unsigned char *)k, strlen(k));                     \
-  if (isfinite(v))                                                             \
-    yajl_gen_double(g, v);                                                     \
-  else                                                                         \
-    yajl_gen_null(g)
-  yajl_gen_map_open(g);
-  STR("id", id);
-  STR("sourceId", host);
-  STR("metric", metric);
-  NUM("value", value);
-  NUM("expected", r->expected);
-  NUM("score", r->score);
-  STR("severity", severity);
-  STR("detectedAt", stamp);
-  STR("explanation", explanation);
-  STR("kind", kind);
+  an_jw_t w;
+  an_jw_init(&w);
+  /* collectd's names are bytes: the writer makes a bad one U+FFFD, which
+   * anomalyd takes (it would refuse the whole batch for invalid UTF-8).
+   * Values are written to the last bit: anomalyd stores them. */
+  an_jw_map_open(&w);
+  an_jw_str(&w, "id", id);
+  an_jw_str(&w, "sourceId", host);
+  an_jw_str(&w, "metric", metric);
+  an_jw_key(&w, "value");
+  an_jw_double_exact(&w, value);
+  an_jw_key(&w, "expected");
+  an_jw_double_exact(&w, r->expected);
+  an_jw_key(&w, "score");
+  an_jw_double_exact(&w, r->score);
+  an_jw_str(&w, "severity", severity);
+  an_jw_str(&w, "detectedAt", stamp);
+  an_jw_str(&w, "explanation", explanation);
+  an_jw_str(&w, "kind", kind);
   /* below 1e-300 a p-value is 0 for every purpose, and no parser balks */
-  NUM("p_value", r->p_value < 1e-300 ? 0.0 : r->p_value);
-  yajl_gen_map_close(g);
-#undef STR
-#undef NUM
-  const unsigned char *buf;
-  size_t len;
-  char *out = NULL;
-  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-    out = strndup((const char *)buf, len);
-  yajl_gen_free(g);
-  return out;
+  an_jw_key(&w, "p_value");
+  an_jw_double_exact(&w, r->p_value < 1e-300 ? 0.0 : r->p_value);
+  an_jw_map_close(&w);
+  return an_jw_take(&w);
 }
 
 static int may_notify(void) {

@@ -22,12 +22,12 @@ static void check_err(int rc, const an_query_err_t *e) {
 
 /* The next page's token, from the answer of the page before it. */
 static void check_next_token(double t, const char *id, int page) {
-  yajl_gen g = an_json_gen();
-  AN_FUZZ_CHECK(g != NULL);
-  yajl_gen_map_open(g);
-  an_query_write_page(g, 1000000000000LL, page, 10, 10, t, id);
-  yajl_gen_map_close(g);
-  char *text = an_json_gen_take(g), err[256];
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_query_write_page(&w, 1000000000000LL, page, 10, 10, t, id);
+  an_jw_map_close(&w);
+  char *text = an_jw_take(&w), err[256];
   AN_FUZZ_CHECK(text != NULL);
   yajl_val doc = an_json_parse(text, strlen(text), err, sizeof(err));
   AN_FUZZ_CHECK(doc != NULL);

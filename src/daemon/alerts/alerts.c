@@ -5,7 +5,6 @@
 #include "conf.h"
 #include "feedback.h"
 #include "ids.h"
-#include "json.h"
 #include "notify/notify.h"
 #include "severity.h"
 #include "store/store_anomalies.h"
@@ -378,42 +377,4 @@ void an_alerts_close(an_alerts_t *a) {
   if (a->timer != NULL)
     event_free(a->timer);
   free(a);
-}
-
-/* ---- JSON ---- */
-
-void an_alert_write_fields(yajl_gen g, const an_alert_t *a,
-                           const char *public_url) {
-  char link[600];
-  an_json_str(g, "id", a->id);
-  an_json_str(g, "ruleId", a->rule_id);
-  an_json_str(g, "ruleName", a->rule_name);
-  an_json_str(g, "sourceId", a->source);
-  an_json_str(g, "metric", a->metric);
-  an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "status", an_alert_status_name(a->status));
-  an_json_time(g, "createdAt", a->created_at);
-  an_json_time(g, "startedAt", a->started_at);
-  an_json_time(g, "firedAt", a->fired_at);
-  an_json_time(g, "updatedAt", a->updated_at);
-  an_json_int(g, "anomalyCount", a->hits);
-  an_json_num(g, "maxScore", a->max_score);
-  an_json_str(g, "firstAnomalyId", a->first_anomaly_id);
-  an_json_str(g, "lastAnomalyId", a->last_anomaly_id);
-  an_json_time(g, "acknowledgedAt", a->acknowledged_at);
-  an_json_str(g, "acknowledgedBy", a->acknowledged_by);
-  an_json_str(g, "notes", a->notes);
-  an_json_bool(g, "isFalsePositive", a->false_positive);
-  an_json_time(g, "resolvedAt", a->resolved_at);
-  an_json_str(g, "resolvedBy", a->resolved_by);
-  an_json_time(g, "escalatedAt", a->escalated_at);
-  an_json_bool(g, "silenced", a->silenced);
-  snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
-  an_json_str(g, "link", link);
-}
-
-void an_alert_write(yajl_gen g, const an_alert_t *a, const char *public_url) {
-  yajl_gen_map_open(g);
-  an_alert_write_fields(g, a, public_url);
-  yajl_gen_map_close(g);
 }

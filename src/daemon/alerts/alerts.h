@@ -17,8 +17,6 @@
 #include "store/store.h"
 #include "store/store_alerts.h"
 
-#include <yajl/yajl_gen.h>
-
 typedef struct an_alerts an_alerts_t;
 
 /* Starts the once-a-second check (auto-resolve, escalation, expiry of
@@ -65,11 +63,5 @@ int an_alerts_resolve_rule(sqlite3 *db, an_daemon_t *d, const char *rule_id,
  * timeout, drops pending ones whose window passed. Returns 0, or the
  * first error (ENOMEM, EIO). */
 int an_alerts_check(sqlite3 *db, an_daemon_t *d, double now);
-
-/* Writes an alert as its JSON object. */
-void an_alert_write(yajl_gen g, const an_alert_t *a, const char *public_url);
-/* Writes the alert's fields into an open map (to add more after them). */
-void an_alert_write_fields(yajl_gen g, const an_alert_t *a,
-                           const char *public_url);
 
 #endif

@@ -185,40 +185,6 @@ int an_rule_from_json(yajl_val body, double default_resolve_after,
   return rc != 0 ? EINVAL : 0;
 }
 
-void an_rule_write(yajl_gen g, const an_rule_t *r) {
-  yajl_gen_map_open(g);
-  an_json_str(g, "id", r->id);
-  an_json_str(g, "name", r->name);
-  an_json_str(g, "severity", an_severity_name((an_severity_t)r->severity));
-  an_json_key(g, "conditions");
-  yajl_gen_map_open(g);
-  an_json_str(g, "metric", r->metric);
-  an_json_num(g, "threshold", r->threshold);
-  an_json_str(g, "sourceId", r->source);
-  an_json_int(g, "minHits", r->min_hits);
-  an_json_num(g, "window", r->window);
-  yajl_gen_map_close(g);
-  an_json_key(g, "channels");
-  yajl_gen_array_open(g);
-  for (size_t i = 0; i < r->nchannels; i++)
-    an_json_string(g, r->channels[i]);
-  yajl_gen_array_close(g);
-  an_json_key(g, "escalation");
-  if (r->escalate_to == NULL) {
-    yajl_gen_null(g);
-  } else {
-    yajl_gen_map_open(g);
-    an_json_num(g, "timeout", r->escalation_timeout);
-    an_json_str(g, "escalateTo", r->escalate_to);
-    yajl_gen_map_close(g);
-  }
-  an_json_num(g, "resolveAfter", r->resolve_after);
-  an_json_bool(g, "enabled", r->enabled);
-  an_json_time(g, "createdAt", r->created_at);
-  an_json_time(g, "updatedAt", r->updated_at);
-  yajl_gen_map_close(g);
-}
-
 void an_rule_clear(an_rule_t *r) {
   free(r->name);
   free(r->metric);

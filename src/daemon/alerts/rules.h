@@ -1,13 +1,13 @@
 /* rules.h: alert rules: reading one from a request body (with errors that
- * name the field), writing it as JSON, and whether an anomaly fires it.
- * The store keeps them (store_alerts.c); alerts.c applies them. */
+ * name the field) and whether an anomaly fires it. The store keeps them
+ * (store_alerts.c), alerts.c applies them, api_alert_rules.c writes them
+ * as JSON. */
 #ifndef AN_RULES_H
 #define AN_RULES_H
 
 #include "uuid.h"
 
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #define AN_RULE_MAX_CHANNELS 20
@@ -36,10 +36,6 @@ typedef struct an_rule {
  * naming the field in err (out is then cleared). */
 int an_rule_from_json(yajl_val body, double default_resolve_after,
                       an_rule_t *out, char *err, size_t errlen);
-
-/* Writes the rule as its JSON object (the request's shape plus id and
- * times). */
-void an_rule_write(yajl_gen g, const an_rule_t *r);
 
 /* Frees the strings of r and zeroes it. Accepts a zeroed rule. */
 void an_rule_clear(an_rule_t *r);

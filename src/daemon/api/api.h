@@ -5,6 +5,7 @@
 
 #include "http/http.h"
 #include "json.h"
+#include "jsonw.h"
 #include "store/records.h"
 #include "store/store.h"
 
@@ -62,7 +63,7 @@ void an_api_channel_delete(an_request_t *req);
  * answer (NULL for a job with its own reply). Whatever happens, the job
  * and its data are freed once, after the reply. */
 typedef struct an_api_job an_api_job_t;
-typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, yajl_gen answer);
+typedef int (*an_api_run_fn)(sqlite3 *db, an_api_job_t *job, an_jw_t *answer);
 
 struct an_api_job {
   an_request_t *req;
@@ -77,7 +78,7 @@ struct an_api_job {
   /* On the loop in place of the usual reply: answers req for rc, run's
    * result or EIO when the commit failed. May be NULL. */
   void (*reply)(an_api_job_t *job, int rc);
-  yajl_gen answer;
+  an_jw_t answer;
   char what[128]; /* "alert 123…", for 404 */
   char err[300];
 };
@@ -121,15 +122,13 @@ yajl_val an_api_body_or_empty(an_request_t *req);
  * naming the problem and returns NULL. */
 yajl_val an_api_body(an_request_t *req);
 
-/* Replies with the generator's document and frees it. */
-void an_api_reply_gen(an_request_t *req, int status, yajl_gen g);
+/* Replies with the writer's text (500 INTERNAL if writing it failed) and
+ * frees it. */
+void an_api_reply_jw(an_request_t *req, int status, an_jw_t *w);
 
 /* Replies for a store result that is not success: EIO → 503 UNAVAILABLE,
  * ENOENT → 404 NOT_FOUND (naming what), others → 500 INTERNAL. */
 void an_api_reply_store_error(an_request_t *req, int rc, const char *what);
-
-/* A number of a JSON value when finite; returns 0 or EINVAL. */
-int an_api_number(yajl_val v, double *out);
 
 /* A time of a JSON value: an ISO 8601 string, or seconds since the epoch
  * as a number (or a string of one, as anomaly-score reads them), from
@@ -142,6 +141,6 @@ int an_api_time(yajl_val v, double *out);
 int an_api_time_too_far_ahead(const an_config_t *c, double t, double now);
 
 /* Writes an anomaly as its JSON object (api_anomalies.c). */
-void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a);
+void an_api_write_anomaly(an_jw_t *w, const an_anomaly_t *a);
 
 #endif

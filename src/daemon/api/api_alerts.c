@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "http/query.h"
+#include "severity.h"
 #include "store/store_alerts.h"
 #include "store/store_outbox.h"
 
@@ -17,6 +18,47 @@
 
 #define MAX_NOTES 2000
 #define ANOMALIES_SHOWN 100
+
+/* ---- the alert's JSON ---- */
+
+/* An alert's fields into an open map (to add more after them). */
+static void write_alert_fields(an_jw_t *w, const an_alert_t *a,
+                               const char *public_url) {
+  char link[600];
+  an_jw_str(w, "id", a->id);
+  an_jw_str(w, "ruleId", a->rule_id);
+  an_jw_str(w, "ruleName", a->rule_name);
+  an_jw_str(w, "sourceId", a->source);
+  an_jw_str(w, "metric", a->metric);
+  an_jw_str(w, "severity", an_severity_name((an_severity_t)a->severity));
+  an_jw_str(w, "status", an_alert_status_name(a->status));
+  an_jw_time(w, "createdAt", a->created_at);
+  an_jw_time(w, "startedAt", a->started_at);
+  an_jw_time(w, "firedAt", a->fired_at);
+  an_jw_time(w, "updatedAt", a->updated_at);
+  an_jw_int(w, "anomalyCount", a->hits);
+  an_jw_num(w, "maxScore", a->max_score);
+  an_jw_str(w, "firstAnomalyId", a->first_anomaly_id);
+  an_jw_str(w, "lastAnomalyId", a->last_anomaly_id);
+  an_jw_time(w, "acknowledgedAt", a->acknowledged_at);
+  an_jw_str(w, "acknowledgedBy", a->acknowledged_by);
+  an_jw_str(w, "notes", a->notes);
+  an_jw_bool(w, "isFalsePositive", a->false_positive);
+  an_jw_time(w, "resolvedAt", a->resolved_at);
+  an_jw_str(w, "resolvedBy", a->resolved_by);
+  an_jw_time(w, "escalatedAt", a->escalated_at);
+  an_jw_bool(w, "silenced", a->silenced);
+  snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
+  an_jw_str(w, "link", link);
+}
+
+/* An alert as its JSON object. */
+static void write_alert(an_jw_t *w, const an_alert_t *a,
+                        const char *public_url) {
+  an_jw_map_open(w);
+  write_alert_fields(w, a, public_url);
+  an_jw_map_close(w);
+}
 
 /* ---- GET /v1/alerts ---- */
 
@@ -74,23 +116,23 @@ static int parse_param(void *ctx, const char *key, const char *v) {
   return 0; /* unknown parameters are ignored */
 }
 
-static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_list(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   list_t *l = j->data;
   an_alert_t *rows;
   size_t n;
   long long total;
   int rc = an_store_list_alerts(db, &l->filter, &rows, &n, &total);
   if (rc == 0) {
-    yajl_gen_map_open(g);
-    an_json_key(g, "alerts");
-    yajl_gen_array_open(g);
+    an_jw_map_open(w);
+    an_jw_key(w, "alerts");
+    an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
-      an_alert_write(g, &rows[i], j->daemon->config->public_url);
-    yajl_gen_array_close(g);
+      write_alert(w, &rows[i], j->daemon->config->public_url);
+    an_jw_array_close(w);
     const an_alert_t *last = n > 0 ? &rows[n - 1] : NULL;
-    an_query_write_page(g, total, l->page, l->filter.limit, n,
+    an_query_write_page(w, total, l->page, l->filter.limit, n,
                         last ? last->created_at : 0, last ? last->id : "");
-    yajl_gen_map_close(g);
+    an_jw_map_close(w);
   }
   for (size_t i = 0; i < n; i++)
     an_alert_clear(&rows[i]);
@@ -125,50 +167,50 @@ void an_api_alerts_list(an_request_t *req) {
 /* ---- GET /v1/alerts/{id} ---- */
 
 static int write_attempt(void *ctx, const an_attempt_t *a) {
-  yajl_gen g = ctx;
-  yajl_gen_map_open(g);
-  an_json_time(g, "at", a->at);
+  an_jw_t *w = ctx;
+  an_jw_map_open(w);
+  an_jw_time(w, "at", a->at);
   if (a->status > 0)
-    an_json_int(g, "httpStatus", a->status);
+    an_jw_int(w, "httpStatus", a->status);
   else
-    an_json_null(g, "httpStatus");
-  an_json_str(g, "error", a->error);
-  yajl_gen_map_close(g);
+    an_jw_str(w, "httpStatus", NULL);
+  an_jw_str(w, "error", a->error);
+  an_jw_map_close(w);
   return 0;
 }
 
-static int write_deliveries(sqlite3 *db, yajl_gen g, const char *alert_id) {
+static int write_deliveries(sqlite3 *db, an_jw_t *w, const char *alert_id) {
   an_delivery_t *dl;
   size_t n;
   int rc = an_store_alert_deliveries(db, alert_id, &dl, &n);
-  an_json_key(g, "deliveries");
-  yajl_gen_array_open(g);
+  an_jw_key(w, "deliveries");
+  an_jw_array_open(w);
   for (size_t i = 0; rc == 0 && i < n; i++) {
-    yajl_gen_map_open(g);
-    an_json_int(g, "id", dl[i].id);
-    an_json_str(g, "channel", dl[i].channel);
-    an_json_str(g, "event", dl[i].event);
-    an_json_str(g, "status", an_delivery_state_name(dl[i].state));
-    an_json_int(g, "attempts", dl[i].attempts);
-    an_json_time(g, "createdAt", dl[i].created_at);
-    an_json_time(g, "nextAttemptAt",
-                 dl[i].state == AN_DELIVERY_PENDING ? dl[i].next_at : NAN);
-    an_json_time(g, "doneAt", dl[i].done_at);
-    an_json_str(g, "lastError", dl[i].last_error);
-    an_json_key(g, "history");
-    yajl_gen_array_open(g);
-    rc = an_store_each_attempt(db, dl[i].id, write_attempt, g);
-    yajl_gen_array_close(g);
-    yajl_gen_map_close(g);
+    an_jw_map_open(w);
+    an_jw_int(w, "id", dl[i].id);
+    an_jw_str(w, "channel", dl[i].channel);
+    an_jw_str(w, "event", dl[i].event);
+    an_jw_str(w, "status", an_delivery_state_name(dl[i].state));
+    an_jw_int(w, "attempts", dl[i].attempts);
+    an_jw_time(w, "createdAt", dl[i].created_at);
+    an_jw_time(w, "nextAttemptAt",
+               dl[i].state == AN_DELIVERY_PENDING ? dl[i].next_at : NAN);
+    an_jw_time(w, "doneAt", dl[i].done_at);
+    an_jw_str(w, "lastError", dl[i].last_error);
+    an_jw_key(w, "history");
+    an_jw_array_open(w);
+    rc = an_store_each_attempt(db, dl[i].id, write_attempt, w);
+    an_jw_array_close(w);
+    an_jw_map_close(w);
   }
-  yajl_gen_array_close(g);
+  an_jw_array_close(w);
   for (size_t i = 0; i < n; i++)
     an_delivery_clear(&dl[i]);
   free(dl);
   return rc;
 }
 
-static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_get(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_alert_t a;
   an_anomaly_t *anomalies = NULL;
   size_t n = 0;
@@ -176,15 +218,15 @@ static int run_get(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
   if (rc == 0)
     rc = an_store_alert_anomalies(db, a.id, ANOMALIES_SHOWN, &anomalies, &n);
   if (rc == 0) {
-    yajl_gen_map_open(g);
-    an_alert_write_fields(g, &a, j->daemon->config->public_url);
-    an_json_key(g, "anomalies");
-    yajl_gen_array_open(g);
+    an_jw_map_open(w);
+    write_alert_fields(w, &a, j->daemon->config->public_url);
+    an_jw_key(w, "anomalies");
+    an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
-      an_api_write_anomaly(g, &anomalies[i]);
-    yajl_gen_array_close(g);
-    rc = write_deliveries(db, g, a.id);
-    yajl_gen_map_close(g);
+      an_api_write_anomaly(w, &anomalies[i]);
+    an_jw_array_close(w);
+    rc = write_deliveries(db, w, a.id);
+    an_jw_map_close(w);
   }
   for (size_t i = 0; i < n; i++)
     an_anomaly_clear(&anomalies[i]);
@@ -217,7 +259,7 @@ static void step_free(void *data) {
   free(s);
 }
 
-static int run_acknowledge(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_acknowledge(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   step_t *s = j->data;
   int rc =
       an_alerts_acknowledge(db, j->daemon, s->id, s->notes, s->false_positive,
@@ -230,7 +272,7 @@ static int run_acknowledge(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
              "alert %s is pending: it has not fired yet (its rule's minHits)",
              s->id);
   if (rc == 0)
-    an_alert_write(g, &s->alert, j->daemon->config->public_url);
+    write_alert(w, &s->alert, j->daemon->config->public_url);
   return rc;
 }
 
@@ -242,12 +284,12 @@ static void acknowledged(an_api_job_t *j) {
                               s->feedback.metric, s->feedback.sensitivity);
 }
 
-static int run_resolve(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_resolve(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   step_t *s = j->data;
   int rc = an_alerts_resolve(db, j->daemon, s->id, s->notes, s->by, j->now,
                              &s->alert);
   if (rc == 0)
-    an_alert_write(g, &s->alert, j->daemon->config->public_url);
+    write_alert(w, &s->alert, j->daemon->config->public_url);
   return rc;
 }
 

@@ -24,45 +24,45 @@
 
 #define MAX_INGEST 10000
 
-void an_api_write_anomaly(yajl_gen g, const an_anomaly_t *a) {
+void an_api_write_anomaly(an_jw_t *w, const an_anomaly_t *a) {
   char stamp[40];
-  yajl_gen_map_open(g);
-  an_json_str(g, "id", a->id);
-  an_json_str(g, "sourceId", a->source);
-  an_json_str(g, "stream_id", a->source);
-  an_json_str(g, "metric", a->metric);
-  an_json_num(g, "value", a->value);
-  an_json_num(g, "expected", a->expected);
-  an_json_num(g, "score", a->score);
-  an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "status", an_status_name(a->status));
+  an_jw_map_open(w);
+  an_jw_str(w, "id", a->id);
+  an_jw_str(w, "sourceId", a->source);
+  an_jw_str(w, "stream_id", a->source);
+  an_jw_str(w, "metric", a->metric);
+  an_jw_num(w, "value", a->value);
+  an_jw_num(w, "expected", a->expected);
+  an_jw_num(w, "score", a->score);
+  an_jw_str(w, "severity", an_severity_name((an_severity_t)a->severity));
+  an_jw_str(w, "status", an_status_name(a->status));
   an_time_format(a->detected_at, stamp, sizeof(stamp));
-  an_json_str(g, "detectedAt", stamp);
-  an_json_str(g, "timestamp", stamp);
-  an_json_str(g, "explanation", a->explanation);
-  an_json_str(g, "why", a->explanation);
-  an_json_str(g, "kind", a->kind);
-  an_json_key(g, "metrics");
-  yajl_gen_map_open(g);
-  an_json_num(g, "p_value", a->p_value);
-  an_json_num(g, "confidence", isnan(a->p_value) ? NAN : 1 - a->p_value);
+  an_jw_str(w, "detectedAt", stamp);
+  an_jw_str(w, "timestamp", stamp);
+  an_jw_str(w, "explanation", a->explanation);
+  an_jw_str(w, "why", a->explanation);
+  an_jw_str(w, "kind", a->kind);
+  an_jw_key(w, "metrics");
+  an_jw_map_open(w);
+  an_jw_num(w, "p_value", a->p_value);
+  an_jw_num(w, "confidence", isnan(a->p_value) ? NAN : 1 - a->p_value);
   if (!isnan(a->ncd))
-    an_json_num(g, "ncd", a->ncd);
-  yajl_gen_map_close(g);
-  an_json_bool(g, "has_evidence", a->has_evidence);
-  an_json_key(g, "feedback");
+    an_jw_num(w, "ncd", a->ncd);
+  an_jw_map_close(w);
+  an_jw_bool(w, "has_evidence", a->has_evidence);
+  an_jw_key(w, "feedback");
   if (a->feedback_type == NULL) {
-    yajl_gen_null(g);
+    an_jw_null(w);
   } else {
-    yajl_gen_map_open(g);
-    an_json_str(g, "type", a->feedback_type);
-    an_json_str(g, "reason", a->feedback_reason);
-    an_json_str(g, "at", an_time_format(a->feedback_at, stamp, sizeof(stamp)));
-    yajl_gen_map_close(g);
+    an_jw_map_open(w);
+    an_jw_str(w, "type", a->feedback_type);
+    an_jw_str(w, "reason", a->feedback_reason);
+    an_jw_str(w, "at", an_time_format(a->feedback_at, stamp, sizeof(stamp)));
+    an_jw_map_close(w);
   }
-  an_json_str(g, "createdAt",
-              an_time_format(a->created_at, stamp, sizeof(stamp)));
-  yajl_gen_map_close(g);
+  an_jw_str(w, "createdAt",
+            an_time_format(a->created_at, stamp, sizeof(stamp)));
+  an_jw_map_close(w);
 }
 
 /* ---- GET /v1/anomalies ---- */
@@ -134,7 +134,7 @@ static void list_job_free(void *arg) {
   free(j);
 }
 
-static int run_list(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+static int run_list(sqlite3 *db, an_api_job_t *job, an_jw_t *unused) {
   list_job_t *j = job->data;
   for (size_t i = 0; i < j->n; i++) /* from a first run of the batch */
     an_anomaly_clear(&j->rows[i]);
@@ -150,18 +150,19 @@ static void list_done(an_api_job_t *job, int rc) {
     an_api_reply_store_error(j->req, rc, "anomalies");
     return;
   }
-  yajl_gen g = an_json_gen();
-  yajl_gen_map_open(g);
-  an_json_key(g, "anomalies");
-  yajl_gen_array_open(g);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_key(&w, "anomalies");
+  an_jw_array_open(&w);
   for (size_t i = 0; i < j->n; i++)
-    an_api_write_anomaly(g, &j->rows[i]);
-  yajl_gen_array_close(g);
+    an_api_write_anomaly(&w, &j->rows[i]);
+  an_jw_array_close(&w);
   const an_anomaly_t *last = j->n > 0 ? &j->rows[j->n - 1] : NULL;
-  an_query_write_page(g, j->total, j->page, j->filter.limit, j->n,
+  an_query_write_page(&w, j->total, j->page, j->filter.limit, j->n,
                       last ? last->detected_at : 0, last ? last->id : "");
-  yajl_gen_map_close(g);
-  an_api_reply_gen(j->req, 200, g);
+  an_jw_map_close(&w);
+  an_api_reply_jw(j->req, 200, &w);
 }
 
 void an_api_anomalies_list(an_request_t *req) {
@@ -214,7 +215,7 @@ static void one_job_free(void *arg) {
   free(j);
 }
 
-static int run_one(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+static int run_one(sqlite3 *db, an_api_job_t *job, an_jw_t *unused) {
   one_job_t *j = job->data;
   int rc = 0;
   an_anomaly_clear(&j->anomaly); /* from a first run of the batch */
@@ -236,22 +237,23 @@ static void one_done(an_api_job_t *job, int rc) {
     an_api_reply_store_error(j->req, rc, what);
     return;
   }
-  yajl_gen g = an_json_gen();
+  an_jw_t w;
+  an_jw_init(&w);
   if (j->feedback_type != NULL) {
     an_engine_set_sensitivity(an_request_daemon(j->req)->engine,
                               j->anomaly.source, j->anomaly.metric,
                               j->sensitivity);
-    yajl_gen_map_open(g);
-    an_json_bool(g, "success", 1);
-    an_json_str(g, "message", "Feedback recorded");
-    an_json_str(g, "anomalyId", j->id);
-    an_json_str(g, "feedback_type", j->feedback_type);
-    an_json_num(g, "sensitivity", j->sensitivity);
-    yajl_gen_map_close(g);
+    an_jw_map_open(&w);
+    an_jw_bool(&w, "success", 1);
+    an_jw_str(&w, "message", "Feedback recorded");
+    an_jw_str(&w, "anomalyId", j->id);
+    an_jw_str(&w, "feedback_type", j->feedback_type);
+    an_jw_num(&w, "sensitivity", j->sensitivity);
+    an_jw_map_close(&w);
   } else {
-    an_api_write_anomaly(g, &j->anomaly);
+    an_api_write_anomaly(&w, &j->anomaly);
   }
-  an_api_reply_gen(j->req, 200, g);
+  an_api_reply_jw(j->req, 200, &w);
 }
 
 /* A job for the anomaly named in the path, or NULL after replying. */
@@ -427,14 +429,14 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c, double now,
   if ((a->metric = strdup(text)) == NULL)
     goto nomem;
   v = an_json_get(o, "score");
-  if (v == NULL || an_api_number(v, &a->score) != 0 || a->score < 0 ||
+  if (v == NULL || an_json_number(v, &a->score) != 0 || a->score < 0 ||
       a->score > 1)
     FAIL("score must be a number from 0 to 1");
   v = an_json_get(o, "value");
-  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->value) != 0)
+  if (v != NULL && !YAJL_IS_NULL(v) && an_json_number(v, &a->value) != 0)
     FAIL("value must be a finite number");
   v = an_json_get(o, "expected");
-  if (v != NULL && !YAJL_IS_NULL(v) && an_api_number(v, &a->expected) != 0)
+  if (v != NULL && !YAJL_IS_NULL(v) && an_json_number(v, &a->expected) != 0)
     FAIL("expected must be a finite number");
   v = an_json_get(o, "detectedAt");
   if (v == NULL || an_api_time(v, &a->detected_at) != 0)
@@ -475,11 +477,11 @@ static int read_item(yajl_val o, size_t i, const an_config_t *c, double now,
   if (v == NULL && m != NULL)
     v = an_json_get(m, "p_value");
   if (v != NULL && !YAJL_IS_NULL(v) &&
-      (an_api_number(v, &a->p_value) != 0 || a->p_value < 0 || a->p_value > 1))
+      (an_json_number(v, &a->p_value) != 0 || a->p_value < 0 || a->p_value > 1))
     FAIL("p_value must be a number from 0 to 1");
   v = m != NULL ? an_json_get(m, "ncd") : NULL;
   if (v != NULL && !YAJL_IS_NULL(v) &&
-      (an_api_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
+      (an_json_number(v, &a->ncd) != 0 || a->ncd < 0 || a->ncd > 1))
     FAIL("metrics.ncd must be a number from 0 to 1");
   return 0;
 nomem:
@@ -488,7 +490,7 @@ nomem:
 #undef FAIL
 }
 
-static int run_ingest(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+static int run_ingest(sqlite3 *db, an_api_job_t *job, an_jw_t *unused) {
   ingest_job_t *j = job->data;
   j->stored = 0;
   for (size_t i = 0; i < j->n; i++) {
@@ -513,27 +515,28 @@ static void ingest_done(an_api_job_t *job, int rc) {
     an_engine_add_source(d->engine, j->items[i].source);
   an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_STORED, j->stored);
   an_metrics_add(d->metrics, AN_COUNTER_ANOMALIES_DUPLICATE, j->n - j->stored);
-  yajl_gen g = an_json_gen();
-  yajl_gen_map_open(g);
-  an_json_int(g, "received", (long long)j->received);
-  an_json_int(g, "stored", (long long)j->stored);
-  an_json_int(g, "duplicates", (long long)(j->n - j->stored));
-  an_json_int(g, "rejected", (long long)j->nerrors);
-  an_json_key(g, "errors"); /* the refused items, by index in the batch */
-  yajl_gen_array_open(g);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_int(&w, "received", (long long)j->received);
+  an_jw_int(&w, "stored", (long long)j->stored);
+  an_jw_int(&w, "duplicates", (long long)(j->n - j->stored));
+  an_jw_int(&w, "rejected", (long long)j->nerrors);
+  an_jw_key(&w, "errors"); /* the refused items, by index in the batch */
+  an_jw_array_open(&w);
   for (size_t i = 0; i < j->nerrors; i++) {
-    yajl_gen_map_open(g);
-    an_json_int(g, "index", (long long)j->errors[i].index);
-    an_json_key(g, "error");
-    yajl_gen_map_open(g);
-    an_json_str(g, "code", "INVALID_DATA");
-    an_json_str(g, "message", j->errors[i].message);
-    yajl_gen_map_close(g);
-    yajl_gen_map_close(g);
+    an_jw_map_open(&w);
+    an_jw_int(&w, "index", (long long)j->errors[i].index);
+    an_jw_key(&w, "error");
+    an_jw_map_open(&w);
+    an_jw_str(&w, "code", "INVALID_DATA");
+    an_jw_str(&w, "message", j->errors[i].message);
+    an_jw_map_close(&w);
+    an_jw_map_close(&w);
   }
-  yajl_gen_array_close(g);
-  yajl_gen_map_close(g);
-  an_api_reply_gen(j->req, 200, g);
+  an_jw_array_close(&w);
+  an_jw_map_close(&w);
+  an_api_reply_jw(j->req, 200, &w);
 }
 
 void an_api_anomalies_ingest(an_request_t *req) {

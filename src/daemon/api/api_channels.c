@@ -45,23 +45,23 @@ static void shown_url(const char *url, char *shown, size_t len) {
            host);
 }
 
-static void write_channel(yajl_gen g, const an_channel_t *c) {
+static void write_channel(an_jw_t *w, const an_channel_t *c) {
   char shown[300];
   shown_url(c->url, shown, sizeof(shown));
-  yajl_gen_map_open(g);
-  an_json_str(g, "name", c->name);
-  an_json_str(g, "type", c->type);
-  an_json_str(g, "url", shown);
+  an_jw_map_open(w);
+  an_jw_str(w, "name", c->name);
+  an_jw_str(w, "type", c->type);
+  an_jw_str(w, "url", shown);
   if (c->routing_key != NULL) {
     size_t n = strlen(c->routing_key);
     snprintf(shown, sizeof(shown), "…%s", n > 4 ? c->routing_key + n - 4 : "");
-    an_json_str(g, "routingKey", shown);
+    an_jw_str(w, "routingKey", shown);
   } else {
-    an_json_null(g, "routingKey");
+    an_jw_str(w, "routingKey", NULL);
   }
-  an_json_str(g, "origin", c->from_config ? "config" : "api");
-  an_json_time(g, "createdAt", c->created_at);
-  yajl_gen_map_close(g);
+  an_jw_str(w, "origin", c->from_config ? "config" : "api");
+  an_jw_time(w, "createdAt", c->created_at);
+  an_jw_map_close(w);
 }
 
 static int valid_name(const char *s) {
@@ -123,14 +123,14 @@ static int read_channel(yajl_val body, double now, an_channel_t *c, char *err,
   return 0;
 }
 
-static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_create(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_channel_t *c = j->data;
   int rc = an_store_add_channel(db, c);
   if (rc == EEXIST)
     snprintf(j->err, sizeof(j->err), "a channel named \"%s\" exists already",
              c->name);
   if (rc == 0)
-    write_channel(g, c);
+    write_channel(w, c);
   return rc;
 }
 
@@ -155,18 +155,18 @@ void an_api_channel_create(an_request_t *req) {
   an_api_submit(req, run_create, 201, c, channel_free, NULL);
 }
 
-static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_list(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   an_channel_t *rows;
   size_t n;
   int rc = an_store_list_channels(db, &rows, &n);
   if (rc == 0) {
-    yajl_gen_map_open(g);
-    an_json_key(g, "channels");
-    yajl_gen_array_open(g);
+    an_jw_map_open(w);
+    an_jw_key(w, "channels");
+    an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
-      write_channel(g, &rows[i]);
-    yajl_gen_array_close(g);
-    yajl_gen_map_close(g);
+      write_channel(w, &rows[i]);
+    an_jw_array_close(w);
+    an_jw_map_close(w);
   }
   for (size_t i = 0; i < n; i++)
     an_channel_clear(&rows[i]);
@@ -178,7 +178,7 @@ void an_api_channels_list(an_request_t *req) {
   an_api_submit(req, run_list, 200, NULL, NULL, NULL);
 }
 
-static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_delete(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   char rule[256] = "";
   int rc = an_store_delete_channel(db, j->data, rule, sizeof(rule));
   if (rc == EPERM)

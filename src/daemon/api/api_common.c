@@ -26,16 +26,12 @@ yajl_val an_api_body(an_request_t *req) {
   return parse_or_reply(req, body, len);
 }
 
-void an_api_reply_gen(an_request_t *req, int status, yajl_gen g) {
-  const unsigned char *buf;
-  size_t len;
-  if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
-    yajl_gen_free(g);
+void an_api_reply_jw(an_request_t *req, int status, an_jw_t *w) {
+  if (an_jw_failed(w))
     an_reply_error(req, 500, "INTERNAL", "could not encode the answer");
-    return;
-  }
-  an_reply_json(req, status, (const char *)buf, len);
-  yajl_gen_free(g);
+  else
+    an_reply_json(req, status, w->buf != NULL ? w->buf : "", w->len);
+  an_jw_free(w);
 }
 
 void an_api_reply_store_error(an_request_t *req, int rc, const char *what) {
@@ -53,24 +49,6 @@ void an_api_reply_store_error(an_request_t *req, int rc, const char *what) {
     an_reply_error(req, 500, "INTERNAL", "internal error (%d)", rc);
     break;
   }
-}
-
-int an_api_number(yajl_val v, double *out) {
-  double d;
-  if (YAJL_IS_INTEGER(v))
-    d = (double)YAJL_GET_INTEGER(v);
-  else if (YAJL_IS_DOUBLE(v))
-    d = YAJL_GET_DOUBLE(v);
-  else if (YAJL_IS_NUMBER(v))
-    d = strtod(v->u.number.r, NULL); /* yajl calls underflow invalid: a
-                                         tiny p-value is 0, not an error;
-                                         overflow is caught below */
-  else
-    return EINVAL;
-  if (!isfinite(d))
-    return EINVAL;
-  *out = d;
-  return 0;
 }
 
 yajl_val an_api_body_or_empty(an_request_t *req) {
@@ -114,20 +92,15 @@ static void job_free(an_api_job_t *j) {
     return;
   if (j->free_data != NULL)
     j->free_data(j->data);
-  if (j->answer != NULL)
-    yajl_gen_free(j->answer);
+  an_jw_free(&j->answer);
   free(j);
 }
 
 static int run_job(sqlite3 *db, void *arg) {
   an_api_job_t *j = arg;
-  if (j->answer != NULL) /* from a first run of the batch */
-    yajl_gen_free(j->answer);
-  j->answer = NULL;
+  an_jw_free(&j->answer); /* from a first run of the batch */
   j->err[0] = '\0';
-  if (j->reply == NULL && (j->answer = an_json_gen()) == NULL)
-    return ENOMEM;
-  return j->run(db, j, j->answer);
+  return j->run(db, j, j->reply == NULL ? &j->answer : NULL);
 }
 
 static void job_done(void *arg, int rc) {
@@ -145,8 +118,7 @@ static void job_done(void *arg, int rc) {
     if (j->status == 204) {
       an_reply_raw(req, 204, "application/json", "", 0);
     } else {
-      an_api_reply_gen(req, j->status, j->answer);
-      j->answer = NULL;
+      an_api_reply_jw(req, j->status, &j->answer);
     }
     break;
   case EINVAL:
@@ -239,7 +211,7 @@ void an_api_submit_for_path(an_request_t *req, const char *param,
 int an_api_time(yajl_val v, double *out) {
   double t;
   if (YAJL_IS_STRING(v) ? an_time_parse(YAJL_GET_STRING(v), &t) != 0
-                        : an_api_number(v, &t) != 0)
+                        : an_json_number(v, &t) != 0)
     return EINVAL;
   if (!(t >= 0 && t <= 253402300799.0)) /* 9999-12-31T23:59:59Z */
     return EINVAL;

@@ -55,6 +55,7 @@ typedef struct data_job {
   char **new_sources;
   size_t nnew_sources;
   an_jw_t answer; /* the reply, written as points are scored */
+  int oom;        /* a row or anomaly could not be kept: nothing is stored */
   /* while it is scored (loop thread): the parsed body, kept until the
    * last point is scored; points NULL for one point */
   yajl_val body, points;
@@ -179,7 +180,7 @@ static int validate(yajl_val p, const char *where, double now,
     if (!an_utf8_valid(metric, strlen(metric)))
       return bad(e, 400, "INVALID_DATA",
                  "%svalues: metric names must be valid UTF-8", where);
-    if (an_api_number((*values)->u.object.values[i], &d) != 0)
+    if (an_json_number((*values)->u.object.values[i], &d) != 0)
       return bad(e, 400, "INVALID_DATA", "%svalues.%s must be a finite number",
                  where, metric);
   }
@@ -243,7 +244,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
                        const char *source, yajl_val values, double t,
                        point_error_t *e) {
   const an_config_t *c = d->config;
-  an_jw_t *g = &j->answer;
+  an_jw_t *w = &j->answer;
   char point_id[AN_UUID_LEN + 1], stamp[40];
   double best = 0;
 
@@ -265,7 +266,7 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
   an_ids_new(point_id);
   for (size_t i = 0; i < n; i++) {
     double x, last = 0;
-    an_api_number(values->u.object.values[i], &x);
+    an_json_number(values->u.object.values[i], &x);
     memcpy(answers[i].point_id, point_id, sizeof(point_id));
     an_ids_new(answers[i].anomaly_id);
     int rc = an_engine_score(d->engine, source, values->u.object.keys[i], t, x,
@@ -302,30 +303,30 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
 
   if (resent == n) /* the whole point again: its first dataPointId */
     memcpy(point_id, answers[0].point_id, sizeof(point_id));
-  an_jw_map_open(g);
-  an_jw_str(g, "dataPointId", point_id);
-  an_jw_num(g, "anomalyScore", best);
-  an_jw_bool(g, "isAnomaly", best >= c->threshold);
-  an_jw_str(g, "severity", severity_or_null(c, best));
-  an_jw_str(g, "sourceId", source);
-  an_jw_str(g, "timestamp", answer_time(t, stamp, sizeof(stamp)));
-  an_jw_key(g, "metrics");
-  an_jw_map_open(g);
+  an_jw_map_open(w);
+  an_jw_str(w, "dataPointId", point_id);
+  an_jw_num(w, "anomalyScore", best);
+  an_jw_bool(w, "isAnomaly", best >= c->threshold);
+  an_jw_str(w, "severity", severity_or_null(c, best));
+  an_jw_str(w, "sourceId", source);
+  an_jw_str(w, "timestamp", answer_time(t, stamp, sizeof(stamp)));
+  an_jw_key(w, "metrics");
+  an_jw_map_open(w);
   for (size_t i = 0; i < n; i++) {
     const char *metric = values->u.object.keys[i];
     an_result_t *r = &answers[i].result;
     double x;
-    an_api_number(values->u.object.values[i], &x);
+    an_json_number(values->u.object.values[i], &x);
     int anomalous = r->score >= c->threshold;
-    an_jw_key(g, metric);
-    an_jw_map_open(g);
-    an_jw_num(g, "value", x);
-    an_jw_num(g, "score", r->score);
-    an_jw_bool(g, "isAnomaly", anomalous);
-    an_jw_str(g, "severity", severity_or_null(c, r->score));
-    an_jw_num(g, "expected", r->expected);
+    an_jw_key(w, metric);
+    an_jw_map_open(w);
+    an_jw_num(w, "value", x);
+    an_jw_num(w, "score", r->score);
+    an_jw_bool(w, "isAnomaly", anomalous);
+    an_jw_str(w, "severity", severity_or_null(c, r->score));
+    an_jw_num(w, "expected", r->expected);
     if (r->warming_up)
-      an_jw_bool(g, "warmingUp", 1);
+      an_jw_bool(w, "warmingUp", 1);
 
     /* out of memory, nothing is stored and the answer is a 500
      * (store_data()): a 202 must mean stored */
@@ -338,13 +339,13 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       row->value = x;
       row->score = r->score;
       if (row->source == NULL || row->metric == NULL)
-        g->failed = 1;
+        j->oom = 1;
     } else {
-      g->failed = 1;
+      j->oom = 1;
     }
     if (anomalous && an_grow((void **)&j->anomalies, &j->cap_anomalies,
                              j->nanomalies, sizeof(an_anomaly_t)) != 0) {
-      g->failed = 1;
+      j->oom = 1;
     } else if (anomalous) {
       an_anomaly_t *a = &j->anomalies[j->nanomalies++];
       char why[300];
@@ -365,32 +366,32 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
       a->created_at = j->now;
       if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
           a->kind == NULL)
-        g->failed = 1;
-      an_jw_str(g, "anomalyId", a->id);
-      an_jw_str(g, "explanation", a->explanation);
+        j->oom = 1;
+      an_jw_str(w, "anomalyId", a->id);
+      an_jw_str(w, "explanation", a->explanation);
     }
-    an_jw_map_close(g);
+    an_jw_map_close(w);
   }
-  an_jw_map_close(g);
-  an_jw_map_close(g);
+  an_jw_map_close(w);
+  an_jw_map_close(w);
   free(answers);
   return 0;
 }
 
-static void write_error(an_jw_t *g, const point_error_t *e) {
-  an_jw_map_open(g);
-  an_jw_key(g, "error");
-  an_jw_map_open(g);
-  an_jw_str(g, "code", e->code);
-  an_jw_str(g, "message", e->message);
-  an_jw_map_close(g);
-  an_jw_map_close(g);
+static void write_error(an_jw_t *w, const point_error_t *e) {
+  an_jw_map_open(w);
+  an_jw_key(w, "error");
+  an_jw_map_open(w);
+  an_jw_str(w, "code", e->code);
+  an_jw_str(w, "message", e->message);
+  an_jw_map_close(w);
+  an_jw_map_close(w);
 }
 
-static int store_data(sqlite3 *db, an_api_job_t *job, yajl_gen unused) {
+static int store_data(sqlite3 *db, an_api_job_t *job, an_jw_t *unused) {
   data_job_t *j = job->data;
   int rc = 0, inserted;
-  if (j->answer.failed)
+  if (j->oom || an_jw_failed(&j->answer))
     return ENOMEM; /* the answer is incomplete: none of it is stored */
   for (size_t i = 0; rc == 0 && i < j->nnew_sources; i++)
     rc = an_store_add_source(db, j->new_sources[i], j->now);

@@ -12,15 +12,16 @@ static double started; /* monotonic */
 void an_api_health_get(an_request_t *req) {
   an_daemon_t *d = an_request_daemon(req);
   int ok = an_store_healthy(d->store);
-  yajl_gen g = an_json_gen();
-  yajl_gen_map_open(g);
-  an_json_str(g, "status", ok ? "ok" : "degraded");
-  an_json_str(g, "version", PACKAGE_VERSION);
-  an_json_int(g, "uptimeSeconds", (long long)(an_clock_monotonic() - started));
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_str(&w, "status", ok ? "ok" : "degraded");
+  an_jw_str(&w, "version", PACKAGE_VERSION);
+  an_jw_int(&w, "uptimeSeconds", (long long)(an_clock_monotonic() - started));
   if (!ok)
-    an_json_str(g, "reason", "storage is failing");
-  yajl_gen_map_close(g);
-  an_api_reply_gen(req, ok ? 200 : 503, g);
+    an_jw_str(&w, "reason", "storage is failing");
+  an_jw_map_close(&w);
+  an_api_reply_jw(req, ok ? 200 : 503, &w);
 }
 
 void an_api_metrics_get(an_request_t *req) {

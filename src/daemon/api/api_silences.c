@@ -28,21 +28,21 @@ static void silence_free(void *data) {
   free(data);
 }
 
-static void write_silence(yajl_gen g, const an_silence_t *s, double now) {
-  yajl_gen_map_open(g);
-  an_json_str(g, "id", s->id);
-  an_json_key(g, "matchers");
-  yajl_gen_map_open(g);
-  an_json_str(g, "sourceId", s->source);
-  an_json_str(g, "metric", s->metric);
-  yajl_gen_map_close(g);
-  an_json_time(g, "startsAt", s->starts_at);
-  an_json_time(g, "endsAt", s->ends_at);
-  an_json_str(g, "comment", s->comment);
-  an_json_str(g, "createdBy", s->created_by);
-  an_json_time(g, "createdAt", s->created_at);
-  an_json_bool(g, "active", s->starts_at <= now && now < s->ends_at);
-  yajl_gen_map_close(g);
+static void write_silence(an_jw_t *w, const an_silence_t *s, double now) {
+  an_jw_map_open(w);
+  an_jw_str(w, "id", s->id);
+  an_jw_key(w, "matchers");
+  an_jw_map_open(w);
+  an_jw_str(w, "sourceId", s->source);
+  an_jw_str(w, "metric", s->metric);
+  an_jw_map_close(w);
+  an_jw_time(w, "startsAt", s->starts_at);
+  an_jw_time(w, "endsAt", s->ends_at);
+  an_jw_str(w, "comment", s->comment);
+  an_jw_str(w, "createdBy", s->created_by);
+  an_jw_time(w, "createdAt", s->created_at);
+  an_jw_bool(w, "active", s->starts_at <= now && now < s->ends_at);
+  an_jw_map_close(w);
 }
 
 /* Reads a matcher pattern; returns 0, ENOMEM, or EINVAL after writing
@@ -110,7 +110,7 @@ static int read_silence(yajl_val body, double now, an_silence_t *s, char *err,
       snprintf(err, errlen, "give endsAt or duration, not both");
       return EINVAL;
     }
-    if (an_api_number(d, &seconds) != 0 || seconds <= 0 ||
+    if (an_json_number(d, &seconds) != 0 || seconds <= 0 ||
         seconds > MAX_SECONDS) {
       snprintf(err, errlen,
                "duration must be a number of seconds above 0, at most a "
@@ -169,10 +169,10 @@ static int within_stream_rights(const an_silence_t *s, double now, char *err,
   return 0;
 }
 
-static int run_create(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_create(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   int rc = an_store_add_silence(db, j->data);
   if (rc == 0)
-    write_silence(g, j->data, j->now);
+    write_silence(w, j->data, j->now);
   return rc;
 }
 
@@ -223,22 +223,22 @@ static int parse_param(void *ctx, const char *key, const char *v) {
   return 0;
 }
 
-static int run_list(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_list(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   list_t *l = j->data;
   an_silence_t *rows;
   size_t n;
   double now = j->now;
   int rc = an_store_list_silences(db, l->active == 1 ? now : NAN, &rows, &n);
   if (rc == 0) {
-    yajl_gen_map_open(g);
-    an_json_key(g, "silences");
-    yajl_gen_array_open(g);
+    an_jw_map_open(w);
+    an_jw_key(w, "silences");
+    an_jw_array_open(w);
     for (size_t i = 0; i < n; i++)
       if (l->active != 0 ||
           !(rows[i].starts_at <= now && now < rows[i].ends_at))
-        write_silence(g, &rows[i], now);
-    yajl_gen_array_close(g);
-    yajl_gen_map_close(g);
+        write_silence(w, &rows[i], now);
+    an_jw_array_close(w);
+    an_jw_map_close(w);
   }
   for (size_t i = 0; i < n; i++)
     an_silence_clear(&rows[i]);
@@ -261,7 +261,7 @@ void an_api_silences_list(an_request_t *req) {
   an_api_submit(req, run_list, 200, l, free, NULL);
 }
 
-static int run_delete(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+static int run_delete(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   return an_store_delete_silence(db, j->data);
 }
 

@@ -6,26 +6,26 @@
 
 static int write_series(void *ctx, const char *source, const char *metric,
                         double sensitivity, double at) {
-  yajl_gen g = ctx;
+  an_jw_t *w = ctx;
   char stamp[40];
-  yajl_gen_map_open(g);
-  an_json_str(g, "sourceId", source);
-  an_json_str(g, "metric", metric);
-  an_json_num(g, "sensitivity", sensitivity);
-  an_json_str(g, "updatedAt", an_time_format(at, stamp, sizeof(stamp)));
-  yajl_gen_map_close(g);
+  an_jw_map_open(w);
+  an_jw_str(w, "sourceId", source);
+  an_jw_str(w, "metric", metric);
+  an_jw_num(w, "sensitivity", sensitivity);
+  an_jw_str(w, "updatedAt", an_time_format(at, stamp, sizeof(stamp)));
+  an_jw_map_close(w);
   return 0;
 }
 
-/* The document is written on the worker: a generator is only a buffer. */
-static int run_tuning(sqlite3 *db, an_api_job_t *j, yajl_gen g) {
+/* The document is written on the worker: a writer is only a buffer. */
+static int run_tuning(sqlite3 *db, an_api_job_t *j, an_jw_t *w) {
   (void)j;
-  yajl_gen_map_open(g);
-  an_json_key(g, "series");
-  yajl_gen_array_open(g);
-  int rc = an_store_each_tuning(db, write_series, g);
-  yajl_gen_array_close(g);
-  yajl_gen_map_close(g);
+  an_jw_map_open(w);
+  an_jw_key(w, "series");
+  an_jw_array_open(w);
+  int rc = an_store_each_tuning(db, write_series, w);
+  an_jw_array_close(w);
+  an_jw_map_close(w);
   return rc;
 }
 

@@ -1,6 +1,5 @@
 #include "http/query.h"
 #include "http/token.h"
-#include "json.h"
 #include "severity.h"
 #include "timefmt.h"
 
@@ -97,18 +96,17 @@ int an_query_page_token(const char *v, double *after_t, char *after_id,
   return 0;
 }
 
-void an_query_write_page(yajl_gen g, long long total, int page, int limit,
+void an_query_write_page(an_jw_t *w, long long total, int page, int limit,
                          size_t n, double last_t, const char *last_id) {
-  an_json_int(g, "total", total);
-  an_json_int(g, "page", page);
-  an_json_int(g, "limit", limit);
+  an_jw_int(w, "total", total);
+  an_jw_int(w, "page", page);
+  an_jw_int(w, "limit", limit);
   long long seen = (long long)(page - 1) * limit + (long long)n;
   if (n > 0 && n == (size_t)limit && seen < total) {
     char token[200];
-    an_json_str(
-        g, "next_page_token",
-        an_token_encode(last_t, last_id, page + 1, token, sizeof(token)));
+    an_jw_str(w, "next_page_token",
+              an_token_encode(last_t, last_id, page + 1, token, sizeof(token)));
   } else {
-    an_json_null(g, "next_page_token");
+    an_jw_str(w, "next_page_token", NULL);
   }
 }

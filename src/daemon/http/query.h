@@ -5,8 +5,9 @@
 #ifndef AN_QUERY_H
 #define AN_QUERY_H
 
+#include "jsonw.h"
+
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
 
 #define AN_QUERY_DEFAULT_LIMIT 100
 #define AN_QUERY_MAX_LIMIT 1000 /* a larger limit is clamped to this */
@@ -47,7 +48,7 @@ int an_query_page_token(const char *v, double *after_t, char *after_id,
 /* Writes "total", "page", "limit" and "next_page_token" (null on the last
  * page) into an open map; n rows were returned, the last one at (last_t,
  * last_id). */
-void an_query_write_page(yajl_gen g, long long total, int page, int limit,
+void an_query_write_page(an_jw_t *w, long long total, int page, int limit,
                          size_t n, double last_t, const char *last_id);
 
 #endif

@@ -7,6 +7,7 @@
 #include "http/http.h"
 #include "http/ratelimit.h"
 #include "json.h"
+#include "jsonw.h"
 #include "metrics.h"
 
 #include <ctype.h>
@@ -279,7 +280,7 @@ static void reply_error_v(an_request_t *r, int status, const char *code,
   an_jw_str(&w, "message", msg);
   an_jw_map_close(&w);
   an_jw_map_close(&w);
-  if (w.failed)
+  if (an_jw_failed(&w))
     an_reply_json(r, 500, out_of_memory, sizeof(out_of_memory) - 1);
   else
     an_reply_json(r, status, w.buf, w.len);

@@ -13,48 +13,47 @@ char *an_notice_json(const char *event, const an_alert_t *a,
                      const an_anomaly_t *latest, const an_rule_t *rule,
                      const char *public_url, double now) {
   char link[600];
-  yajl_gen g = an_json_gen();
-  if (g == NULL)
-    return NULL;
-  yajl_gen_map_open(g);
-  an_json_int(g, "version", 1);
-  an_json_str(g, "event", event);
-  an_json_time(g, "at", now);
-  an_json_str(g, "alertId", a->id);
-  an_json_str(g, "status", an_alert_status_name(a->status));
-  an_json_str(g, "ruleId", a->rule_id);
-  an_json_str(g, "ruleName", a->rule_name);
-  an_json_str(g, "severity", an_severity_name((an_severity_t)a->severity));
-  an_json_str(g, "sourceId", a->source);
-  an_json_str(g, "metric", a->metric);
+  an_jw_t w;
+  an_jw_init(&w);
+  an_jw_map_open(&w);
+  an_jw_int(&w, "version", 1);
+  an_jw_str(&w, "event", event);
+  an_jw_time(&w, "at", now);
+  an_jw_str(&w, "alertId", a->id);
+  an_jw_str(&w, "status", an_alert_status_name(a->status));
+  an_jw_str(&w, "ruleId", a->rule_id);
+  an_jw_str(&w, "ruleName", a->rule_name);
+  an_jw_str(&w, "severity", an_severity_name((an_severity_t)a->severity));
+  an_jw_str(&w, "sourceId", a->source);
+  an_jw_str(&w, "metric", a->metric);
   if (latest != NULL) {
-    an_json_str(g, "anomalyId", latest->id);
-    an_json_num(g, "value", latest->value);
-    an_json_num(g, "expected", latest->expected);
-    an_json_num(g, "score", latest->score);
-    an_json_str(g, "explanation", latest->explanation);
-    an_json_str(g, "kind", latest->kind);
-    an_json_time(g, "detectedAt", latest->detected_at);
+    an_jw_str(&w, "anomalyId", latest->id);
+    an_jw_num(&w, "value", latest->value);
+    an_jw_num(&w, "expected", latest->expected);
+    an_jw_num(&w, "score", latest->score);
+    an_jw_str(&w, "explanation", latest->explanation);
+    an_jw_str(&w, "kind", latest->kind);
+    an_jw_time(&w, "detectedAt", latest->detected_at);
   }
-  an_json_time(g, "startedAt", a->started_at);
-  an_json_time(g, "firedAt", a->fired_at);
-  an_json_int(g, "anomalyCount", a->hits);
-  an_json_num(g, "maxScore", a->max_score);
-  an_json_str(g, "acknowledgedBy", a->acknowledged_by);
-  an_json_str(g, "resolvedBy", a->resolved_by);
-  an_json_str(g, "notes", a->notes);
-  an_json_bool(g, "isFalsePositive", a->false_positive);
+  an_jw_time(&w, "startedAt", a->started_at);
+  an_jw_time(&w, "firedAt", a->fired_at);
+  an_jw_int(&w, "anomalyCount", a->hits);
+  an_jw_num(&w, "maxScore", a->max_score);
+  an_jw_str(&w, "acknowledgedBy", a->acknowledged_by);
+  an_jw_str(&w, "resolvedBy", a->resolved_by);
+  an_jw_str(&w, "notes", a->notes);
+  an_jw_bool(&w, "isFalsePositive", a->false_positive);
   if (rule != NULL && strcmp(event, "escalate") == 0) {
-    an_json_key(g, "escalation");
-    yajl_gen_map_open(g);
-    an_json_num(g, "timeout", rule->escalation_timeout);
-    an_json_str(g, "escalateTo", rule->escalate_to);
-    yajl_gen_map_close(g);
+    an_jw_key(&w, "escalation");
+    an_jw_map_open(&w);
+    an_jw_num(&w, "timeout", rule->escalation_timeout);
+    an_jw_str(&w, "escalateTo", rule->escalate_to);
+    an_jw_map_close(&w);
   }
   snprintf(link, sizeof(link), "%s/v1/alerts/%s", public_url, a->id);
-  an_json_str(g, "link", link);
-  yajl_gen_map_close(g);
-  return an_json_gen_take(g);
+  an_jw_str(&w, "link", link);
+  an_jw_map_close(&w);
+  return an_jw_take(&w);
 }
 
 const char *an_notice_str(yajl_val notice, const char *key) {

@@ -170,14 +170,12 @@ static char *render(const an_delivery_t *dl, const an_channel_t *ch, char *err,
     return NULL;
   }
   yajl_val notice = yajl_tree_parse(dl->notice, NULL, 0);
-  yajl_gen g = an_json_gen();
+  an_jw_t w;
+  an_jw_init(&w);
   char *body = NULL;
-  if (notice != NULL && g != NULL && fn(notice, ch, g) == 0) {
-    body = an_json_gen_take(g);
-    g = NULL;
-  }
-  if (g != NULL)
-    yajl_gen_free(g);
+  if (notice != NULL && fn(notice, ch, &w) == 0)
+    body = an_jw_take(&w);
+  an_jw_free(&w);
   if (body == NULL)
     snprintf(err, errlen, "the notice cannot be rendered for %s", ch->type);
   yajl_tree_free(notice);

@@ -19,10 +19,10 @@
 
 #include "alerts/rules.h"
 #include "daemon.h"
+#include "jsonw.h"
 #include "store/records.h"
 
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 typedef struct an_notify an_notify_t;
@@ -37,12 +37,12 @@ char *an_notice_json(const char *event, const an_alert_t *a,
 /* Renders a notice (the parsed JSON) into the body a kind of channel
  * receives. Returns 0, or EINVAL for a notice it cannot render. */
 typedef int (*an_render_fn)(yajl_val notice, const an_channel_t *channel,
-                            yajl_gen g);
+                            an_jw_t *w);
 
-int an_render_slack(yajl_val notice, const an_channel_t *channel, yajl_gen g);
+int an_render_slack(yajl_val notice, const an_channel_t *channel, an_jw_t *w);
 int an_render_pagerduty(yajl_val notice, const an_channel_t *channel,
-                        yajl_gen g);
-int an_render_webhook(yajl_val notice, const an_channel_t *channel, yajl_gen g);
+                        an_jw_t *w);
+int an_render_webhook(yajl_val notice, const an_channel_t *channel, an_jw_t *w);
 
 /* The renderer of a channel type, NULL for an unknown type. */
 an_render_fn an_notify_renderer(const char *type);

@@ -31,57 +31,56 @@ static const char *action(const char *event) {
   return NULL;
 }
 
-static void detail_num(yajl_gen g, yajl_val n, const char *key) {
+static void detail_num(an_jw_t *w, yajl_val n, const char *key) {
   double v = an_notice_num(n, key);
   if (!isnan(v))
-    an_json_num(g, key, v);
+    an_jw_num(w, key, v);
 }
 
-int an_render_pagerduty(yajl_val n, const an_channel_t *channel, yajl_gen g) {
+int an_render_pagerduty(yajl_val n, const an_channel_t *channel, an_jw_t *w) {
   const char *act = action(an_notice_str(n, "event"));
   if (act == NULL)
     return EINVAL;
-  yajl_gen_map_open(g);
-  an_json_str(g, "routing_key",
-              channel->routing_key != NULL ? channel->routing_key : "");
-  an_json_str(g, "event_action", act);
-  an_json_str(g, "dedup_key", an_notice_str(n, "alertId"));
+  an_jw_map_open(w);
+  an_jw_str(w, "routing_key",
+            channel->routing_key != NULL ? channel->routing_key : "");
+  an_jw_str(w, "event_action", act);
+  an_jw_str(w, "dedup_key", an_notice_str(n, "alertId"));
   if (strcmp(act, "trigger") == 0) {
     char summary[1024];
     snprintf(summary, sizeof(summary), "%s: %s on %s: %s",
              an_notice_str(n, "ruleName"), an_notice_str(n, "metric"),
              an_notice_str(n, "sourceId"), an_notice_str(n, "explanation"));
-    an_json_key(g, "payload");
-    yajl_gen_map_open(g);
-    an_json_str(g, "summary", summary);
-    an_json_str(g, "source", an_notice_str(n, "sourceId"));
-    an_json_str(g, "severity", pd_severity(an_notice_str(n, "severity")));
-    an_json_str(g, "timestamp",
-                an_notice_str(n, "detectedAt")[0]
-                    ? an_notice_str(n, "detectedAt")
-                    : an_notice_str(n, "at"));
-    an_json_str(g, "component", an_notice_str(n, "metric"));
-    an_json_str(g, "group", an_notice_str(n, "ruleName"));
-    an_json_str(g, "class", an_notice_str(n, "kind"));
-    an_json_key(g, "custom_details");
-    yajl_gen_map_open(g);
-    an_json_str(g, "event", an_notice_str(n, "event"));
-    detail_num(g, n, "value");
-    detail_num(g, n, "expected");
-    detail_num(g, n, "score");
-    detail_num(g, n, "anomalyCount");
-    an_json_str(g, "explanation", an_notice_str(n, "explanation"));
-    an_json_str(g, "anomalyId", an_notice_str(n, "anomalyId"));
-    yajl_gen_map_close(g);
-    yajl_gen_map_close(g);
-    an_json_key(g, "links");
-    yajl_gen_array_open(g);
-    yajl_gen_map_open(g);
-    an_json_str(g, "href", an_notice_str(n, "link"));
-    an_json_str(g, "text", "Alert in anomalyd");
-    yajl_gen_map_close(g);
-    yajl_gen_array_close(g);
+    an_jw_key(w, "payload");
+    an_jw_map_open(w);
+    an_jw_str(w, "summary", summary);
+    an_jw_str(w, "source", an_notice_str(n, "sourceId"));
+    an_jw_str(w, "severity", pd_severity(an_notice_str(n, "severity")));
+    an_jw_str(w, "timestamp",
+              an_notice_str(n, "detectedAt")[0] ? an_notice_str(n, "detectedAt")
+                                                : an_notice_str(n, "at"));
+    an_jw_str(w, "component", an_notice_str(n, "metric"));
+    an_jw_str(w, "group", an_notice_str(n, "ruleName"));
+    an_jw_str(w, "class", an_notice_str(n, "kind"));
+    an_jw_key(w, "custom_details");
+    an_jw_map_open(w);
+    an_jw_str(w, "event", an_notice_str(n, "event"));
+    detail_num(w, n, "value");
+    detail_num(w, n, "expected");
+    detail_num(w, n, "score");
+    detail_num(w, n, "anomalyCount");
+    an_jw_str(w, "explanation", an_notice_str(n, "explanation"));
+    an_jw_str(w, "anomalyId", an_notice_str(n, "anomalyId"));
+    an_jw_map_close(w);
+    an_jw_map_close(w);
+    an_jw_key(w, "links");
+    an_jw_array_open(w);
+    an_jw_map_open(w);
+    an_jw_str(w, "href", an_notice_str(n, "link"));
+    an_jw_str(w, "text", "Alert in anomalyd");
+    an_jw_map_close(w);
+    an_jw_array_close(w);
   }
-  yajl_gen_map_close(g);
+  an_jw_map_close(w);
   return 0;
 }

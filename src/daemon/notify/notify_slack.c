@@ -60,27 +60,27 @@ static const char *plain(yajl_val n, const char *key, char *out, size_t len) {
   return out;
 }
 
-static void field(yajl_gen g, const char *title, const char *value) {
+static void field(an_jw_t *w, const char *title, const char *value) {
   char text[700];
   snprintf(text, sizeof(text), "*%s*\n%s", title, value[0] ? value : "n/a");
-  yajl_gen_map_open(g);
-  an_json_str(g, "type", "mrkdwn");
-  an_json_str(g, "text", text);
-  yajl_gen_map_close(g);
+  an_jw_map_open(w);
+  an_jw_str(w, "type", "mrkdwn");
+  an_jw_str(w, "text", text);
+  an_jw_map_close(w);
 }
 
-static void section(yajl_gen g, const char *mrkdwn) {
-  yajl_gen_map_open(g);
-  an_json_str(g, "type", "section");
-  an_json_key(g, "text");
-  yajl_gen_map_open(g);
-  an_json_str(g, "type", "mrkdwn");
-  an_json_str(g, "text", mrkdwn);
-  yajl_gen_map_close(g);
-  yajl_gen_map_close(g);
+static void section(an_jw_t *w, const char *mrkdwn) {
+  an_jw_map_open(w);
+  an_jw_str(w, "type", "section");
+  an_jw_key(w, "text");
+  an_jw_map_open(w);
+  an_jw_str(w, "type", "mrkdwn");
+  an_jw_str(w, "text", mrkdwn);
+  an_jw_map_close(w);
+  an_jw_map_close(w);
 }
 
-int an_render_slack(yajl_val n, const an_channel_t *channel, yajl_gen g) {
+int an_render_slack(yajl_val n, const an_channel_t *channel, an_jw_t *w) {
   const char *event = an_notice_str(n, "event");
   if (event[0] == '\0')
     return EINVAL;
@@ -116,32 +116,32 @@ int an_render_slack(yajl_val n, const an_channel_t *channel, yajl_gen g) {
            emoji(event), title, why, value, expected, score,
            an_notice_str(n, "link"));
 
-  yajl_gen_map_open(g);
-  an_json_str(g, "text", text);
-  an_json_key(g, "blocks");
-  yajl_gen_array_open(g);
+  an_jw_map_open(w);
+  an_jw_str(w, "text", text);
+  an_jw_key(w, "blocks");
+  an_jw_array_open(w);
   char head[1600];
   snprintf(head, sizeof(head), "%s *%s*", emoji(event), title);
-  section(g, head);
-  yajl_gen_map_open(g);
-  an_json_str(g, "type", "section");
-  an_json_key(g, "fields");
-  yajl_gen_array_open(g);
-  field(g, "Source", source);
-  field(g, "Metric", metric);
-  field(g, "Value", value);
-  field(g, "Expected", expected);
-  field(g, "Score", score);
-  field(g, "Severity", severity);
-  yajl_gen_array_close(g);
-  yajl_gen_map_close(g);
+  section(w, head);
+  an_jw_map_open(w);
+  an_jw_str(w, "type", "section");
+  an_jw_key(w, "fields");
+  an_jw_array_open(w);
+  field(w, "Source", source);
+  field(w, "Metric", metric);
+  field(w, "Value", value);
+  field(w, "Expected", expected);
+  field(w, "Score", score);
+  field(w, "Severity", severity);
+  an_jw_array_close(w);
+  an_jw_map_close(w);
   if (why[0] != '\0')
-    section(g, why);
+    section(w, why);
   char link[700];
   snprintf(link, sizeof(link), "<%s|Alert %s> in anomalyd",
            an_notice_str(n, "link"), an_notice_str(n, "alertId"));
-  section(g, link);
-  yajl_gen_array_close(g);
-  yajl_gen_map_close(g);
+  section(w, link);
+  an_jw_array_close(w);
+  an_jw_map_close(w);
   return 0;
 }
