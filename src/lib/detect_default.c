@@ -549,7 +549,9 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
   int level_moves = s->cusum_up > tests[T_SHIFT_UP].u0 ||
                     s->cusum_down > tests[T_SHIFT_DOWN].u0 ||
                     (s->incident >= 0 && s->incident != T_VARIANCE);
-  if (level_moves && llr > 0)
+  /* nor before the spreads are learned: "wider than usual" needs a usual
+   * (it alarmed on plain noise at the first value after the warm-up) */
+  if ((level_moves || s->n < WARMUP) && llr > 0)
     llr = 0;
   double v = s->var_cusum + llr;
   if (v > tests[T_VARIANCE].u0) /* rare: the cap costs a log */
