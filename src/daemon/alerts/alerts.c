@@ -176,10 +176,11 @@ static int record_false_positive(sqlite3 *db, const an_alert_t *a, double now,
                               a->notes, now, &x, &fb->sensitivity);
   if (rc == ENOENT) /* the anomaly is gone: nothing to tune */
     return 0;
-  if (rc == 0) {
+  if (rc == 0) { /* the anomaly's names move to fb: nothing to copy */
     fb->given = 1;
-    fb->source = strdup(x.source);
-    fb->metric = strdup(x.metric);
+    fb->source = x.source;
+    fb->metric = x.metric;
+    x.source = x.metric = NULL;
   }
   an_anomaly_clear(&x);
   return rc;

@@ -4,6 +4,7 @@
 #include "lograte.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,12 @@ void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
   if (s == NULL)
     sqlite3_bind_null(st, i);
   else if (sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+    bind_failed = 1;
+}
+
+void an_sql_bind_blob(sqlite3_stmt *st, int i, const void *blob, size_t len) {
+  if (len > INT_MAX ||
+      sqlite3_bind_blob(st, i, blob, (int)len, SQLITE_TRANSIENT) != SQLITE_OK)
     bind_failed = 1;
 }
 

@@ -31,6 +31,8 @@ int an_sql_finish(sqlite3 *db, sqlite3_stmt *st);
 
 /* Binds s, or NULL when s is NULL. */
 void an_sql_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds a copy of the len bytes at blob. */
+void an_sql_bind_blob(sqlite3_stmt *st, int i, const void *blob, size_t len);
 /* Binds v, or NULL when v is not finite. */
 void an_sql_bind_real(sqlite3_stmt *st, int i, double v);
 /* Binds the parameter name, when the statement has it: text, or v when

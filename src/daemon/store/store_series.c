@@ -59,7 +59,7 @@ int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
   an_sql_bind_text(st, 1, key);
   sqlite3_bind_double(st, 2, sensitivity);
   an_sql_bind_real(st, 3, last_t);
-  sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_TRANSIENT);
+  an_sql_bind_blob(st, 4, blob, len);
   return an_sql_finish(db, st);
 }
 
