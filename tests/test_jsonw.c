@@ -275,6 +275,19 @@ static void test_out_of_memory_is_sticky(void **unused) {
   fail_at = 0;
 }
 
+/* Nesting past AN_JW_MAX_DEPTH fails the text rather than write wrong
+ * commas. */
+static void test_too_deep_fails(void **unused) {
+  an_jw_t w;
+  an_jw_init(&w);
+  for (int i = 0; i < AN_JW_MAX_DEPTH; i++)
+    an_jw_array_open(&w);
+  assert_int_equal(an_jw_failed(&w), 0);
+  an_jw_array_open(&w);
+  assert_int_equal(an_jw_failed(&w), E2BIG);
+  assert_null(an_jw_take(&w));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numbers_read_as_printf_writes_them),
@@ -285,6 +298,7 @@ int main(void) {
       cmocka_unit_test(test_bad_utf8_becomes_replacement),
       cmocka_unit_test(test_document),
       cmocka_unit_test(test_out_of_memory_is_sticky),
+      cmocka_unit_test(test_too_deep_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

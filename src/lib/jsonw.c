@@ -29,7 +29,7 @@ char *an_jw_take(an_jw_t *w) {
 /* Room for n more bytes and the NUL. Returns 0, or ENOMEM (sticky). */
 static int reserve(an_jw_t *w, size_t n) {
   if (w->failed)
-    return ENOMEM;
+    return w->failed;
   if (w->len + n + 1 <= w->cap)
     return 0;
   size_t cap = w->cap ? w->cap : 512;
@@ -83,6 +83,8 @@ static void open_level(an_jw_t *w, char c) {
   put_item(w, &c, 1);
   if (w->depth < AN_JW_MAX_DEPTH)
     w->more[++w->depth] = 0;
+  else if (!w->failed) /* its commas could not be right: no text at all */
+    w->failed = E2BIG;
 }
 
 static void close_level(an_jw_t *w, char c) {

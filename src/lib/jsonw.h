@@ -6,15 +6,15 @@
  *
  * The caller keeps the nesting right (a key before each member of a map,
  * none in an array). Nothing is returned per call: running out of memory
- * is sticky, every later write is ignored, and an_jw_failed() or
- * an_jw_take() report it once at the end. */
+ * (or nesting too deep) is sticky, every later write is ignored, and
+ * an_jw_failed() or an_jw_take() report it once at the end. */
 #ifndef AN_JSONW_H
 #define AN_JSONW_H
 
 #include <stddef.h>
 
-/* Nesting deeper than this gets wrong commas; nothing written comes near
- * it (requests are refused past 32 levels). */
+/* Nesting deeper than this fails the text (E2BIG); nothing written comes
+ * near it (requests are refused past 32 levels). */
 #define AN_JW_MAX_DEPTH 32
 
 typedef struct an_jw {
@@ -30,8 +30,8 @@ typedef struct an_jw {
 void an_jw_init(an_jw_t *w);
 /* Frees the buffer; w is then empty again, ready for use. */
 void an_jw_free(an_jw_t *w);
-/* 0, or ENOMEM when a write ran out of memory (the text is then not to
- * be used). */
+/* 0, or ENOMEM when a write ran out of memory, E2BIG when maps and arrays
+ * nested deeper than AN_JW_MAX_DEPTH (the text is then not to be used). */
 int an_jw_failed(const an_jw_t *w);
 /* The text, malloc'd, for the caller to free; w is left empty. NULL
  * (and w freed) when a write failed or nothing was written. */
