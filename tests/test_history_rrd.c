@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "faultmem.h"
 #include "history/rrd.h"
 #include "metric.h"
 #include "testutil.h"
@@ -297,6 +298,37 @@ static void test_fetch_errors(void **unused) {
   assert_non_null(strstr(err, "missing.rrd: "));
 }
 
+/* Every allocation of the listing and the fetch failed in turn: ENOMEM,
+ * nothing returned, nothing leaked (valgrind), then success. */
+static void test_out_of_memory(void **unused) {
+  char err[256], path[256];
+  long k = 1, failed;
+  do {
+    an_rrd_list_t *l = (an_rrd_list_t *)1;
+    an_faultmem_arm(k++, 0);
+    int rc = an_rrd_list(dir, &l, err, sizeof(err));
+    failed = an_faultmem_disarm();
+    assert_int_equal(rc, failed ? ENOMEM : 0);
+    if (failed)
+      assert_null(l);
+    else
+      assert_int_equal(l->n, N_NAMES);
+    an_rrd_list_free(failed ? NULL : l);
+  } while (failed);
+  assert_true(k > 10);
+  snprintf(path, sizeof(path), "%s/web1/cpu-0/cpu-idle.rrd", dir);
+  an_rrd_point_t *p = (an_rrd_point_t *)1;
+  size_t n = 1;
+  unsigned long step;
+  an_faultmem_arm(1, 0);
+  int rc = an_rrd_fetch(path, "value", T_END - 600, T_END, &p, &n, &step, err,
+                        sizeof(err));
+  assert_int_equal(an_faultmem_disarm(), 1);
+  assert_int_equal(rc, ENOMEM);
+  assert_null(p);
+  assert_int_equal(n, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_list_names_as_the_plugin),
@@ -305,6 +337,7 @@ int main(void) {
       cmocka_unit_test(test_fetch_falls_back),
       cmocka_unit_test(test_fetch_skips_unknown),
       cmocka_unit_test(test_fetch_errors),
+      cmocka_unit_test(test_out_of_memory),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
