@@ -13,6 +13,7 @@
 #include "detector.h"
 #include "forwarder.h"
 #include "jsonw.h"
+#include "metric.h"
 #include "select.h"
 #include "series.h"
 #include "severity.h"
@@ -282,15 +283,13 @@ static void dispatch_score(const value_list_t *vl, const char *ds_name,
   meta_data_destroy(out.meta);
 }
 
-/* "plugin[-instance]/type[-instance][/ds]", as DESIGN.md fixes it. */
+/* "plugin[-instance]/type[-instance][/ds]", as DESIGN.md fixes it; named by
+ * libanomaly's metric.h, as the daemon names the same values read from the
+ * rrdtool plugin's files. */
 static void metric_name(char *buf, size_t len, const value_list_t *vl,
                         const data_set_t *ds, size_t i) {
-  int n =
-      snprintf(buf, len, "%s%s%s/%s%s%s", vl->plugin,
-               vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
-               vl->type_instance[0] ? "-" : "", vl->type_instance);
-  if (ds->ds_num > 1 && n > 0 && (size_t)n < len)
-    snprintf(buf + n, len - (size_t)n, "/%s", ds->ds[i].name);
+  an_metric_name(buf, len, vl->plugin, vl->plugin_instance, vl->type,
+                 vl->type_instance, ds->ds_num > 1 ? ds->ds[i].name : NULL);
 }
 
 static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
