@@ -35,8 +35,10 @@ int an_store_each_state(sqlite3 *db,
                                   double sensitivity, double last_t,
                                   const void *blob, size_t len),
                         void *ctx);
-/* Calls fn for the points newer than their series' checkpoint, in the
- * order stored: what a restart scores again. */
+/* Calls fn for the points newer than their series' checkpoint (every
+ * point of a series without one), series by series, each in time order:
+ * what a restart scores again. Reads one range of the points_series
+ * index per series, not the whole table. */
 int an_store_each_point_after_state(sqlite3 *db,
                                     int (*fn)(void *ctx, const char *source,
                                               const char *metric, double t,
