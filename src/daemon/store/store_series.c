@@ -49,6 +49,28 @@ int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
   return an_sql_finish(db, st);
 }
 
+int an_store_prune_points(sqlite3 *db, double before, int limit, int *deleted) {
+  sqlite3_stmt *st;
+  *deleted = 0;
+  if (an_sql_cached(db,
+                    /* oldest first through points_time; a point newer
+                     * than its series' checkpoint is replayed at start,
+                     * so it stays whatever its age */
+                    "DELETE FROM points WHERE rowid IN (SELECT p.rowid"
+                    " FROM points p LEFT JOIN detector_state d"
+                    " ON d.key = p.source || '/' || p.metric"
+                    " WHERE p.t < ?1 AND (d.last_t IS NULL OR p.t <= d.last_t)"
+                    " ORDER BY p.t LIMIT ?2)",
+                    &st) != 0)
+    return EIO;
+  sqlite3_bind_double(st, 1, before);
+  sqlite3_bind_int(st, 2, limit);
+  int rc = an_sql_finish(db, st);
+  if (rc == 0)
+    *deleted = sqlite3_changes(db);
+  return rc;
+}
+
 int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
                        double last_t, const void *blob, size_t len) {
   sqlite3_stmt *st;
