@@ -2,7 +2,9 @@
  * replays (an_store_each_point_after_state()). Fills a database with
  * SERIES series of POINTS points each, checkpoints every series AFTER
  * points before its end, then times the replay query over a fresh
- * connection (a cold statement cache, the page cache warm from filling).
+ * connection (a cold statement cache, the page cache warm from filling),
+ * and the retention's chunks (an_store_prune_points()) that delete the
+ * older half, each in its own transaction as the daemon runs them.
  *
  *   replay-bench [--quick] [DIR]   (DIR: a new temporary directory) */
 #include "clock.h"
@@ -47,6 +49,24 @@ static int count(void *ctx, const char *source, const char *metric, double t,
   return 0;
 }
 
+/* engine.c's PRUNE_CHUNK */
+#ifndef CHUNK
+#define CHUNK 1000
+#endif
+
+typedef struct prune {
+  double before, took; /* took: the job alone, without its commit */
+  int deleted;
+} prune_t;
+
+static int prune(sqlite3 *db, void *arg) {
+  prune_t *p = arg;
+  double t0 = an_clock_monotonic();
+  int rc = an_store_prune_points(db, p->before, CHUNK, &p->deleted);
+  p->took = an_clock_monotonic() - t0;
+  return rc;
+}
+
 static int replay(sqlite3 *db, void *arg) {
   return an_store_each_point_after_state(db, count, arg);
 }
@@ -86,6 +106,28 @@ int main(int argc, char **argv) {
     if (n != f.series * f.after)
       return 1;
   }
+  /* retention: the older half of every series, in the daemon's chunks */
+  prune_t p = {.before = 1e9 + 60.0 * (f.points / 2)};
+  double worst = 0, total = 0, job_worst = 0, job_total = 0;
+  size_t chunks = 0, deleted = 0;
+  do {
+    t0 = an_clock_monotonic();
+    if (an_store_run_now(s, prune, &p) != 0)
+      return fprintf(stderr, "prune failed\n"), 1;
+    double took = an_clock_monotonic() - t0;
+    worst = took > worst ? took : worst;
+    job_worst = p.took > job_worst ? p.took : job_worst;
+    job_total += p.took;
+    total += took;
+    chunks++;
+    deleted += (size_t)p.deleted;
+  } while (p.deleted == CHUNK);
+  printf("prune: %zu points in %zu chunks of %d; the job %.1f ms on average, "
+         "%.1f ms at most; with its own commit %.1f ms, %.1f ms at most\n",
+         deleted, chunks, CHUNK, 1e3 * job_total / chunks, 1e3 * job_worst,
+         1e3 * total / chunks, 1e3 * worst);
+  if (deleted != f.series * (f.points / 2))
+    return 1;
   an_store_close(s);
   an_metrics_destroy(d.metrics);
   an_config_free(c);

@@ -19,7 +19,7 @@
 /* Retention: a pass every minute, in chunks of this many points, each
  * chunk one job, so no group commit holds the store long for it. */
 #define PRUNE_SECONDS 60
-#define PRUNE_CHUNK 5000
+#define PRUNE_CHUNK 1000
 
 /* A known source and how many series the engine has for it. */
 typedef struct source {
