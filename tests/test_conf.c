@@ -40,6 +40,7 @@ static void test_defaults(void **unused) {
   assert_true(c->max_future_skew == 3600);
   assert_int_equal(c->max_metrics_per_point, 1000);
   assert_int_equal(c->max_series_per_source, 10000);
+  assert_true(c->retention == 30 * 86400);
   an_config_free(c);
   an_config_free(NULL);
 }
@@ -63,7 +64,7 @@ static void test_full_file(void **unused) {
                         "AlertResolveAfter 60\nNotifyTimeout 5\n"
                         "NotifyGiveUpAfter 3600\n"
                         "MaxFutureSkew 60\nMaxMetricsPerPoint 10\n"
-                        "MaxSeriesPerSource 20\n",
+                        "MaxSeriesPerSource 20\nRetention 86400\n",
                         err, sizeof(err));
   assert_non_null(c);
   assert_string_equal(c->listen_host, "0.0.0.0");
@@ -87,6 +88,11 @@ static void test_full_file(void **unused) {
   assert_true(c->max_future_skew == 60);
   assert_int_equal(c->max_metrics_per_point, 10);
   assert_int_equal(c->max_series_per_source, 20);
+  assert_true(c->retention == 86400);
+  an_config_free(c);
+  c = load("Retention forever\n", err, sizeof(err));
+  assert_non_null(c);
+  assert_true(c->retention == 0);
   an_config_free(c);
   c = load("PublicURL \"https://anomalyd.example.com/\"\n", err, sizeof(err));
   assert_non_null(c);
@@ -123,6 +129,9 @@ static void test_errors(void **unused) {
   expect("AutoRegisterSources yes\n", "must be true or false");
   expect("MaxBodySize 12.5\n", "MaxBodySize must be between");
   expect("MaxFutureSkew -1\n", ":1: MaxFutureSkew must be between");
+  expect("Listen \"x\" 1\nRetention -5\n", ":2: Retention must be between");
+  expect("Retention 30d\n", ":1: Retention: '30d' is not a number");
+  expect("Retention \"forever\"\n", ":1: Retention: 'forever' is not");
   expect("MaxMetricsPerPoint 0\n", ":1: MaxMetricsPerPoint must be between");
   expect("MaxSeriesPerSource 0\n", ":1: MaxSeriesPerSource must be between");
   expect("RateLimit many\n", ":1: RateLimit: 'many' is not a number");

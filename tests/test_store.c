@@ -1,7 +1,8 @@
 /* The store on a database in a temporary directory, through its public
  * functions: anomalies stored and read back with filters, group commit
  * with a failing job rolled back to its savepoint, nothing lost across a
- * close and reopen, the outbox's cycle on the delivery thread's own
+ * close and reopen, old points pruned in chunks without what a restart
+ * replays, the outbox's cycle on the delivery thread's own
  * connection, and failures that answer an error rather than crash. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -423,6 +424,94 @@ static void test_reopen_loses_nothing(void **state) {
   assert_true(sensitivity == 0.8);
 }
 
+/* ---- retention ---- */
+
+/* web-1/cpu: 1..10, checkpoint at 5; web-1/mem: 1..10 and 100..102,
+ * checkpoint at 101; db-1/cpu: 1..3, no checkpoint. */
+static int put_history(sqlite3 *db, void *arg) {
+  (void)arg;
+  static const unsigned char blob[8] = {0};
+  int rc = 0;
+  for (int t = 1; rc == 0 && t <= 10; t++) {
+    rc = an_store_put_point(db, "web-1", "cpu", t, t, 0);
+    if (rc == 0)
+      rc = an_store_put_point(db, "web-1", "mem", t, t, 0);
+    if (rc == 0 && t <= 3)
+      rc = an_store_put_point(db, "db-1", "cpu", t, t, 0);
+  }
+  for (int t = 100; rc == 0 && t <= 102; t++)
+    rc = an_store_put_point(db, "web-1", "mem", t, t, 0);
+  if (rc == 0)
+    rc = an_store_put_state(db, "web-1/cpu", 0.5, 5, blob, sizeof(blob));
+  if (rc == 0)
+    rc = an_store_put_state(db, "web-1/mem", 0.5, 101, blob, sizeof(blob));
+  return rc;
+}
+
+static int replayed(sqlite3 *db, void *arg) {
+  return an_store_each_point_after_state(db, see_point, arg);
+}
+
+typedef struct pruning {
+  double before;
+  int limit, deleted;
+} pruning_t;
+
+static int prune(sqlite3 *db, void *arg) {
+  pruning_t *p = arg;
+  return an_store_prune_points(db, p->before, p->limit, &p->deleted);
+}
+
+static int count_points(sqlite3 *db, void *arg) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    *(int *)arg = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : EIO;
+}
+
+static void test_retention_prunes_in_chunks(void **state) {
+  fixture_t *f = *state;
+  seen_t seen = {""};
+  open_store(f);
+  assert_int_equal(an_store_run_now(f->s, put_history, NULL), 0);
+  /* the replay: each series after its checkpoint, a series without one
+   * from its start, series by series in time order */
+  assert_int_equal(an_store_run_now(f->s, replayed, &seen), 0);
+  assert_string_equal(seen.text, "point db-1 cpu 1 1.0;point db-1 cpu 2 2.0;"
+                                 "point db-1 cpu 3 3.0;"
+                                 "point web-1 cpu 6 6.0;point web-1 cpu 7 7.0;"
+                                 "point web-1 cpu 8 8.0;point web-1 cpu 9 9.0;"
+                                 "point web-1 cpu 10 10.0;"
+                                 "point web-1 mem 102 102.0;");
+  /* everything before 50 but web-1/cpu's 6..10, which its checkpoint
+   * needs replayed: 18 points, in chunks of 4 */
+  pruning_t p = {.before = 50, .limit = 4};
+  int chunks = 0, total = 0;
+  do {
+    assert_int_equal(an_store_run_now(f->s, prune, &p), 0);
+    assert_true(p.deleted <= p.limit);
+    total += p.deleted;
+    chunks++;
+  } while (p.deleted == p.limit);
+  assert_int_equal(total, 18);
+  assert_int_equal(chunks, 5);
+  int left = 0;
+  assert_int_equal(an_store_run_now(f->s, count_points, &left), 0);
+  assert_int_equal(left, 8); /* web-1/cpu 6..10, web-1/mem 100..102 */
+  /* a restart replays the same points as before the pruning */
+  memset(seen.text, 0, sizeof(seen.text));
+  assert_int_equal(an_store_run_now(f->s, replayed, &seen), 0);
+  assert_string_equal(seen.text, "point web-1 cpu 6 6.0;point web-1 cpu 7 7.0;"
+                                 "point web-1 cpu 8 8.0;point web-1 cpu 9 9.0;"
+                                 "point web-1 cpu 10 10.0;"
+                                 "point web-1 mem 102 102.0;");
+  /* nothing left to delete: a pass ends at once */
+  assert_int_equal(an_store_run_now(f->s, prune, &p), 0);
+  assert_int_equal(p.deleted, 0);
+}
+
 /* ---- the outbox ---- */
 
 static int queue_two(sqlite3 *db, void *arg) {
@@ -612,6 +701,7 @@ int main(void) {
       T(test_anomaly_status_and_feedback),
       T(test_group_commit_rolls_back_one_job),
       T(test_reopen_loses_nothing),
+      T(test_retention_prunes_in_chunks),
       T(test_outbox_cycle),
       T(test_failing_job_keeps_nothing),
       T(test_damaged_file_is_an_error),

@@ -539,6 +539,16 @@ static int read_public_url(parser_t *p, const node_t *n, an_config_t *c) {
   return 0;
 }
 
+/* Retention SECONDS, or 0 or forever: the points are kept for ever. */
+static int read_retention(parser_t *p, const node_t *n, an_config_t *c) {
+  if (n->nvalues == 1 && !n->values[0].quoted &&
+      strcasecmp(n->values[0].text, "forever") == 0) {
+    c->retention = 0;
+    return 0;
+  }
+  return get_number(p, n, 0, 100 * 366 * 86400.0, &c->retention);
+}
+
 static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
   const char *k = n->key;
   double d;
@@ -606,6 +616,8 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     return get_number(p, n, 1, 300, &c->notify_timeout);
   if (strcasecmp(k, "NotifyGiveUpAfter") == 0)
     return get_number(p, n, 60, 30 * 86400.0, &c->notify_give_up);
+  if (strcasecmp(k, "Retention") == 0)
+    return read_retention(p, n, c);
   return fail(p, n->line, "unknown option %s", k);
 }
 
@@ -655,6 +667,7 @@ an_config_t *an_config_defaults(void) {
   c->resolve_after = 300;
   c->notify_timeout = 10;
   c->notify_give_up = 86400;
+  c->retention = 30 * 86400;
   if (c->listen_host == NULL || c->data_dir == NULL || c->detector == NULL ||
       default_public_url(c) != 0) {
     an_config_free(c);

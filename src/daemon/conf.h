@@ -66,6 +66,8 @@ typedef struct an_config {
   double resolve_after;         /* default quiet seconds before auto-resolve */
   double notify_timeout;        /* seconds one delivery attempt may take */
   double notify_give_up;        /* seconds after which a delivery is failed */
+  double retention;             /* seconds pushed points are kept; 30 days;
+                                   0 = for ever */
 } an_config_t;
 
 /* Whether type is a channel type: slack, pagerduty or webhook. */

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* tdestroy */
 #include "engine.h"
+#include "clock.h"
 #include "conf.h"
 #include "series.h"
 #include "store/store.h"
@@ -15,6 +16,10 @@
 #include <syslog.h>
 
 #define CHECKPOINT_SECONDS 60
+/* Retention: a pass every minute, in chunks of this many points, each
+ * chunk one job, so no group commit holds the store long for it. */
+#define PRUNE_SECONDS 60
+#define PRUNE_CHUNK 1000
 
 /* A known source and how many series the engine has for it. */
 typedef struct source {
@@ -36,6 +41,12 @@ struct an_engine {
   size_t nsources;
   void *last_points; /* tsearch tree of last_point_t, one per series */
   struct event *timer;
+  struct event *prune_timer; /* NULL when Retention keeps every point */
+  /* the pass under way: one chunk queued at a time; written on the loop
+   * before the job is queued, and by the job before it is handed back */
+  int pruning;
+  double prune_before;
+  int pruned, pruned_total;
 };
 
 static int compare_sources(const void *a, const void *b) {
@@ -276,6 +287,49 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   checkpoint(arg);
 }
 
+/* ---- retention ---- */
+
+static void prune_chunk(an_engine_t *e);
+
+static int prune_job(sqlite3 *db, void *arg) {
+  an_engine_t *e = arg;
+  return an_store_prune_points(db, e->prune_before, PRUNE_CHUNK, &e->pruned);
+}
+
+/* On the loop: a full chunk means more may be left; the next chunk goes
+ * to the back of the queue, behind the requests that came meanwhile. */
+static void prune_done(void *arg, int rc) {
+  an_engine_t *e = arg;
+  e->pruning = 0;
+  if (rc != 0) {
+    syslog(LOG_WARNING, "engine: old points not pruned; will retry");
+    return;
+  }
+  e->pruned_total += e->pruned;
+  if (e->pruned == PRUNE_CHUNK)
+    prune_chunk(e);
+  else if (e->pruned_total > 0)
+    syslog(LOG_INFO, "engine: %d points older than Retention pruned",
+           e->pruned_total);
+}
+
+static void prune_chunk(an_engine_t *e) {
+  e->pruning = an_store_submit(e->daemon->store, prune_job, prune_done, e) == 0;
+}
+
+/* Starts a pass that deletes the points older than now - Retention. */
+static void prune(an_engine_t *e, double now) {
+  if (e->pruning)
+    return; /* the last pass is still going: it goes on */
+  e->prune_before = now - e->daemon->config->retention;
+  e->pruned_total = 0;
+  prune_chunk(e);
+}
+
+static void on_prune_timer(evutil_socket_t fd, short what, void *arg) {
+  prune(arg, an_clock_wall());
+}
+
 /* ---- start-up ---- */
 
 static int restore_state(void *ctx, const char *key, double sensitivity,
@@ -354,6 +408,12 @@ int an_engine_open(an_daemon_t *d, an_engine_t **out, char *err,
   struct timeval every = {CHECKPOINT_SECONDS, 0};
   if (e->timer == NULL || event_add(e->timer, &every) != 0)
     goto oom;
+  if (c->retention > 0) {
+    struct timeval prune_every = {PRUNE_SECONDS, 0};
+    e->prune_timer = event_new(d->base, -1, EV_PERSIST, on_prune_timer, e);
+    if (e->prune_timer == NULL || event_add(e->prune_timer, &prune_every) != 0)
+      goto oom;
+  }
   syslog(LOG_INFO, "engine: %zu series restored, %zu sources known",
          an_series_table_count(e->table), e->nsources);
   *out = e;
@@ -367,6 +427,8 @@ oom:
 void an_engine_close(an_engine_t *e) {
   if (e == NULL)
     return;
+  if (e->prune_timer != NULL)
+    event_free(e->prune_timer);
   if (e->timer != NULL) {
     event_free(e->timer);
     if (e->daemon->store != NULL)

@@ -3,7 +3,8 @@
  * the event loop thread. Detector state is checkpointed to the store every
  * minute and at shutdown; at start the checkpoint is restored and the
  * points stored after it are replayed, so the state is as it was even
- * after kill -9. */
+ * after kill -9. Every minute the points older than Retention are pruned,
+ * in chunks of store jobs, but never those newer than a checkpoint. */
 #ifndef AN_ENGINE_H
 #define AN_ENGINE_H
 

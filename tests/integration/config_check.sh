@@ -30,6 +30,16 @@ check "…and not calling it valid" is "$(cat "$AN_TMP/out")" ""
 bad 'NotifyTimeout 0'
 check "a value out of range: exit 1" is "$?" 1
 check "…with the reason" has "$(cat "$AN_TMP/err")" "NotifyTimeout must be between"
+bad 'Retention 604800'
+check "Retention in seconds is valid" is "$?" 0
+bad 'Retention forever'
+check "Retention forever is valid" is "$?" 0
+bad 'Retention 30days'
+check "a Retention that is not a number: exit 1" is "$?" 1
+check "…naming the file, line and key" has "$(cat "$AN_TMP/err")" "bad.conf:$line: Retention: '30days' is not a number"
+bad 'Retention -1'
+check "a negative Retention: exit 1" is "$?" 1
+check "…with the reason" has "$(cat "$AN_TMP/err")" "bad.conf:$line: Retention must be between"
 bad '<Channel "x">' '  Type "carrier-pigeon"' '</Channel>'
 check "an unknown channel type: exit 1" is "$?" 1
 "$AN_DAEMON" -t -C "$AN_TMP/missing.conf" 2>"$AN_TMP/err"

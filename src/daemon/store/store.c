@@ -19,7 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 typedef struct job {
   an_store_fn fn;
@@ -147,6 +147,9 @@ static const char *const schema[] = {
     " error TEXT)",
     "CREATE INDEX IF NOT EXISTS delivery_attempts_delivery"
     " ON delivery_attempts(delivery_id)",
+    /* version 3: Retention prunes the oldest points first
+     * (an_store_prune_points) */
+    "CREATE INDEX IF NOT EXISTS points_time ON points(t)",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen) {

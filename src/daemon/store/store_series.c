@@ -4,6 +4,7 @@
 #include "store/sql.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 int an_store_add_source(sqlite3 *db, const char *source, double at) {
   sqlite3_stmt *st;
@@ -48,6 +49,28 @@ int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
   return an_sql_finish(db, st);
 }
 
+int an_store_prune_points(sqlite3 *db, double before, int limit, int *deleted) {
+  sqlite3_stmt *st;
+  *deleted = 0;
+  if (an_sql_cached(db,
+                    /* oldest first through points_time; a point newer
+                     * than its series' checkpoint is replayed at start,
+                     * so it stays whatever its age */
+                    "DELETE FROM points WHERE rowid IN (SELECT p.rowid"
+                    " FROM points p LEFT JOIN detector_state d"
+                    " ON d.key = p.source || '/' || p.metric"
+                    " WHERE p.t < ?1 AND (d.last_t IS NULL OR p.t <= d.last_t)"
+                    " ORDER BY p.t LIMIT ?2)",
+                    &st) != 0)
+    return EIO;
+  sqlite3_bind_double(st, 1, before);
+  sqlite3_bind_int(st, 2, limit);
+  int rc = an_sql_finish(db, st);
+  if (rc == 0)
+    *deleted = sqlite3_changes(db);
+  return rc;
+}
+
 int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
                        double last_t, const void *blob, size_t len) {
   sqlite3_stmt *st;
@@ -81,23 +104,94 @@ int an_store_each_state(sqlite3 *db,
   return an_sql_done(st, step, rc);
 }
 
+/* Steps st (source and metric bound) once: 0 with *source and *metric
+ * (malloc'd, the caller's; NULL when there is no row), EIO or ENOMEM. */
+static int read_series(sqlite3_stmt *st, char **source, char **metric) {
+  int rc = 0, step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    *source = an_sql_column_text(st, 0);
+    *metric = an_sql_column_text(st, 1);
+    if (*source == NULL || *metric == NULL) {
+      free(*source);
+      free(*metric);
+      *source = *metric = NULL;
+      rc = ENOMEM;
+    }
+    step = SQLITE_DONE;
+  }
+  return an_sql_done(st, step, rc);
+}
+
+/* The series after (source, metric) in points_series' order: 0 with
+ * *next_source and *next_metric (malloc'd, the caller's; NULL after the
+ * last series), EIO or ENOMEM. Two seeks in the index at most: the row
+ * value (source, metric) > (?, ?) would walk the source's points. */
+static int next_series(sqlite3 *db, const char *source, const char *metric,
+                       char **next_source, char **next_metric) {
+  sqlite3_stmt *st;
+  *next_source = *next_metric = NULL;
+  if (an_sql_cached(db,
+                    "SELECT source, metric FROM points"
+                    " WHERE source = ? AND metric > ?"
+                    " ORDER BY metric LIMIT 1",
+                    &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
+  int rc = read_series(st, next_source, next_metric);
+  if (rc != 0 || *next_source != NULL)
+    return rc;
+  if (an_sql_cached(db,
+                    "SELECT source, metric FROM points WHERE source > ?"
+                    " ORDER BY source, metric LIMIT 1",
+                    &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, source);
+  return read_series(st, next_source, next_metric);
+}
+
+/* Calls fn for the points of one series newer than its checkpoint (all
+ * of them when it has none), in time order: a range of points_series. */
+static int each_point_of_series(
+    sqlite3 *db, const char *source, const char *metric,
+    int (*fn)(void *, const char *, const char *, double, double), void *ctx) {
+  sqlite3_stmt *st;
+  int rc = 0, step = SQLITE_DONE;
+  if (an_sql_cached(db,
+                    "SELECT t, value FROM points"
+                    " WHERE source = ?1 AND metric = ?2 AND t > ifnull("
+                    "(SELECT last_t FROM detector_state"
+                    " WHERE key = ?1 || '/' || ?2), -1e308)"
+                    " ORDER BY t",
+                    &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, source, metric, sqlite3_column_double(st, 0),
+            sqlite3_column_double(st, 1));
+  return an_sql_done(st, step, rc);
+}
+
 int an_store_each_point_after_state(sqlite3 *db,
                                     int (*fn)(void *, const char *,
                                               const char *, double, double),
                                     void *ctx) {
-  sqlite3_stmt *st;
-  int rc = 0, step = SQLITE_DONE;
-  if (an_sql_prepare(db,
-                     "SELECT p.source, p.metric, p.t, p.value FROM points p"
-                     " LEFT JOIN detector_state d"
-                     " ON d.key = p.source || '/' || p.metric"
-                     " WHERE d.last_t IS NULL OR p.t > d.last_t"
-                     " ORDER BY p.rowid",
-                     &st) != 0)
-    return EIO;
-  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            (const char *)sqlite3_column_text(st, 1),
-            sqlite3_column_double(st, 2), sqlite3_column_double(st, 3));
-  return an_sql_done(st, step, rc);
+  /* series by series through the index (a skip scan), so that start-up
+   * reads what it replays and one seek per series, not every point */
+  char *source = NULL, *metric = NULL;
+  int rc = next_series(db, "", "", &source, &metric);
+  while (rc == 0 && source != NULL) {
+    rc = each_point_of_series(db, source, metric, fn, ctx);
+    char *s = source, *m = metric;
+    if (rc == 0)
+      rc = next_series(db, s, m, &source, &metric);
+    else
+      source = metric = NULL;
+    free(s);
+    free(m);
+  }
+  free(source);
+  free(metric);
+  return rc;
 }

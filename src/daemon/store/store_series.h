@@ -25,6 +25,13 @@ int an_store_each_source(sqlite3 *db, int (*fn)(void *ctx, const char *source),
 int an_store_put_point(sqlite3 *db, const char *source, const char *metric,
                        double t, double value, double score);
 
+/* Deletes at most limit points older than before, oldest first, and
+ * says how many in *deleted (fewer than limit: none is left to delete). A point
+ * newer than its series' checkpoint is kept whatever its age (a restart replays
+ * it); the points of a series without a checkpoint (one the engine does
+ * not hold, or a new one not yet checkpointed) are not protected. */
+int an_store_prune_points(sqlite3 *db, double before, int limit, int *deleted);
+
 /* Writes the checkpoint of a detector (blob: len bytes, copied), keyed
  * "source/metric", replacing the one before. */
 int an_store_put_state(sqlite3 *db, const char *key, double sensitivity,
@@ -35,8 +42,10 @@ int an_store_each_state(sqlite3 *db,
                                   double sensitivity, double last_t,
                                   const void *blob, size_t len),
                         void *ctx);
-/* Calls fn for the points newer than their series' checkpoint, in the
- * order stored: what a restart scores again. */
+/* Calls fn for the points newer than their series' checkpoint (every
+ * point of a series without one), series by series, each in time order:
+ * what a restart scores again. Reads one range of the points_series
+ * index per series, not the whole table. */
 int an_store_each_point_after_state(sqlite3 *db,
                                     int (*fn)(void *ctx, const char *source,
                                               const char *metric, double t,
