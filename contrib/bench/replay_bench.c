@@ -74,6 +74,10 @@ static int replay(sqlite3 *db, void *arg) {
 int main(int argc, char **argv) {
   int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   const char *dir = argc > 1 + quick ? argv[1 + quick] : NULL;
+  if (argc > 2 + quick || (dir != NULL && dir[0] == '-')) {
+    fprintf(stderr, "usage: replay-bench [--quick] [DIR]\n");
+    return 2;
+  }
   char tmp[] = "/tmp/replay-bench.XXXXXX", err[512] = "";
   fill_t f = {quick ? 20 : 1000, quick ? 50 : 1000, 10};
   if (dir == NULL && (dir = mkdtemp(tmp)) == NULL)
