@@ -2,6 +2,7 @@
 #include "engine.h"
 #include "clock.h"
 #include "conf.h"
+#include "lograte.h"
 #include "series.h"
 #include "store/store.h"
 #include "store/store_series.h"
@@ -301,8 +302,10 @@ static int prune_job(sqlite3 *db, void *arg) {
 static void prune_done(void *arg, int rc) {
   an_engine_t *e = arg;
   e->pruning = 0;
-  if (rc != 0) {
-    syslog(LOG_WARNING, "engine: old points not pruned; will retry");
+  if (rc != 0) { /* storage failing: every minute, so once an hour */
+    static an_lograte_t failing = AN_LOGRATE_INIT(3600);
+    an_lograte_log(&failing, an_clock_monotonic(), LOG_WARNING,
+                   "engine: old points not pruned; will retry");
     return;
   }
   e->pruned_total += e->pruned;
