@@ -5,9 +5,9 @@
  * absolute residual). On them stand tests, one per failure shape, each a
  * statistic u that is large when its shape is present:
  *
- *   spike, dip    the value far from the one-step prediction (for a bursty
- *                 type, from the recent level too: the end of a burst is
- *                 a return, not a dip)
+ *   spike, dip    the value far from the one-step prediction; for a
+ *                 bursty type (traffic, disk, latency: noise that
+ *                 multiplies) ln x far from the recent level of ln x
  *   shift         CUSUM of the residual from the slow baseline, up or down
  *   variance      a CUSUM of how much more often than usual residuals are
  *                 wide (a burst is one wide residual, however large)
@@ -91,6 +91,8 @@
 #define SCORED_P 1e-2         /* the score is 0 from here up */
 #define U_MAX 1e6             /* spreads beyond which a value is all huge */
 #define EXCESS_CAP 3.0        /* an excess teaches at most 3 mean excesses */
+#define LOG_FLOOR 0.01 /* the least spread believed of ln x: 1 % */
+#define LOG_DEV_MIN 1e-6 /* log_dev once learning: above 0, normal floats */
 #define SHAPE_MAX 0.45        /* a bursty tail's heaviest shape */
 
 /* The seasonal envelope's bins: 5 minutes of the day, a minute of the
@@ -194,6 +196,8 @@ typedef struct state {
   float llr_wide, llr_calm;  /* the variance CUSUM's steps */
   float var_peak;            /* the variance CUSUM's excursion, its peak */
   double scale;              /* the series' magnitude: mean |x| */
+  double log_level, log_dev; /* a bursty type's level and spread in ln x,
+                                log_dev 0 until its first value */
   double cusum_up, cusum_down;
   double block_min, block_max, last_min, last_max, step_dev;
   double trend_up, trend_down; /* CUSUMs of the blocks' steps */
@@ -488,6 +492,7 @@ static void note_time(state_t *s, double t) {
 /* What scoring x found: the spreads and residuals, each test's u. */
 typedef struct measure {
   double sf, ss, rf, rs;
+  double lx; /* ln x, for a bursty type's value far from zero; else NaN */
   double u[NTESTS];
   unsigned over; /* bit i: u[i] is beyond the start of test i's tail */
   int near_zero, at_ceiling;
@@ -533,6 +538,23 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
   /* beyond U_MAX spreads all is huge; a bounded excess squares finitely */
   m->u[T_SPIKE] = spike > 0 ? at_most(spike, U_MAX) : 0;
   m->u[T_DIP] = spike < 0 ? at_most(-spike, U_MAX) : 0;
+  m->near_zero = fabs(x) <= NEAR_ZERO * s->scale + floor_of(s);
+  m->lx = NAN;
+  /* a bursty type's noise is multiplicative: its spikes and dips are
+   * measured in ln x, where a Pareto burst has an exponential tail and a
+   * drop to a tenth is as plain as a rise tenfold. A drop to near zero is
+   * the outage test's. */
+  if (s->hint.bursty && x > 0 && !m->near_zero) {
+    m->lx = log(x);
+    if (s->log_dev > 0) {
+      /* no change smaller than the type's floor is believed either */
+      double floor = s->hint.floor / at_least(s->slow, s->hint.floor);
+      double ul = (m->lx - s->log_level) /
+                  (MAD_TO_SIGMA * s->log_dev + floor + LOG_FLOOR);
+      m->u[T_SPIKE] = ul > 0 ? at_most(ul, U_MAX) : 0;
+      m->u[T_DIP] = ul < 0 ? at_most(-ul, U_MAX) : 0;
+    }
+  }
   double z = clip(us, 4);
   s->cusum_up = at_least(s->cusum_up + z - CUSUM_K, 0);
   s->cusum_down = at_least(s->cusum_down - z - CUSUM_K, 0);
@@ -563,7 +585,6 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
   if (s->block_n == 0) /* the rate moves slowly: its logs once a block */
     var_ratios(s);
   m->u[T_VARIANCE] = s->var_cusum;
-  m->near_zero = fabs(x) <= NEAR_ZERO * s->scale + floor_of(s);
   m->u[T_OUTAGE] = run_step(&s->zero, s->n, m->near_zero, 0.5f);
   /* a stuck value near zero is the outage test's to report */
   m->u[T_FLAT] =
@@ -602,6 +623,19 @@ static void learn(state_t *s, double x, const measure_t *m, int in_incident) {
   s->fast = tidy(s->fast + rate_of(FAST_ALPHA, s->n) * rf);
   s->slow = tidy(s->slow + a_slow * rs);
   s->last_x = x;
+  if (s->log_dev > 0) {
+    if (!isnan(m->lx)) {
+      double rl = m->lx - s->log_level;
+      if (!young)
+        rl = clip(rl, CLIP * (MAD_TO_SIGMA * s->log_dev + LOG_FLOOR));
+      s->log_dev = at_least(s->log_dev + a_spread * (fabs(rl) - s->log_dev),
+                            LOG_DEV_MIN);
+      s->log_level += a_slow * rl;
+    }
+  } else if (!isnan(m->lx)) {
+    s->log_level = m->lx;
+    s->log_dev = LOG_DEV_MIN;
+  }
   if (young)
     return;
   if (m->over & 1u << T_VARIANCE || s->var_peak > 0)
@@ -801,7 +835,8 @@ static int check(const void *p) {
       !(s->wide_rate >= 0.01 && s->wide_rate <= 0.5) ||
       !(s->llr_wide >= 0 && s->llr_wide < 10) ||
       !(s->llr_calm <= 0 && s->llr_calm > -10) || !finite_nonneg(s->var_peak) ||
-      !finite_nonneg(s->scale) || !finite_nonneg(s->interval) ||
+      !finite_nonneg(s->scale) || !isfinite(s->log_level) ||
+      !finite_nonneg(s->log_dev) || !finite_nonneg(s->interval) ||
       isinf(s->last_t) || !finite_nonneg(s->cusum_up) ||
       !finite_nonneg(s->cusum_down) || !finite_nonneg(s->trend_up) ||
       !finite_nonneg(s->trend_down) || !finite_nonneg(s->step_dev) ||
@@ -830,7 +865,7 @@ const an_detector_class_t an_detect_default = {
     .name = "default",
     .description = "baselines, a learned-tail test per failure shape, a "
                    "seasonal envelope, incidents",
-    .version = 4,
+    .version = 5,
     .state_size = sizeof(state_t),
     .init = init,
     .update = an_detect_default_update,
