@@ -86,7 +86,7 @@
 #define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
 #define AT_CEILING 0.01       /* of the ceiling: at it */
 #define MATERIAL 10.0         /* floors of change below which no page is high */
-#define IMMATERIAL_SCORE 0.84 /* what such a change scores at most */
+#define IMMATERIAL_SCORE 0.69 /* such a change scores at most: never 0.7 */
 #define MAX_SURPRISE 250.0    /* -log10 p beyond this is all alike */
 #define SCORED_P 1e-2         /* the score is 0 from here up */
 #define U_MAX 1e6             /* spreads beyond which a value is all huge */
@@ -698,17 +698,21 @@ static void fill(const state_t *s, double x, double t, const measure_t *m,
   }
 }
 
-/* A change too small to matter never pages high: in the type's units
- * (ten floors), or for the series' size (a hundredth of its magnitude: a
- * 128 MiB file on an 80 GiB disk). */
-static void cap_immaterial(const state_t *s, double x, an_result_t *r) {
+/* A change of level too small to matter never pages: in the type's
+ * units (ten floors), or for the series' size (a hundredth of its
+ * magnitude: a 128 MiB file on an 80 GiB disk). A value stuck, near zero
+ * or at the ceiling is no change of level. Returns whether r was capped. */
+static int cap_immaterial(const state_t *s, double x, an_result_t *r) {
   double floor =
       s->hint.floor > 1e-3 * s->scale ? s->hint.floor : 1e-3 * s->scale;
-  if (s->hint.floor > 0 && r->score > IMMATERIAL_SCORE &&
-      fabs(x - r->expected) < MATERIAL * floor) {
-    r->score = IMMATERIAL_SCORE;
-    r->p_value = an_p_from_score(IMMATERIAL_SCORE);
-  }
+  int level = r->kind == AN_KIND_SPIKE || r->kind == AN_KIND_DIP ||
+              r->kind == AN_KIND_LEVEL_UP || r->kind == AN_KIND_LEVEL_DOWN;
+  if (!level || s->hint.floor <= 0 || r->score <= IMMATERIAL_SCORE ||
+      fabs(x - r->expected) >= MATERIAL * floor)
+    return 0;
+  r->score = IMMATERIAL_SCORE;
+  r->p_value = an_p_from_score(IMMATERIAL_SCORE);
+  return 1;
 }
 
 /* Decides whether r, found by test worst with p pv (score score), is
@@ -791,14 +795,16 @@ void an_detect_default_update(void *p, double t, double x, an_result_t *r) {
   double score = pv < SCORED_P ? an_score_from_surprise(surprise) : 0;
   fill(s, x, t, &m, worst, expected ? 1 : pv, expected ? 0 : score, r);
   r->warming_up = s->n < WARMUP;
+  /* a change too small to matter opens an incident in the band it is
+   * reported in, so that the same incident may page once it matters */
+  if (r->score > 0 && cap_immaterial(s, x, r))
+    score = r->score;
   /* what this time usually brings still runs as an incident, a silent
    * one: the series is followed through it as on the days it was
    * learned, and the envelope's precedent stays a fair one */
   int in_incident = incident_step(s, worst, pv, score, r);
   if (r->score <= 0)
     r->kind = AN_KIND_NONE;
-  else
-    cap_immaterial(s, x, r);
   if (in_incident) {
     /* what alarmed starts over: the change it saw is being learned */
     if (s->incident == T_SHIFT_UP || s->incident == T_SHIFT_DOWN)
