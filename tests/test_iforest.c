@@ -652,9 +652,9 @@ static void test_load_rejects_invalid_fields(void **unused) {
   uint32_t tree1 = (uint32_t)get_le(buf + HEADER + 18 + 4, 4);
   /* the first split below the root, and the first leaf */
   uint32_t split = 1, leaf = 0;
-  while (get_le(buf + NODES_AT + 16 * split + 8, 2) == 0xFFFF)
+  while (get_le(buf + NODES_AT + 16 * split + 8, 2) == 2)
     split++;
-  while (get_le(buf + NODES_AT + 16 * leaf + 8, 2) != 0xFFFF)
+  while (get_le(buf + NODES_AT + 16 * leaf + 8, 2) != 2)
     leaf++;
   uint8_t *sp = NULL, *lp = NULL;
   uint8_t *copy = malloc(len);
@@ -687,7 +687,8 @@ static void test_load_rejects_invalid_fields(void **unused) {
   SPOIL(set_le(copy + HEADER + 18, 1, 4));           /* first root */
   SPOIL(set_le(copy + HEADER + 18 + 4, 0, 4));       /* roots order */
   SPOIL(set_le(copy + HEADER + 18 + 8, nodes, 4));   /* root past end */
-  SPOIL(set_le(sp + 8, 2, 2));                       /* feature >= d */
+  SPOIL(set_le(sp + 8, 2, 2));                       /* a leaf, unlike one */
+  SPOIL(set_le(sp + 8, 3, 2));                       /* feature > d */
   SPOIL(set_le(sp + 12, nodes, 4));                  /* child past end */
   SPOIL(set_le(sp + 12, tree1, 4));                  /* in the next tree */
   SPOIL(set_le(sp + 12, split, 4));                  /* a cycle */
@@ -700,7 +701,7 @@ static void test_load_rejects_invalid_fields(void **unused) {
   SPOIL(set_double(lp, -1));                         /* leaf's path */
   SPOIL(set_double(lp, 64));                         /* leaf's path */
   SPOIL(set_double(lp, 1 + 0x1p-30));                /* under a grain */
-  SPOIL(set_le(lp + 12, 1, 4));                      /* leaf's child */
+  SPOIL(set_le(lp + 12, 0, 4));                      /* leaf's child */
   /* a tree's last node made a split, its children past the tree */
   SPOIL(set_le(copy + NODES_AT + 16 * (tree1 - 1) + 8, 0, 2));
 #undef SPOIL

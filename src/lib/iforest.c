@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEAF 0xFFFFu  /* node.feature of a leaf */
 #define QUANTILES 32  /* steps of the calibration table below the alarm */
 #define GRAIN 0x1p-20 /* leaf path lengths are multiples of this */
 #define MAX_PATH 64.0 /* and below this: more than a leaf can stand for */
@@ -21,13 +20,16 @@ const an_iforest_params_t an_iforest_default_params = {
 
 /* A tree is a run of nodes in pre-order: a split's left child is the next
  * node and its right child comes later, so a walk only moves forward and
- * load can prove that every walk ends. */
+ * load can prove that every walk ends. A leaf splits on metric d, whose
+ * value is +infinity in every row being scored, and its right child is
+ * itself: a step from a leaf stays there, so trees are walked without
+ * asking whether a node is a leaf. */
 typedef struct node {
   double value;     /* split: x < value goes left; leaf: the path length,
                        depth + c(size), in GRAINs */
-  uint16_t feature; /* the metric split on; LEAF for a leaf */
+  uint16_t feature; /* the metric split on; d for a leaf */
   uint16_t size1;   /* training rows in the node, minus one */
-  uint32_t right;   /* split: index of the right child; leaf: 0 */
+  uint32_t right;   /* the index of the right child; a leaf's own */
 } node_t;
 
 _Static_assert(sizeof(node_t) == 16, "a node is 16 bytes");
@@ -154,21 +156,28 @@ void an_iforest_info(const an_iforest_t *f, an_iforest_info_t *info) {
  * then never sees rounding as a difference. */
 static double path_in_grains(double h) { return round(h / GRAIN) * GRAIN; }
 
-/* The child of split node i that row x goes to. */
+static int is_leaf(const an_iforest_t *f, uint32_t i) {
+  return f->node[i].feature == f->d;
+}
+
+/* The child of node i that row x goes to (i itself for a leaf). Selected
+ * with a mask: the way a row goes is a coin toss to a branch predictor. */
 static inline uint32_t child(const node_t *node, uint32_t i, const double *x) {
-  return x[node[i].feature] < node[i].value ? i + 1 : node[i].right;
+  uint32_t right = node[i].right;
+  uint32_t left = -(uint32_t)(x[node[i].feature] < node[i].value);
+  return right ^ ((right ^ (i + 1)) & left);
 }
 
 /* x's path length in the tree whose root is node[i]. */
 static double path_length(const node_t *node, uint32_t i, const double *x) {
-  while (node[i].feature != LEAF)
-    i = child(node, i, x);
+  for (uint32_t next; (next = child(node, i, x)) != i;)
+    i = next;
   return node[i].value;
 }
 
-/* Copies row into x with each NaN replaced by its metric's median.
- * Returns 1 when a metric constant in training has another value: the
- * row is then isolated at every root. */
+/* Copies row into x (d + 1 values) with each NaN replaced by its metric's
+ * median, and +infinity for the leaves. Returns 1 when a metric constant
+ * in training has another value: the row is then isolated at every root. */
 static int prepare(const an_iforest_t *f, const double *row, double *x) {
   int isolated = 0;
   for (uint32_t j = 0; j < f->d; j++) {
@@ -176,17 +185,42 @@ static int prepare(const an_iforest_t *f, const double *row, double *x) {
     if (f->constant[j] && x[j] != f->median[j])
       isolated = 1;
   }
+  x[f->d] = INFINITY;
   return isolated;
 }
 
+/* x's path lengths summed over the trees. A walk is a chain of dependent
+ * loads, so LANES trees are walked at once, a step of each in turn, with
+ * no branch on the way the row goes: a leaf stays where it is. */
+#define LANES 8
+static double path_sum(const an_iforest_t *f, const double *x) {
+  double sum = 0;
+  uint32_t t = 0;
+  for (; t + LANES <= f->trees; t += LANES) {
+    uint32_t at[LANES];
+    for (int k = 0; k < LANES; k++)
+      at[k] = f->root[t + k];
+    for (uint32_t moved = 1; moved;) {
+      moved = 0;
+      for (int k = 0; k < LANES; k++) {
+        uint32_t next = child(f->node, at[k], x);
+        moved |= next ^ at[k];
+        at[k] = next;
+      }
+    }
+    for (int k = 0; k < LANES; k++)
+      sum += f->node[at[k]].value;
+  }
+  for (; t < f->trees; t++)
+    sum += path_length(f->node, f->root[t], x);
+  return sum;
+}
+
 double an_iforest_raw_score(const an_iforest_t *f, const double *row) {
-  double x[AN_IFOREST_MAX_METRICS];
+  double x[AN_IFOREST_MAX_METRICS + 1];
   if (prepare(f, row, x))
     return 1.0;
-  double sum = 0;
-  for (uint32_t t = 0; t < f->trees; t++)
-    sum += path_length(f->node, f->root[t], x);
-  return exp2(-sum / f->trees / f->c_samples);
+  return exp2(-path_sum(f, x) / f->trees / f->c_samples);
 }
 
 /* ---- calibration ---- */
@@ -253,14 +287,14 @@ static void calibrate(an_iforest_t *f, double *raw, uint32_t m) {
 
 size_t an_iforest_explain(const an_iforest_t *f, const double *row,
                           an_iforest_contribution_t *out, size_t k) {
-  double x[AN_IFOREST_MAX_METRICS], saved[AN_IFOREST_MAX_METRICS] = {0};
+  double x[AN_IFOREST_MAX_METRICS + 1], saved[AN_IFOREST_MAX_METRICS] = {0};
   if (prepare(f, row, x)) {
     /* isolated at the root by each differing constant metric alike */
     for (uint32_t j = 0; j < f->d; j++)
       saved[j] = f->constant[j] && x[j] != f->median[j];
   } else {
     for (uint32_t t = 0; t < f->trees; t++) {
-      for (uint32_t i = f->root[t]; f->node[i].feature != LEAF;) {
+      for (uint32_t i = f->root[t]; !is_leaf(f, i);) {
         uint32_t next = child(f->node, i, x);
         double bits =
             log2((f->node[i].size1 + 1.0) / (f->node[next].size1 + 1.0));
@@ -453,7 +487,8 @@ static int grow_tree(fit_t *b) {
     double value;
     if (t.depth >= b->height || t.hi - t.lo < 2 ||
         !choose_split(b, t.lo, t.hi, &f, &value)) {
-      n->feature = LEAF;
+      n->feature = (uint16_t)b->d;
+      n->right = i;
       n->value = path_in_grains(t.depth + avg_path(t.hi - t.lo));
       continue;
     }
@@ -560,8 +595,8 @@ done:
  *  32  u64 rows, u64 skipped, f64 contamination, f64 beta
  *  64  f64 quantile[33]
  * 328  f64 median[d], u8 constant[d], u32 root[trees] (the first node of
- *      each tree), then each node: f64 value, u16 feature, u16 size - 1,
- *      u32 right
+ *      each tree), then each node: f64 value, u16 feature (d for a leaf),
+ *      u16 size - 1, u32 right (a leaf's own index)
  *
  * No checksum: whoever keeps the bytes keeps them whole; load proves only
  * that what it accepts is safe to score. */
@@ -649,9 +684,9 @@ static int tree_valid(const an_iforest_t *f, uint32_t a, uint32_t b) {
     const node_t *n = &f->node[i];
     if (n->size1 >= f->samples || !isfinite(n->value))
       return 0;
-    if (n->feature == LEAF) {
+    if (n->feature == f->d) {
       if (!(n->value >= 0 && n->value < MAX_PATH) ||
-          path_in_grains(n->value) != n->value || n->right != 0)
+          path_in_grains(n->value) != n->value || n->right != i)
         return 0;
       continue;
     }
