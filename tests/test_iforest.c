@@ -668,40 +668,41 @@ static void test_load_rejects_invalid_fields(void **unused) {
     if (load_status(copy, len) != EINVAL)                                      \
       fail_msg("accepted: %s", #what);                                         \
   } while (0)
-  SPOIL(copy[0] = 'X');                              /* magic */
-  SPOIL(set_le(copy + 8, 2, 4));                     /* version */
-  SPOIL(set_le(copy + 12, 0, 4));                    /* no metrics */
-  SPOIL(set_le(copy + 12, 3, 4));                    /* sizes vs length */
-  SPOIL(set_le(copy + 16, 0xFFFFFFFF, 4));           /* trees */
-  SPOIL(set_le(copy + 20, 1, 4));                    /* samples */
-  SPOIL(set_le(copy + 24, nodes + 1, 4));            /* nodes vs length */
-  SPOIL(set_le(copy + 28, 1, 4));                    /* reserved */
-  SPOIL(set_le(copy + 32, 3, 8));                    /* rows < samples */
-  SPOIL(set_double(copy + 48, 0.5));                 /* contamination */
-  SPOIL(set_double(copy + 56, NAN));                 /* beta */
-  SPOIL(set_double(copy + 56, -1));                  /* beta */
-  SPOIL(set_double(copy + 64, 0.9));                 /* quantiles fall */
-  SPOIL(set_double(copy + HEADER - 8, INFINITY));    /* quantile */
-  SPOIL(set_double(copy + HEADER, NAN));             /* median */
-  SPOIL(copy[HEADER + 16] = 2);                      /* constant flag */
-  SPOIL(set_le(copy + HEADER + 18, 1, 4));           /* first root */
-  SPOIL(set_le(copy + HEADER + 18 + 4, 0, 4));       /* roots order */
-  SPOIL(set_le(copy + HEADER + 18 + 8, nodes, 4));   /* root past end */
-  SPOIL(set_le(sp + 8, 2, 2));                       /* a leaf, unlike one */
-  SPOIL(set_le(sp + 8, 3, 2));                       /* feature > d */
-  SPOIL(set_le(sp + 12, nodes, 4));                  /* child past end */
-  SPOIL(set_le(sp + 12, tree1, 4));                  /* in the next tree */
-  SPOIL(set_le(sp + 12, split, 4));                  /* a cycle */
-  SPOIL(set_le(sp + 12, split + 1, 4));              /* right = left */
-  SPOIL(set_double(sp, NAN));                        /* threshold */
-  SPOIL(set_double(sp, INFINITY));                   /* threshold */
-  SPOIL(set_le(sp + 10, get_le(sp + 10, 2) + 1, 2)); /* rows don't add up */
-  SPOIL(set_le(copy + NODES_AT + 10, 16, 2));        /* root: 17 of 16 */
-  SPOIL(set_double(lp, NAN));                        /* leaf's path */
-  SPOIL(set_double(lp, -1));                         /* leaf's path */
-  SPOIL(set_double(lp, 64));                         /* leaf's path */
-  SPOIL(set_double(lp, 1 + 0x1p-30));                /* under a grain */
-  SPOIL(set_le(lp + 12, 0, 4));                      /* leaf's child */
+  SPOIL(copy[0] = 'X');                               /* magic */
+  SPOIL(set_le(copy + 8, 2, 4));                      /* version */
+  SPOIL(set_le(copy + 12, 0, 4));                     /* no metrics */
+  SPOIL(set_le(copy + 12, 3, 4));                     /* sizes vs length */
+  SPOIL(set_le(copy + 16, 0xFFFFFFFF, 4));            /* trees */
+  SPOIL(set_le(copy + 20, 1, 4));                     /* samples */
+  SPOIL(set_le(copy + 24, nodes + 1, 4));             /* nodes vs length */
+  SPOIL(set_le(copy + 28, 1, 4));                     /* reserved */
+  SPOIL(set_le(copy + 32, 3, 8));                     /* rows < samples */
+  SPOIL(set_double(copy + 48, 0.5));                  /* contamination */
+  SPOIL(set_double(copy + 56, NAN));                  /* beta */
+  SPOIL(set_double(copy + 56, -1));                   /* beta */
+  SPOIL(set_double(copy + 64, 0.9));                  /* quantiles fall */
+  SPOIL(set_double(copy + HEADER - 8, INFINITY));     /* quantile */
+  SPOIL(set_double(copy + HEADER, NAN));              /* median */
+  SPOIL(copy[HEADER + 16] = 2);                       /* constant flag */
+  SPOIL(set_le(copy + HEADER + 18, 1, 4));            /* first root */
+  SPOIL(set_le(copy + HEADER + 18 + 4, 0, 4));        /* roots order */
+  SPOIL(set_le(copy + HEADER + 18 + 8, nodes, 4));    /* root at the end */
+  SPOIL(set_le(copy + HEADER + 18 + 4, 1u << 30, 4)); /* root far past it */
+  SPOIL(set_le(sp + 8, 2, 2));                        /* a leaf, unlike one */
+  SPOIL(set_le(sp + 8, 3, 2));                        /* feature > d */
+  SPOIL(set_le(sp + 12, nodes, 4));                   /* child past end */
+  SPOIL(set_le(sp + 12, tree1, 4));                   /* in the next tree */
+  SPOIL(set_le(sp + 12, split, 4));                   /* a cycle */
+  SPOIL(set_le(sp + 12, split + 1, 4));               /* right = left */
+  SPOIL(set_double(sp, NAN));                         /* threshold */
+  SPOIL(set_double(sp, INFINITY));                    /* threshold */
+  SPOIL(set_le(sp + 10, get_le(sp + 10, 2) + 1, 2));  /* rows don't add up */
+  SPOIL(set_le(copy + NODES_AT + 10, 16, 2));         /* root: 17 of 16 */
+  SPOIL(set_double(lp, NAN));                         /* leaf's path */
+  SPOIL(set_double(lp, -1));                          /* leaf's path */
+  SPOIL(set_double(lp, 64));                          /* leaf's path */
+  SPOIL(set_double(lp, 1 + 0x1p-30));                 /* under a grain */
+  SPOIL(set_le(lp + 12, 0, 4));                       /* leaf's child */
   /* a tree's last node made a split, its children past the tree */
   SPOIL(set_le(copy + NODES_AT + 16 * (tree1 - 1) + 8, 0, 2));
 #undef SPOIL

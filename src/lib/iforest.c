@@ -711,11 +711,14 @@ static int forest_valid(const an_iforest_t *f) {
   for (uint32_t j = 0; j < f->d; j++)
     if (!isfinite(f->median[j]) || f->constant[j] > 1)
       return 0;
+  /* every tree inside the nodes before any is read */
   if (f->root[0] != 0)
     return 0;
   for (uint32_t t = 0; t < f->trees; t++)
-    if (f->root[t] >= f->root[t + 1] ||
-        !tree_valid(f, f->root[t], f->root[t + 1]))
+    if (f->root[t] >= f->root[t + 1])
+      return 0;
+  for (uint32_t t = 0; t < f->trees; t++)
+    if (!tree_valid(f, f->root[t], f->root[t + 1]))
       return 0;
   return 1;
 }
