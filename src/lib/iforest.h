@@ -19,19 +19,17 @@
  * of it differs is isolated at the root of every tree (raw score 1).
  *
  * Calibration: the raw score is not a probability. After the fit every
- * training row is scored by the whole forest, as a new row is (scoring
- * each out of bag, by the trees that did not draw it, moved the alarm
- * rate on new rows by less than 0.1 point), and the raw score at the
- * 1 - contamination quantile of those is the alarm: it maps
+ * training row is scored by the whole forest, as a new row is, and the
+ * raw score q at their 1 - contamination quantile is the alarm: it maps
  * to the product's threshold score 0.7 (an_severity_default_bands.medium),
- * whose p-value p0 is an_p_from_score(0.7). Below it, the training tail
+ * of p-value p0 = an_p_from_score(0.7). Below q, the training tail
  * fraction t of a raw score (interpolated in a table of 33 quantiles) is
  * raised to the power that puts contamination at p0: p = t^(log p0 / log
- * contamination), so a typical row scores 0. Above it the tail is
- * exponential, fitted to the mean excess of the top training scores:
- * p = p0 * exp(-(r - q) / beta), so a row 400 times rarer than the alarm
- * is "high" (0.85) as it is for every detector. The score is
- * an_score_from_p(p) (score.h).
+ * contamination), so a typical row scores 0. Above q the tail is
+ * exponential, fitted to the mean excess beta of the top training scores:
+ * p = p0 * exp(-(r - q) / beta) for raw score r, so a row 400 times rarer
+ * than the alarm is "high" (0.85), as for every detector. The score is
+ * an_score_from_p(p) (score.h). docs/iforest.md has the figures.
  *
  * Explanation: along a row's path in each tree, a split that takes it
  * from a node of n training rows to a child of m removed log2(n/m) bits
