@@ -12,6 +12,7 @@
 #include "lograte.h"
 #include "mem.h"
 #include "metrics.h"
+#include "models/jobs.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
@@ -204,6 +205,8 @@ int main(int argc, char **argv) {
   if (an_store_open(&d, &d.store, err, sizeof(err)) != 0 ||
       an_engine_open(&d, &d.engine, err, sizeof(err)) != 0)
     goto done;
+  if (an_jobs_open(&d, &d.jobs, err, sizeof(err)) != 0)
+    goto done;
   if (an_store_run_now(d.store, sync_channels, &d) != 0) {
     snprintf(err, sizeof(err), "cannot store the channels of the config");
     goto done;
@@ -243,6 +246,7 @@ done:
       fprintf(stderr, "anomalyd: %s\n", err);
   }
   an_server_free(d.server);
+  an_jobs_close(d.jobs);     /* a running training stops at its next series */
   an_store_stop(d.store);    /* commits what was accepted; its jobs use … */
   an_engine_close(d.engine); /* … these, so they go after: the last */
   an_alerts_close(d.alerts); /* checkpoint is written here */

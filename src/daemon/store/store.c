@@ -275,14 +275,18 @@ fail:
   return EIO;
 }
 
-int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
-  if (an_sql_exec(s->db, "BEGIN IMMEDIATE") != 0)
+int an_store_transaction(sqlite3 *db, an_store_fn fn, void *arg) {
+  if (an_sql_exec(db, "BEGIN IMMEDIATE") != 0)
     return EIO;
-  int rc = fn(s->db, arg);
-  if (rc == 0 && an_sql_exec(s->db, "COMMIT") == 0)
+  int rc = fn(db, arg);
+  if (rc == 0 && an_sql_exec(db, "COMMIT") == 0)
     return 0;
-  an_sql_exec(s->db, "ROLLBACK");
+  an_sql_exec(db, "ROLLBACK");
   return rc != 0 ? rc : EIO;
+}
+
+int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
+  return an_store_transaction(s->db, fn, arg);
 }
 
 /* On the loop: answers every job of the committed batches, in order. */
