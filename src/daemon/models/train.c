@@ -233,7 +233,7 @@ static int train(job_run_t *r, const atomic_int *stop) {
 int an_train_job_run(sqlite3 *db, const an_config_t *config, const char *id,
                      const atomic_int *stop) {
   job_run_t r = {.db = db, .config = config};
-  if (atomic_load(stop) != 0)
+  if (atomic_load(stop) == AN_TRAIN_SHUTDOWN)
     return 0; /* stopped before it started: still queued */
   int rc = an_store_claim_train_job(db, id, an_clock_wall());
   if (rc == 0)
