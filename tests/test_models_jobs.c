@@ -11,11 +11,13 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "metrics.h"
 #include "models/algorithm.h"
 #include "models/jobs.h"
 #include "models/model.h"
+#include "models/schedule.h"
 #include "models/train.h"
 #include "store/store.h"
 #include "store/store_models.h"
@@ -36,11 +38,13 @@ typedef struct fixture {
   an_daemon_t d;
 } fixture_t;
 
+/* Two series of DAYS of a daily cycle from *arg (NULL: T0). */
 static int put_points(sqlite3 *db, void *arg) {
   test_rng_t r = {11};
+  double from = arg != NULL ? *(double *)arg : T0;
   for (int s = 0; s < 2; s++)
     for (int k = 0; k < DAYS * 288; k++) {
-      double t = T0 + STEP * k;
+      double t = from + STEP * k;
       double v = 50 + 30 * sin(2 * M_PI * fmod(t, 86400) / 86400) +
                  2 * test_rng_normal(&r);
       int rc = an_store_put_point(db, s ? "web-2" : "web-1", "cpu", t, v, 0);
@@ -313,6 +317,63 @@ static void test_scheduled_model_activated_when_no_worse(void **state) {
   clear(&first);
 }
 
+/* The scheduled job, as the timers queue it: seasonal over everything,
+ * once while none is pending, then trained and activated. */
+static long long count_rows(const char *dir, const char *sql) {
+  char err[512];
+  sqlite3 *db = an_store_connect(dir, 0, err, sizeof(err));
+  sqlite3_stmt *st;
+  long long n = -1;
+  assert_non_null(db);
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* A turn of the loop (the store's answers), then 10 ms. */
+static void turn(fixture_t *f) {
+  event_base_loop(f->d.base, EVLOOP_NONBLOCK);
+  nanosleep(&(struct timespec){0, 10000000}, NULL);
+}
+
+static void test_schedule_queues_one_job(void **state) {
+  fixture_t *f = *state;
+  an_schedule_t *s;
+  char err[512];
+  /* the scheduled job trains on the last week, as the clock sees it */
+  double recent = floor(an_clock_wall() / STEP) * STEP - DAYS * 86400;
+  assert_int_equal(an_store_run_now(f->d.store, put_points, &recent), 0);
+  assert_int_equal(an_jobs_open(&f->d, &f->d.jobs, err, sizeof(err)), 0);
+  assert_int_equal(an_store_start(f->d.store), 0);
+  assert_int_equal(an_schedule_open(&f->d, &s), 0);
+  assert_non_null(s);
+  an_schedule_tick(s, 1);
+  an_schedule_tick(s, 0); /* while the first is pending: nothing */
+  const char *active = "SELECT count(*) FROM models m JOIN train_jobs j"
+                       " ON j.model_id = m.id WHERE j.scheduled = 1"
+                       " AND j.algorithm = 'seasonal' AND m.active = 1"
+                       " AND j.scope_source IS NULL";
+  for (int i = 0; i < 3000 && count_rows(f->dir, active) != 1; i++)
+    turn(f);
+  assert_int_equal(count_rows(f->dir, active), 1);
+  assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM train_jobs"), 1);
+  /* a model exists: the first tick queues nothing */
+  an_schedule_tick(s, 1);
+  for (int i = 0; i < 20; i++)
+    turn(f);
+  assert_int_equal(count_rows(f->dir, "SELECT count(*) FROM train_jobs"), 1);
+  an_schedule_close(s);
+  an_jobs_close(f->d.jobs);
+  f->d.jobs = NULL;
+  an_store_stop(f->d.store);
+  f->config->train_interval = 0;
+  assert_int_equal(an_schedule_open(&f->d, &s), 0);
+  assert_null(s); /* TrainInterval 0: no timers */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, set_up, tear_down)
@@ -321,6 +382,7 @@ int main(void) {
       T(test_cancel),
       T(test_interrupted_by_restart),
       T(test_scheduled_model_activated_when_no_worse),
+      T(test_schedule_queues_one_job),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "models/jobs.h"
+#include "models/schedule.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
@@ -196,6 +197,7 @@ int main(int argc, char **argv) {
   an_daemon_t d = {.config = config};
   shutdown_t stop = {.daemon = &d};
   struct event *sigterm = NULL, *sigint = NULL;
+  an_schedule_t *schedule = NULL;
   an_mem_use_for_libevent();
   if (evthread_use_pthreads() != 0 || (d.base = new_base()) == NULL ||
       (d.metrics = an_metrics_create()) == NULL) {
@@ -222,6 +224,10 @@ int main(int argc, char **argv) {
     snprintf(err, sizeof(err), "cannot start the alert check");
     goto done;
   }
+  if (an_schedule_open(&d, &schedule) != 0) {
+    snprintf(err, sizeof(err), "cannot start the training schedule");
+    goto done;
+  }
   if (an_server_start(&d, err, sizeof(err)) != 0)
     goto done;
   sigterm = evsignal_new(d.base, SIGTERM, on_signal, &stop);
@@ -246,6 +252,7 @@ done:
       fprintf(stderr, "anomalyd: %s\n", err);
   }
   an_server_free(d.server);
+  an_schedule_close(schedule);
   an_jobs_close(d.jobs);     /* a running training stops at its next series */
   an_store_stop(d.store);    /* commits what was accepted; its jobs use … */
   an_engine_close(d.engine); /* … these, so they go after: the last */
