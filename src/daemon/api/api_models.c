@@ -287,6 +287,28 @@ static void submit_list(an_request_t *req, an_api_run_fn run) {
   an_api_submit(req, run, 200, l, free, NULL);
 }
 
+/* Writes a list's answer: rows (n of size bytes each, written by
+ * write) under key, and where the page ended. */
+static void write_list(an_jw_t *w, const list_t *l, const char *key,
+                       const void *rows, size_t n, size_t size,
+                       void (*write)(an_jw_t *, const void *),
+                       long long total, double last_t, const char *last_id) {
+  an_jw_map_open(w);
+  an_jw_key(w, key);
+  an_jw_array_open(w);
+  for (size_t i = 0; i < n; i++)
+    write(w, (const char *)rows + i * size);
+  an_jw_array_close(w);
+  an_query_write_page(w, total, l->page, l->limit, n, last_t, last_id);
+  an_jw_map_close(w);
+}
+
+static void write_job_row(an_jw_t *w, const void *row) { write_job(w, row); }
+
+static void write_model_row(an_jw_t *w, const void *row) {
+  write_model(w, row);
+}
+
 static int run_jobs_list(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
   list_t *l = job->data;
   an_train_job_t *rows;
@@ -295,18 +317,9 @@ static int run_jobs_list(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
   int rc = an_store_list_train_jobs(db, l->limit, l->after_t,
                                     l->after ? l->after_id : NULL, &rows, &n,
                                     &total);
-  if (rc == 0) {
-    an_jw_map_open(w);
-    an_jw_key(w, "jobs");
-    an_jw_array_open(w);
-    for (size_t i = 0; i < n; i++)
-      write_job(w, &rows[i]);
-    an_jw_array_close(w);
-    an_query_write_page(w, total, l->page, l->limit, n,
-                        n > 0 ? rows[n - 1].created_at : 0,
-                        n > 0 ? rows[n - 1].id : "");
-    an_jw_map_close(w);
-  }
+  if (rc == 0)
+    write_list(w, l, "jobs", rows, n, sizeof(*rows), write_job_row, total,
+               n > 0 ? rows[n - 1].created_at : 0, n > 0 ? rows[n - 1].id : "");
   for (size_t i = 0; i < n; i++)
     an_train_job_clear(&rows[i]);
   free(rows);
@@ -323,18 +336,9 @@ static int run_models_list(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
   int rc = an_store_list_models(db, l->limit, l->after_t,
                                 l->after ? l->after_id : NULL, &rows, &n,
                                 &total);
-  if (rc == 0) {
-    an_jw_map_open(w);
-    an_jw_key(w, "models");
-    an_jw_array_open(w);
-    for (size_t i = 0; i < n; i++)
-      write_model(w, &rows[i]);
-    an_jw_array_close(w);
-    an_query_write_page(w, total, l->page, l->limit, n,
-                        n > 0 ? rows[n - 1].created_at : 0,
-                        n > 0 ? rows[n - 1].id : "");
-    an_jw_map_close(w);
-  }
+  if (rc == 0)
+    write_list(w, l, "models", rows, n, sizeof(*rows), write_model_row, total,
+               n > 0 ? rows[n - 1].created_at : 0, n > 0 ? rows[n - 1].id : "");
   for (size_t i = 0; i < n; i++)
     an_model_info_clear(&rows[i]);
   free(rows);
@@ -365,7 +369,9 @@ void an_api_train_get(an_request_t *req) {
 }
 
 /* A queued job is cancelled at once (200); a running one is asked to
- * stop at its next series (202: it shows cancelled when it has). */
+ * stop at its next series (202: it shows cancelled when it has). The
+ * workers' flags take a mutex, not the loop: set here, on the store
+ * worker, in the transaction that saw the job running. */
 static int run_job_cancel(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
   int status;
   int rc = an_store_cancel_train_job(db, job->data, job->now, &status);
@@ -376,33 +382,16 @@ static int run_job_cancel(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
              (const char *)job->data, an_job_status_name(status));
     return EALREADY;
   }
-  job->status = status == AN_JOB_RUNNING ? 202 : 200;
+  job->status = 200;
+  if (status == AN_JOB_RUNNING) {
+    an_jobs_cancel(job->daemon->jobs, job->data);
+    job->status = 202;
+  }
   return write_job_of(db, job->data, w);
 }
 
-static void cancelled(an_api_job_t *job) {
-  if (job->status == 202)
-    an_jobs_cancel(job->daemon->jobs, job->data);
-}
-
 void an_api_train_cancel(an_request_t *req) {
-  const char *id = an_api_path_uuid(req, "jobId", "training job");
-  if (id == NULL)
-    return;
-  char *data = strdup(id);
-  an_api_job_t *job = data != NULL ? an_api_job_new(req, run_job_cancel, 200)
-                                   : NULL;
-  if (job == NULL) {
-    if (data == NULL)
-      an_reply_error(req, 500, "INTERNAL", "out of memory");
-    free(data);
-    return;
-  }
-  snprintf(job->what, sizeof(job->what), "training job %s", id);
-  job->data = data;
-  job->free_data = free;
-  job->after = cancelled;
-  an_api_job_submit(job);
+  an_api_submit_for_path(req, "jobId", "training job", run_job_cancel, 200);
 }
 
 /* ---- one model ---- */

@@ -1,8 +1,8 @@
 /* jobs.h: the training workers: TrainWorkers threads, each running one
  * job at a time (train.h) on a connection of its own, and the queue of
- * jobs waiting beyond them. Never on the event loop: the loop only
- * queues ids and sets stop flags, under a mutex held for a few
- * instructions.
+ * jobs waiting beyond them. Never on the event loop: the loop queues
+ * ids, and the store worker sets stop flags, under a mutex held for a
+ * few instructions.
  *
  * At start-up (an_jobs_open) a job the last run left running failed,
  * "interrupted by restart": it may be what stopped that run, so it is

@@ -122,21 +122,31 @@ static void bind_after(sqlite3_stmt *st, const void *filter) {
   an_sql_bind_named(st, ":after_id", a->id, 0);
 }
 
-int an_store_list_train_jobs(sqlite3 *db, int limit, double after_t,
-                             const char *after_id, an_train_job_t **out,
-                             size_t *n, long long *total) {
+/* A page of table's rows, newest first, after (after_t, after_id) when
+ * after_id is set, and the count of all. */
+static int list_page(sqlite3 *db, const char *table, const char *columns,
+                     size_t row_size, an_sql_read_fn read, int limit,
+                     double after_t, const char *after_id, void **out,
+                     size_t *n, long long *total) {
   page_end_t after = {after_t, after_id};
-  an_sql_page_t page = {.table = "train_jobs",
-                        .columns = JOB_COLUMNS,
+  an_sql_page_t page = {.table = table,
+                        .columns = columns,
                         .order_column = "created_at",
                         .where = " WHERE 1",
                         .after = after_id != NULL,
                         .limit = limit,
                         .bind = bind_after,
                         .filter = &after,
-                        .row_size = sizeof(an_train_job_t),
-                        .read = read_job};
-  return an_sql_page(db, &page, (void **)out, n, total);
+                        .row_size = row_size,
+                        .read = read};
+  return an_sql_page(db, &page, out, n, total);
+}
+
+int an_store_list_train_jobs(sqlite3 *db, int limit, double after_t,
+                             const char *after_id, an_train_job_t **out,
+                             size_t *n, long long *total) {
+  return list_page(db, "train_jobs", JOB_COLUMNS, sizeof(**out), read_job,
+                   limit, after_t, after_id, (void **)out, n, total);
 }
 
 /* Runs st (its parameters bound) and says whether it changed a row:
@@ -385,18 +395,8 @@ int an_store_get_model_blob(sqlite3 *db, const char *id, void **blob,
 int an_store_list_models(sqlite3 *db, int limit, double after_t,
                          const char *after_id, an_model_info_t **out,
                          size_t *n, long long *total) {
-  page_end_t after = {after_t, after_id};
-  an_sql_page_t page = {.table = "models",
-                        .columns = MODEL_COLUMNS,
-                        .order_column = "created_at",
-                        .where = " WHERE 1",
-                        .after = after_id != NULL,
-                        .limit = limit,
-                        .bind = bind_after,
-                        .filter = &after,
-                        .row_size = sizeof(an_model_info_t),
-                        .read = read_model};
-  return an_sql_page(db, &page, (void **)out, n, total);
+  return list_page(db, "models", MODEL_COLUMNS, sizeof(**out), read_model,
+                   limit, after_t, after_id, (void **)out, n, total);
 }
 
 int an_store_delete_model(sqlite3 *db, const char *id) {
