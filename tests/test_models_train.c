@@ -65,8 +65,7 @@ static const an_param_t forest_params[] = {
     {"contamination", AN_PARAM_NUMBER, 0, 0.5, 0.01},
     {"bootstrap", AN_PARAM_BOOLEAN, 0, 1, 0},
 };
-static const an_algorithm_t forest = {"forest", "test", forest_params, 3,
-                                      NULL};
+static const an_algorithm_t forest = {"forest", "test", forest_params, 3, NULL};
 
 static void test_declared_hyperparameters_are_checked(void **unused) {
   double v[AN_ALGORITHM_MAX_PARAMS];
@@ -319,8 +318,8 @@ static void test_cancel_stops_between_series(void **unused) {
   made_t m = three_series();
   an_series_source_t src = {m.n, made_name, made_fetch, &m};
   atomic_int stop = AN_TRAIN_CANCEL;
-  an_train_t t = {.series = &src, .start = T0, .end = T0 + 5 * 86400,
-                  .stop = &stop};
+  an_train_t t = {
+      .series = &src, .start = T0, .end = T0 + 5 * 86400, .stop = &stop};
   assert_int_equal(an_algorithm_find("default")->train(&t), ECANCELED);
   assert_null(t.model);
   assert_int_equal(m.fetches, 0);

@@ -117,8 +117,8 @@ static void job_free(void *data) {
 
 /* An optional scope pattern: NULL for every one ("", "*", null or
  * absent). Returns 0, or EINVAL with the reason in err. */
-static int scope_pattern(yajl_val body, const char *key, char **out,
-                         char *err, size_t errlen) {
+static int scope_pattern(yajl_val body, const char *key, char **out, char *err,
+                         size_t errlen) {
   yajl_val v = an_json_get(body, key);
   *out = NULL;
   if (v == NULL || YAJL_IS_NULL(v))
@@ -263,8 +263,8 @@ static int parse_list_param(void *ctx, const char *key, const char *v) {
     return an_query_limit(key, v, &l->limit, &l->err);
   if (strcmp(key, "page_token") == 0) {
     l->after = 1;
-    return an_query_page_token(v, &l->after_t, l->after_id,
-                               sizeof(l->after_id), &l->page, &l->err);
+    return an_query_page_token(v, &l->after_t, l->after_id, sizeof(l->after_id),
+                               &l->page, &l->err);
   }
   return 0; /* unknown parameters are ignored */
 }
@@ -291,8 +291,8 @@ static void submit_list(an_request_t *req, an_api_run_fn run) {
  * write) under key, and where the page ended. */
 static void write_list(an_jw_t *w, const list_t *l, const char *key,
                        const void *rows, size_t n, size_t size,
-                       void (*write)(an_jw_t *, const void *),
-                       long long total, double last_t, const char *last_id) {
+                       void (*write)(an_jw_t *, const void *), long long total,
+                       double last_t, const char *last_id) {
   an_jw_map_open(w);
   an_jw_key(w, key);
   an_jw_array_open(w);
@@ -333,9 +333,9 @@ static int run_models_list(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
   an_model_info_t *rows;
   size_t n;
   long long total;
-  int rc = an_store_list_models(db, l->limit, l->after_t,
-                                l->after ? l->after_id : NULL, &rows, &n,
-                                &total);
+  int rc =
+      an_store_list_models(db, l->limit, l->after_t,
+                           l->after ? l->after_id : NULL, &rows, &n, &total);
   if (rc == 0)
     write_list(w, l, "models", rows, n, sizeof(*rows), write_model_row, total,
                n > 0 ? rows[n - 1].created_at : 0, n > 0 ? rows[n - 1].id : "");

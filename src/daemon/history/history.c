@@ -31,12 +31,11 @@ static int add(listing_t *l, const char *source, const char *metric,
   if (an_grow((void **)&h->series, &l->cap, h->n, sizeof(*h->series)) != 0)
     return ENOMEM;
   an_history_series_t *s = &h->series[h->n++];
-  *s = (an_history_series_t){strdup(source), strdup(metric),
-                             type ? strdup(type) : NULL,
-                             path ? strdup(path) : NULL,
-                             ds ? strdup(ds) : NULL};
-  return s->source_id && s->metric && (!type || s->type) && (!path || s->rrd_path) &&
-                 (!ds || s->rrd_ds)
+  *s = (an_history_series_t){
+      strdup(source), strdup(metric), type ? strdup(type) : NULL,
+      path ? strdup(path) : NULL, ds ? strdup(ds) : NULL};
+  return s->source_id && s->metric && (!type || s->type) &&
+                 (!path || s->rrd_path) && (!ds || s->rrd_ds)
              ? 0
              : ENOMEM;
 }
@@ -73,8 +72,8 @@ static int add_rrd(listing_t *l, const an_rrd_list_t *rrd, size_t pushed) {
     const an_rrd_series_t *r = &rrd->series[i];
     an_history_series_t key = {.source_id = r->source_id, .metric = r->metric};
     char type[128];
-    if (!an_history_in_scope(l->source_pattern, l->metric_pattern,
-                             r->source_id, r->metric) ||
+    if (!an_history_in_scope(l->source_pattern, l->metric_pattern, r->source_id,
+                             r->metric) ||
         (pushed > 0 && bsearch(&key, l->h->series, pushed,
                                sizeof(*l->h->series), compare_names) != NULL))
       continue;

@@ -18,7 +18,7 @@
 
 typedef struct an_history_series {
   char *source_id, *metric;
-  char *type;             /* collectd's type, for an RRD series; else NULL */
+  char *type;              /* collectd's type, for an RRD series; else NULL */
   char *rrd_path, *rrd_ds; /* NULL for pushed points */
 } an_history_series_t;
 

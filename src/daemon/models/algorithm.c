@@ -29,8 +29,7 @@ const an_algorithm_t *an_algorithm_at(size_t i) {
   return i < NALGORITHMS ? algorithms[i] : NULL;
 }
 
-static const an_param_t *find_param(const an_algorithm_t *a,
-                                    const char *name) {
+static const an_param_t *find_param(const an_algorithm_t *a, const char *name) {
   for (size_t i = 0; i < a->nparams; i++)
     if (strcmp(a->params[i].name, name) == 0)
       return &a->params[i];
@@ -45,9 +44,9 @@ static void list_params(const an_algorithm_t *a, char *buf, size_t len) {
     snprintf(buf, len, "none");
   for (size_t i = 0; i < a->nparams && n < len; i++)
     n += (size_t)snprintf(buf + n, len - n, "%s%s",
-                          i == 0                 ? ""
+                          i == 0                ? ""
                           : i + 1 == a->nparams ? " or "
-                                                 : ", ",
+                                                : ", ",
                           a->params[i].name);
 }
 

@@ -37,8 +37,8 @@ typedef struct an_param {
  * collectd's, NULL when unknown) and fetched over a range. */
 typedef struct an_series_source {
   size_t n;
-  void (*name)(void *ctx, size_t i, const char **source_id,
-               const char **metric, const char **type);
+  void (*name)(void *ctx, size_t i, const char **source_id, const char **metric,
+               const char **type);
   /* The values of series i from start to end, in time order: *points
    * malloc'd (the caller's). Returns 0, ENOMEM, or another errno for a
    * series that cannot be read (it is skipped), with err. */

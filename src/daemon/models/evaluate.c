@@ -143,9 +143,8 @@ static void read_eval(yajl_val o, an_eval_t *e) {
 
 int an_model_metrics_read(const char *json, an_model_metrics_t *m) {
   char err[128];
-  yajl_val v = json != NULL ? an_json_parse(json, strlen(json), err,
-                                            sizeof(err))
-                            : NULL;
+  yajl_val v =
+      json != NULL ? an_json_parse(json, strlen(json), err, sizeof(err)) : NULL;
   if (v == NULL || !YAJL_IS_OBJECT(v)) {
     if (v != NULL)
       yajl_tree_free(v);

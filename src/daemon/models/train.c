@@ -43,8 +43,8 @@ static int series_fetch(void *ctx, size_t i, double start, double end,
                         an_history_point_t **points, size_t *n, char *err,
                         size_t errlen) {
   job_run_t *r = ctx;
-  return an_history_fetch(r->db, &r->history->series[i], start, end, points,
-                          n, err, errlen);
+  return an_history_fetch(r->db, &r->history->series[i], start, end, points, n,
+                          err, errlen);
 }
 
 static int add_label(void *ctx, const char *source, const char *metric,
@@ -96,11 +96,11 @@ static int no_worse(const char *new_metrics, const char *active_metrics) {
 
 static int maybe_activate(sqlite3 *db, success_t *s) {
   an_model_info_t active;
-  int rc = an_store_get_active_model(db, s->model.algorithm,
-                                     s->model.scope_source,
-                                     s->model.scope_metric, &active);
-  int activate = rc == ENOENT || (rc == 0 && no_worse(s->model.metrics,
-                                                      active.metrics));
+  int rc =
+      an_store_get_active_model(db, s->model.algorithm, s->model.scope_source,
+                                s->model.scope_metric, &active);
+  int activate =
+      rc == ENOENT || (rc == 0 && no_worse(s->model.metrics, active.metrics));
   an_model_info_clear(&active);
   if (rc != 0 && rc != ENOENT)
     return rc;
@@ -183,8 +183,7 @@ static int train(job_run_t *r, const atomic_int *stop) {
                 a == NULL ? "the algorithm is not known to this anomalyd"
                           : err);
   if (an_history_list(r->db, r->config->rrd_dir, r->job.scope_source,
-                      r->job.scope_metric, &r->history, err,
-                      sizeof(err)) != 0)
+                      r->job.scope_metric, &r->history, err, sizeof(err)) != 0)
     return fail(r, AN_JOB_FAILED, err);
   for (size_t i = 0; i < r->history->n_errors; i++)
     syslog(LOG_WARNING, "training: job %s: skipped %s", r->job.id,
@@ -199,9 +198,9 @@ static int train(job_run_t *r, const atomic_int *stop) {
   rc = an_store_each_labelled_anomaly(r->db, r->job.range_start,
                                       r->job.range_end, add_label, r);
   if (rc != 0)
-    return fail(r, AN_JOB_FAILED, rc == ENOMEM
-                                      ? "out of memory"
-                                      : "cannot read the labelled anomalies");
+    return fail(r, AN_JOB_FAILED,
+                rc == ENOMEM ? "out of memory"
+                             : "cannot read the labelled anomalies");
   an_series_source_t source = {r->history->n, series_name, series_fetch, r};
   an_train_t t = {.series = &source,
                   .start = r->job.range_start,
@@ -213,8 +212,8 @@ static int train(job_run_t *r, const atomic_int *stop) {
                   .progress = progress,
                   .progress_ctx = r,
                   .stop = stop};
-  an_store_set_train_progress(r->db, r->job.id, 0, (long long)r->history->n,
-                              0, 0);
+  an_store_set_train_progress(r->db, r->job.id, 0, (long long)r->history->n, 0,
+                              0);
   r->progress_at = an_clock_monotonic();
   rc = a->train(&t);
   if (rc == 0) {

@@ -53,8 +53,8 @@ static void score_labels(run_t *r, const an_label_t **next,
                          const an_label_t *end, const char *source,
                          const char *metric, double before) {
   while (*next < end && (*next)->t <= before &&
-         compare_series((*next)->source_id, (*next)->metric, source,
-                        metric) == 0) {
+         compare_series((*next)->source_id, (*next)->metric, source, metric) ==
+             0) {
     an_result_t res;
     memcpy(r->probe, r->state, r->cls->state_size);
     r->cls->update(r->probe, (*next)->t, (*next)->value, &res);
@@ -64,8 +64,8 @@ static void score_labels(run_t *r, const an_label_t **next,
 }
 
 /* Learns values [from, to) of p, scoring the labels met on the way. */
-static int replay(run_t *r, const an_history_point_t *p, size_t from,
-                  size_t to, const char *source, const char *metric,
+static int replay(run_t *r, const an_history_point_t *p, size_t from, size_t to,
+                  const char *source, const char *metric,
                   const an_label_t **next, an_result_t *last) {
   const an_label_t *end = r->t->labels + r->t->nlabels;
   for (size_t i = from; i < to; i++) {
@@ -167,8 +167,7 @@ static int train_series(run_t *r, const char *source, const char *metric,
 
 /* Whether values p (n > 0) span min_span seconds, the interval of one
  * value included. */
-static int long_enough(const an_history_point_t *p, size_t n,
-                       double min_span) {
+static int long_enough(const an_history_point_t *p, size_t n, double min_span) {
   double span = p[n - 1].t - p[0].t;
   if (n > 1)
     span += span / (double)(n - 1);

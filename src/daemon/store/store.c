@@ -172,7 +172,8 @@ static const char *const schema[] = {
     " points INTEGER NOT NULL, blob BLOB NOT NULL,"
     " active INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,"
     " metrics TEXT, job_id TEXT)",
-    "CREATE INDEX IF NOT EXISTS models_time ON models(created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS models_time ON models(created_at DESC, id "
+    "DESC)",
     /* one active model per algorithm and scope */
     "CREATE UNIQUE INDEX IF NOT EXISTS models_active ON models(algorithm,"
     " ifnull(scope_source, ''), ifnull(scope_metric, '')) WHERE active = 1",

@@ -168,8 +168,8 @@ int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
 }
 
 int an_store_each_labelled_anomaly(sqlite3 *db, double start, double end,
-                                   int (*fn)(void *, const char *,
-                                             const char *, double, double, int),
+                                   int (*fn)(void *, const char *, const char *,
+                                             double, double, int),
                                    void *ctx) {
   sqlite3_stmt *st;
   int rc = 0, step = SQLITE_DONE;

@@ -52,9 +52,9 @@ void an_model_info_clear(an_model_info_t *m) {
 /* ---- jobs ---- */
 
 #define JOB_COLUMNS                                                            \
-  "id, algorithm, hyperparameters, range_start, range_end, scope_source,"     \
-  " scope_metric, status, progress, series_total, series_done,"               \
-  " series_skipped, model_id, error, scheduled, created_at, started_at,"      \
+  "id, algorithm, hyperparameters, range_start, range_end, scope_source,"      \
+  " scope_metric, status, progress, series_total, series_done,"                \
+  " series_skipped, model_id, error, scheduled, created_at, started_at,"       \
   " finished_at"
 
 static void read_job(sqlite3_stmt *st, void *row) {
@@ -241,8 +241,7 @@ int an_store_interrupt_train_jobs(sqlite3 *db, double now, int *n) {
   return rc;
 }
 
-int an_store_each_queued_train_job(sqlite3 *db,
-                                   int (*fn)(void *, const char *),
+int an_store_each_queued_train_job(sqlite3 *db, int (*fn)(void *, const char *),
                                    void *ctx) {
   sqlite3_stmt *st;
   int rc = 0, step = SQLITE_DONE;
@@ -280,8 +279,8 @@ int an_store_count_scheduled_pending(sqlite3 *db, long long *n) {
 /* ---- models ---- */
 
 #define MODEL_COLUMNS                                                          \
-  "id, algorithm, scope_source, scope_metric, version, range_start,"          \
-  " range_end, series, skipped, points, length(blob), active, created_at,"    \
+  "id, algorithm, scope_source, scope_metric, version, range_start,"           \
+  " range_end, series, skipped, points, length(blob), active, created_at,"     \
   " metrics, job_id"
 
 static void read_model(sqlite3_stmt *st, void *row) {
@@ -393,8 +392,8 @@ int an_store_get_model_blob(sqlite3 *db, const char *id, void **blob,
 }
 
 int an_store_list_models(sqlite3 *db, int limit, double after_t,
-                         const char *after_id, an_model_info_t **out,
-                         size_t *n, long long *total) {
+                         const char *after_id, an_model_info_t **out, size_t *n,
+                         long long *total) {
   return list_page(db, "models", MODEL_COLUMNS, sizeof(**out), read_model,
                    limit, after_t, after_id, (void **)out, n, total);
 }

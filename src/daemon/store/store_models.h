@@ -39,9 +39,9 @@ typedef struct an_train_job {
   int status;                        /* an_job_status_t */
   double progress;                   /* 0 to 1 */
   long long series_total, series_done, series_skipped;
-  char model_id[AN_UUID_LEN + 1]; /* "" until it succeeded */
-  char *error;                    /* NULL unless it failed */
-  int scheduled;                  /* queued by TrainInterval */
+  char model_id[AN_UUID_LEN + 1];             /* "" until it succeeded */
+  char *error;                                /* NULL unless it failed */
+  int scheduled;                              /* queued by TrainInterval */
   double created_at, started_at, finished_at; /* NaN: not yet */
 } an_train_job_t;
 
@@ -115,8 +115,8 @@ int an_store_get_model_blob(sqlite3 *db, const char *id, void **blob,
                             size_t *len);
 /* Like an_store_list_train_jobs(), for models. */
 int an_store_list_models(sqlite3 *db, int limit, double after_t,
-                         const char *after_id, an_model_info_t **out,
-                         size_t *n, long long *total);
+                         const char *after_id, an_model_info_t **out, size_t *n,
+                         long long *total);
 /* Deletes model id; EBUSY when it is the active one. */
 int an_store_delete_model(sqlite3 *db, const char *id);
 /* Makes model id the active one of its algorithm and scope; the one

@@ -215,8 +215,7 @@ int an_store_each_series(sqlite3 *db,
 
 int an_store_each_point_in_range(sqlite3 *db, const char *source,
                                  const char *metric, double start, double end,
-                                 int (*fn)(void *, double, double),
-                                 void *ctx) {
+                                 int (*fn)(void *, double, double), void *ctx) {
   sqlite3_stmt *st;
   int rc = 0, step = SQLITE_DONE;
   if (an_sql_prepare(db,
