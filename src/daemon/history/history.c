@@ -40,6 +40,16 @@ static int add(listing_t *l, const char *source, const char *metric,
              : ENOMEM;
 }
 
+static int add_error(listing_t *l, const char *error) {
+  an_history_t *h = l->h;
+  if (an_grow((void **)&h->errors, &l->errors_cap, h->n_errors,
+              sizeof(*h->errors)) != 0 ||
+      (h->errors[h->n_errors] = strdup(error)) == NULL)
+    return ENOMEM;
+  h->n_errors++;
+  return 0;
+}
+
 static int add_pushed(void *ctx, const char *source, const char *metric) {
   listing_t *l = ctx;
   if (!an_history_in_scope(l->source_pattern, l->metric_pattern, source,
@@ -82,14 +92,9 @@ static int add_rrd(listing_t *l, const an_rrd_list_t *rrd, size_t pushed) {
     if (rc != 0)
       return rc;
   }
-  for (size_t i = 0; i < rrd->n_errors; i++) {
-    an_history_t *h = l->h;
-    if (an_grow((void **)&h->errors, &l->errors_cap, h->n_errors,
-                sizeof(*h->errors)) != 0 ||
-        (h->errors[h->n_errors] = strdup(rrd->errors[i])) == NULL)
+  for (size_t i = 0; i < rrd->n_errors; i++)
+    if (add_error(l, rrd->errors[i]) != 0)
       return ENOMEM;
-    h->n_errors++;
-  }
   return 0;
 }
 
@@ -106,9 +111,16 @@ int an_history_list(sqlite3 *db, const char *rrd_dir,
   if (rc == EIO)
     snprintf(err, errlen, "cannot read the pushed points");
   size_t pushed = l.h != NULL ? l.h->n : 0;
-  if (rc == 0 && rrd_dir != NULL &&
-      (rc = an_rrd_list(rrd_dir, &rrd, err, errlen)) == 0)
-    rc = add_rrd(&l, rrd, pushed);
+  if (rc == 0 && rrd_dir != NULL) {
+    /* an RRDDir collectd has not made yet costs its series, not the
+     * pushed ones: it is named in the errors */
+    char why[512];
+    rc = an_rrd_list(rrd_dir, &rrd, why, sizeof(why));
+    if (rc == 0)
+      rc = add_rrd(&l, rrd, pushed);
+    else if (rc != ENOMEM)
+      rc = add_error(&l, why);
+  }
   an_rrd_list_free(rrd);
   if (rc != 0) {
     if (rc == ENOMEM)

@@ -39,9 +39,10 @@ int an_history_in_scope(const char *source_pattern, const char *metric_pattern,
                         const char *source, const char *metric);
 
 /* Lists the series in scope: the pushed ones from db, then those of the
- * RRD files under rrd_dir (NULL: none). Returns 0 with *out (free it with
- * an_history_free()), or EIO, ENOMEM or the errno of opening rrd_dir,
- * with the reason in err and *out NULL. */
+ * RRD files under rrd_dir (NULL: none); an rrd_dir, file or folder that
+ * cannot be read is named in the list's errors. Returns 0 with *out (free
+ * it with an_history_free()), or EIO or ENOMEM with the reason in err and
+ * *out NULL. */
 int an_history_list(sqlite3 *db, const char *rrd_dir,
                     const char *source_pattern, const char *metric_pattern,
                     an_history_t **out, char *err, size_t errlen);
