@@ -238,7 +238,8 @@ static void test_hostile_contents(void **unused) {
   put_bytes(&r, "h\0x", 3); /* a NUL inside a name */
   put(&r, 1, 2);
   put_bytes(&r, "m", 1);
-  put(&r, 0, 16);
+  put(&r, 0, 8);
+  put(&r, 5, 8);
   put_bytes(&r, good, d->state_size);
   expect_refused(&r, "bad series name");
   header(&r, d->name, d->version, (uint32_t)d->state_size, 1);
