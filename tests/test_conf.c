@@ -41,6 +41,9 @@ static void test_defaults(void **unused) {
   assert_int_equal(c->max_metrics_per_point, 1000);
   assert_int_equal(c->max_series_per_source, 10000);
   assert_true(c->retention == 30 * 86400);
+  assert_int_equal(c->train_workers, 1);
+  assert_true(c->train_interval == 86400);
+  assert_true(c->auto_activate);
   an_config_free(c);
   an_config_free(NULL);
 }
@@ -64,7 +67,9 @@ static void test_full_file(void **unused) {
                         "AlertResolveAfter 60\nNotifyTimeout 5\n"
                         "NotifyGiveUpAfter 3600\n"
                         "MaxFutureSkew 60\nMaxMetricsPerPoint 10\n"
-                        "MaxSeriesPerSource 20\nRetention 86400\n",
+                        "MaxSeriesPerSource 20\nRetention 86400\n"
+                        "TrainWorkers 3\nTrainInterval 3600\n"
+                        "AutoActivate false\n",
                         err, sizeof(err));
   assert_non_null(c);
   assert_string_equal(c->listen_host, "0.0.0.0");
@@ -89,6 +94,13 @@ static void test_full_file(void **unused) {
   assert_int_equal(c->max_metrics_per_point, 10);
   assert_int_equal(c->max_series_per_source, 20);
   assert_true(c->retention == 86400);
+  assert_int_equal(c->train_workers, 3);
+  assert_true(c->train_interval == 3600);
+  assert_false(c->auto_activate);
+  an_config_free(c);
+  c = load("TrainInterval 0\n", err, sizeof(err));
+  assert_non_null(c);
+  assert_true(c->train_interval == 0);
   an_config_free(c);
   c = load("Retention forever\n", err, sizeof(err));
   assert_non_null(c);
@@ -131,6 +143,12 @@ static void test_errors(void **unused) {
   expect("MaxFutureSkew -1\n", ":1: MaxFutureSkew must be between");
   expect("Listen \"x\" 1\nRetention -5\n", ":2: Retention must be between");
   expect("Retention 30d\n", ":1: Retention: '30d' is not a number");
+  expect("TrainWorkers 0\n", ":1: TrainWorkers must be between 1 and 4");
+  expect("TrainWorkers 5\n", ":1: TrainWorkers must be between 1 and 4");
+  expect("TrainWorkers 1.5\n", ":1: TrainWorkers must be a whole number");
+  expect("TrainInterval 30\n", ":1: TrainInterval must be 0 (off) or at");
+  expect("TrainInterval -1\n", ":1: TrainInterval must be between");
+  expect("AutoActivate yes\n", ":1: AutoActivate must be true or false");
   expect("Retention \"forever\"\n", ":1: Retention: 'forever' is not");
   expect("MaxMetricsPerPoint 0\n", ":1: MaxMetricsPerPoint must be between");
   expect("MaxSeriesPerSource 0\n", ":1: MaxSeriesPerSource must be between");

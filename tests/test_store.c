@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "store/store_anomalies.h"
+#include "store/store_models.h"
 #include "store/store_outbox.h"
 #include "store/store_series.h"
 #include "store/store_tuning.h"
@@ -694,6 +695,117 @@ static void test_missing_directory_is_an_error(void **state) {
   assert_non_null(strstr(err, "/nonexistent/test_store/anomalyd.db"));
 }
 
+/* ---- version 4: training jobs and models ---- */
+
+static int to_version3(sqlite3 *db, void *arg) {
+  (void)arg;
+  return sqlite3_exec(db,
+                      "DROP TABLE train_jobs; DROP TABLE models;"
+                      " DROP TABLE model_versions; PRAGMA user_version = 3",
+                      NULL, NULL, NULL) == SQLITE_OK
+             ? 0
+             : EIO;
+}
+
+static int put_job(sqlite3 *db, void *arg) {
+  an_train_job_t j = {.algorithm = "seasonal",
+                      .hyperparameters = "{}",
+                      .range_start = 100,
+                      .range_end = 200,
+                      .scope_metric = "cpu*",
+                      .created_at = 300};
+  snprintf(j.id, sizeof(j.id), "%s", (const char *)arg);
+  return an_store_put_train_job(db, &j);
+}
+
+static int get_job(sqlite3 *db, void *arg) {
+  an_train_job_t j;
+  int rc = an_store_get_train_job(db, arg, &j);
+  if (rc == 0 && (j.status != AN_JOB_QUEUED || j.scope_source != NULL ||
+                  strcmp(j.scope_metric, "cpu*") != 0 || j.range_end != 200 ||
+                  !isnan(j.started_at)))
+    rc = EINVAL;
+  an_train_job_clear(&j);
+  return rc;
+}
+
+static void test_version3_database_migrates(void **state) {
+  fixture_t *f = *state;
+  char err[512] = "";
+  int inserted;
+  open_store(f);
+  assert_int_equal(an_store_run_now(f->s, put_three, &inserted), 0);
+  assert_int_equal(an_store_run_now(f->s, to_version3, NULL), 0);
+  an_store_close(f->s);
+  f->s = NULL;
+  assert_int_equal(an_store_open(&f->d, &f->s, err, sizeof(err)), 0);
+  assert_true(exists(f, "a1"));
+  assert_int_equal(an_store_run_now(f->s, put_job, "job-1"), 0);
+  assert_int_equal(an_store_run_now(f->s, get_job, "job-1"), 0);
+}
+
+typedef struct models_case {
+  an_model_info_t m[3];
+  int rc[6];
+} models_case_t;
+
+static int put_models(sqlite3 *db, void *arg) {
+  models_case_t *c = arg;
+  for (int i = 0; i < 3; i++) {
+    an_model_info_t *m = &c->m[i];
+    snprintf(m->id, sizeof(m->id), "m%d", i);
+    m->algorithm = i < 2 ? "seasonal" : "default";
+    m->created_at = 10 + i;
+    int rc = an_store_put_model(db, m, "blob", 4);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int activate_and_delete(sqlite3 *db, void *arg) {
+  models_case_t *c = arg;
+  an_model_info_t active;
+  c->rc[0] = an_store_activate_model(db, "m0");
+  c->rc[1] = an_store_activate_model(db, "m1"); /* m0 stays, inactive */
+  c->rc[2] = an_store_delete_model(db, "m1");
+  c->rc[3] = an_store_delete_model(db, "m0");
+  c->rc[4] = an_store_delete_model(db, "m0");
+  c->rc[5] = an_store_get_active_model(db, "seasonal", NULL, NULL, &active);
+  int rc = strcmp(active.id, "m1") == 0 && active.size == 4 ? 0 : EINVAL;
+  an_model_info_clear(&active);
+  return rc;
+}
+
+static int put_another(sqlite3 *db, void *arg) {
+  models_case_t *c = arg;
+  memset(&c->m[0], 0, sizeof(c->m[0]));
+  snprintf(c->m[0].id, sizeof(c->m[0].id), "m3");
+  c->m[0].algorithm = "seasonal";
+  return an_store_put_model(db, &c->m[0], "blob", 4);
+}
+
+static void test_model_versions_and_activation(void **state) {
+  fixture_t *f = *state;
+  models_case_t c = {0};
+  open_store(f);
+  assert_int_equal(an_store_run_now(f->s, put_models, &c), 0);
+  /* per algorithm and scope */
+  assert_int_equal(c.m[0].version, 1);
+  assert_int_equal(c.m[1].version, 2);
+  assert_int_equal(c.m[2].version, 1);
+  assert_int_equal(an_store_run_now(f->s, activate_and_delete, &c), 0);
+  assert_int_equal(c.rc[0], 0);
+  assert_int_equal(c.rc[1], 0);
+  assert_int_equal(c.rc[2], EBUSY); /* the active one */
+  assert_int_equal(c.rc[3], 0);
+  assert_int_equal(c.rc[4], ENOENT);
+  assert_int_equal(c.rc[5], 0);
+  /* a deleted model's version is not given again */
+  assert_int_equal(an_store_run_now(f->s, put_another, &c), 0);
+  assert_int_equal(c.m[0].version, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, set_up, tear_down)
@@ -707,6 +819,8 @@ int main(void) {
       T(test_damaged_file_is_an_error),
       T(test_newer_schema_is_refused),
       T(test_missing_directory_is_an_error),
+      T(test_version3_database_migrates),
+      T(test_model_versions_and_activation),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

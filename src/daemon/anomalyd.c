@@ -12,6 +12,8 @@
 #include "lograte.h"
 #include "mem.h"
 #include "metrics.h"
+#include "models/jobs.h"
+#include "models/schedule.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "store/store_alerts.h"
@@ -195,6 +197,7 @@ int main(int argc, char **argv) {
   an_daemon_t d = {.config = config};
   shutdown_t stop = {.daemon = &d};
   struct event *sigterm = NULL, *sigint = NULL;
+  an_schedule_t *schedule = NULL;
   an_mem_use_for_libevent();
   if (evthread_use_pthreads() != 0 || (d.base = new_base()) == NULL ||
       (d.metrics = an_metrics_create()) == NULL) {
@@ -203,6 +206,8 @@ int main(int argc, char **argv) {
   }
   if (an_store_open(&d, &d.store, err, sizeof(err)) != 0 ||
       an_engine_open(&d, &d.engine, err, sizeof(err)) != 0)
+    goto done;
+  if (an_jobs_open(&d, &d.jobs, err, sizeof(err)) != 0)
     goto done;
   if (an_store_run_now(d.store, sync_channels, &d) != 0) {
     snprintf(err, sizeof(err), "cannot store the channels of the config");
@@ -217,6 +222,10 @@ int main(int argc, char **argv) {
   }
   if (an_alerts_open(&d, &d.alerts) != 0) {
     snprintf(err, sizeof(err), "cannot start the alert check");
+    goto done;
+  }
+  if (an_schedule_open(&d, &schedule) != 0) {
+    snprintf(err, sizeof(err), "cannot start the training schedule");
     goto done;
   }
   if (an_server_start(&d, err, sizeof(err)) != 0)
@@ -243,6 +252,8 @@ done:
       fprintf(stderr, "anomalyd: %s\n", err);
   }
   an_server_free(d.server);
+  an_schedule_close(schedule);
+  an_jobs_close(d.jobs);     /* a running training stops at its next series */
   an_store_stop(d.store);    /* commits what was accepted; its jobs use … */
   an_engine_close(d.engine); /* … these, so they go after: the last */
   an_alerts_close(d.alerts); /* checkpoint is written here */

@@ -549,6 +549,16 @@ static int read_retention(parser_t *p, const node_t *n, an_config_t *c) {
   return get_number(p, n, 0, 100 * 366 * 86400.0, &c->retention);
 }
 
+/* TrainInterval SECONDS: 0 (no scheduled training), or a minute to a
+ * year; shorter would queue a job over everything before the last ends. */
+static int read_train_interval(parser_t *p, const node_t *n, an_config_t *c) {
+  if (get_number(p, n, 0, 366 * 86400.0, &c->train_interval) != 0)
+    return EINVAL;
+  if (c->train_interval > 0 && c->train_interval < 60)
+    return fail(p, n->line, "TrainInterval must be 0 (off) or at least 60");
+  return 0;
+}
+
 static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
   const char *k = n->key;
   double d;
@@ -618,6 +628,17 @@ static int read_option(parser_t *p, const node_t *n, an_config_t *c) {
     return get_number(p, n, 60, 30 * 86400.0, &c->notify_give_up);
   if (strcasecmp(k, "Retention") == 0)
     return read_retention(p, n, c);
+  if (strcasecmp(k, "TrainWorkers") == 0) {
+    size_t w;
+    if (get_size(p, n, 1, 4, &w) != 0)
+      return EINVAL;
+    c->train_workers = (int)w;
+    return 0;
+  }
+  if (strcasecmp(k, "TrainInterval") == 0)
+    return read_train_interval(p, n, c);
+  if (strcasecmp(k, "AutoActivate") == 0)
+    return get_bool(p, n, &c->auto_activate);
   return fail(p, n->line, "unknown option %s", k);
 }
 
@@ -668,6 +689,9 @@ an_config_t *an_config_defaults(void) {
   c->notify_timeout = 10;
   c->notify_give_up = 86400;
   c->retention = 30 * 86400;
+  c->train_workers = 1;
+  c->train_interval = 86400;
+  c->auto_activate = 1;
   if (c->listen_host == NULL || c->data_dir == NULL || c->detector == NULL ||
       default_public_url(c) != 0) {
     an_config_free(c);

@@ -68,6 +68,11 @@ typedef struct an_config {
   double notify_give_up;        /* seconds after which a delivery is failed */
   double retention;             /* seconds pushed points are kept; 30 days;
                                    0 = for ever */
+  int train_workers;            /* training jobs run at once; 1 to 4 */
+  double train_interval;        /* seconds between scheduled trainings;
+                                   86400; 0 = none */
+  int auto_activate;            /* a scheduled model no worse than the
+                                   active one is activated */
 } an_config_t;
 
 /* Whether type is a channel type: slack, pagerduty or webhook. */

@@ -37,6 +37,14 @@ check "Retention forever is valid" is "$?" 0
 bad 'Retention 30days'
 check "a Retention that is not a number: exit 1" is "$?" 1
 check "…naming the file, line and key" has "$(cat "$AN_TMP/err")" "bad.conf:$line: Retention: '30days' is not a number"
+bad 'TrainWorkers 2' 'TrainInterval 0' 'AutoActivate false'
+check "TrainWorkers, TrainInterval and AutoActivate are valid" is "$?" 0
+bad 'TrainWorkers 8'
+check "TrainWorkers over 4: exit 1" is "$?" 1
+check "…naming the file, line and key" has "$(cat "$AN_TMP/err")" "bad.conf:$line: TrainWorkers must be between 1 and 4"
+bad 'TrainInterval 10'
+check "a TrainInterval under a minute: exit 1" is "$?" 1
+check "…with the reason" has "$(cat "$AN_TMP/err")" "bad.conf:$line: TrainInterval must be 0 (off) or at least 60"
 bad 'Retention -1'
 check "a negative Retention: exit 1" is "$?" 1
 check "…with the reason" has "$(cat "$AN_TMP/err")" "bad.conf:$line: Retention must be between"

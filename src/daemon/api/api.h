@@ -51,6 +51,17 @@ void an_api_channels_list(an_request_t *req);
 void an_api_channel_create(an_request_t *req);
 void an_api_channel_delete(an_request_t *req);
 
+/* api_models.c: /v1/models, training jobs, activation, metrics */
+void an_api_train_create(an_request_t *req);   /* POST …/train (admin) */
+void an_api_train_list(an_request_t *req);     /* GET …/train */
+void an_api_train_get(an_request_t *req);      /* GET …/train/{jobId} */
+void an_api_train_cancel(an_request_t *req);   /* DELETE …/train/{jobId} */
+void an_api_models_list(an_request_t *req);    /* GET /v1/models */
+void an_api_model_get(an_request_t *req);      /* GET …/{id} */
+void an_api_model_delete(an_request_t *req);   /* DELETE …/{id} (admin) */
+void an_api_model_activate(an_request_t *req); /* POST …/{id}/activate */
+void an_api_model_metrics(an_request_t *req);  /* GET …/{id}/metrics */
+
 /* api_common.c: what every resource needs. */
 
 /* A request's work on the store: the one job type of every handler that

@@ -28,5 +28,15 @@ const an_route_t an_routes[] = {
     {"GET", "/v1/channels", AN_ROLE_ADMIN, an_api_channels_list},
     {"POST", "/v1/channels", AN_ROLE_ADMIN, an_api_channel_create},
     {"DELETE", "/v1/channels/{name}", AN_ROLE_ADMIN, an_api_channel_delete},
+    /* the train routes before {id}: "train" is no model's id */
+    {"POST", "/v1/models/train", AN_ROLE_ADMIN, an_api_train_create},
+    {"GET", "/v1/models/train", AN_ROLE_STREAM, an_api_train_list},
+    {"GET", "/v1/models/train/{jobId}", AN_ROLE_STREAM, an_api_train_get},
+    {"DELETE", "/v1/models/train/{jobId}", AN_ROLE_ADMIN, an_api_train_cancel},
+    {"GET", "/v1/models", AN_ROLE_STREAM, an_api_models_list},
+    {"GET", "/v1/models/{id}", AN_ROLE_STREAM, an_api_model_get},
+    {"DELETE", "/v1/models/{id}", AN_ROLE_ADMIN, an_api_model_delete},
+    {"POST", "/v1/models/{id}/activate", AN_ROLE_ADMIN, an_api_model_activate},
+    {"GET", "/v1/models/{id}/metrics", AN_ROLE_STREAM, an_api_model_metrics},
     {NULL, NULL, AN_ROLE_NONE, NULL},
 };

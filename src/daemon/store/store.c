@@ -19,7 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 typedef struct job {
   an_store_fn fn;
@@ -150,6 +150,39 @@ static const char *const schema[] = {
     /* version 3: Retention prunes the oldest points first
      * (an_store_prune_points) */
     "CREATE INDEX IF NOT EXISTS points_time ON points(t)",
+    /* version 4: training jobs and models (store_models.c) */
+    "CREATE TABLE IF NOT EXISTS train_jobs ("
+    " id TEXT PRIMARY KEY, algorithm TEXT NOT NULL,"
+    " hyperparameters TEXT NOT NULL, range_start REAL NOT NULL,"
+    " range_end REAL NOT NULL, scope_source TEXT, scope_metric TEXT,"
+    " status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0,"
+    " series_total INTEGER NOT NULL DEFAULT 0,"
+    " series_done INTEGER NOT NULL DEFAULT 0,"
+    " series_skipped INTEGER NOT NULL DEFAULT 0, model_id TEXT, error TEXT,"
+    " scheduled INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,"
+    " started_at REAL, finished_at REAL)",
+    "CREATE INDEX IF NOT EXISTS train_jobs_time"
+    " ON train_jobs(created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS train_jobs_status ON train_jobs(status)",
+    "CREATE TABLE IF NOT EXISTS models ("
+    " id TEXT PRIMARY KEY, algorithm TEXT NOT NULL, scope_source TEXT,"
+    " scope_metric TEXT, version INTEGER NOT NULL,"
+    " range_start REAL NOT NULL, range_end REAL NOT NULL,"
+    " series INTEGER NOT NULL, skipped INTEGER NOT NULL,"
+    " points INTEGER NOT NULL, blob BLOB NOT NULL,"
+    " active INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,"
+    " metrics TEXT, job_id TEXT)",
+    "CREATE INDEX IF NOT EXISTS models_time ON models(created_at DESC, id "
+    "DESC)",
+    /* one active model per algorithm and scope */
+    "CREATE UNIQUE INDEX IF NOT EXISTS models_active ON models(algorithm,"
+    " ifnull(scope_source, ''), ifnull(scope_metric, '')) WHERE active = 1",
+    /* the last version given per algorithm and scope ('' for every), so
+     * that a deleted model's version is never given again */
+    "CREATE TABLE IF NOT EXISTS model_versions ("
+    " algorithm TEXT NOT NULL, scope_source TEXT NOT NULL,"
+    " scope_metric TEXT NOT NULL, last INTEGER NOT NULL,"
+    " PRIMARY KEY (algorithm, scope_source, scope_metric))",
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen) {
@@ -243,14 +276,18 @@ fail:
   return EIO;
 }
 
-int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
-  if (an_sql_exec(s->db, "BEGIN IMMEDIATE") != 0)
+int an_store_transaction(sqlite3 *db, an_store_fn fn, void *arg) {
+  if (an_sql_exec(db, "BEGIN IMMEDIATE") != 0)
     return EIO;
-  int rc = fn(s->db, arg);
-  if (rc == 0 && an_sql_exec(s->db, "COMMIT") == 0)
+  int rc = fn(db, arg);
+  if (rc == 0 && an_sql_exec(db, "COMMIT") == 0)
     return 0;
-  an_sql_exec(s->db, "ROLLBACK");
+  an_sql_exec(db, "ROLLBACK");
   return rc != 0 ? rc : EIO;
+}
+
+int an_store_run_now(an_store_t *s, an_store_fn fn, void *arg) {
+  return an_store_transaction(s->db, fn, arg);
 }
 
 /* On the loop: answers every job of the committed batches, in order. */

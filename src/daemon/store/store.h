@@ -47,6 +47,12 @@ sqlite3 *an_store_connect(const char *data_dir, int flags, char *err,
  * that cannot be opened, is damaged, or has a newer schema. */
 int an_store_open(an_daemon_t *d, an_store_t **out, char *err, size_t errlen);
 
+/* Runs fn on db, a connection of the calling thread's own (from
+ * an_store_connect()), in one transaction that takes the write lock at
+ * once (waiting as the busy timeout allows): a training worker's short
+ * writes. Returns fn's result or EIO; nothing of a failed fn is kept. */
+int an_store_transaction(sqlite3 *db, an_store_fn fn, void *arg);
+
 /* Runs fn now on the calling thread, in its own transaction: for start-up,
  * before an_store_start(), and shutdown, after an_store_stop(). Returns
  * fn's result or EIO. */

@@ -166,3 +166,28 @@ int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
   int rc = an_sql_finish(db, st);
   return rc != 0 ? rc : sqlite3_changes(db) > 0 ? 0 : ENOENT;
 }
+
+int an_store_each_labelled_anomaly(sqlite3 *db, double start, double end,
+                                   int (*fn)(void *, const char *, const char *,
+                                             double, double, int),
+                                   void *ctx) {
+  sqlite3_stmt *st;
+  int rc = 0, step = SQLITE_DONE;
+  if (an_sql_prepare(db,
+                     "SELECT source, metric, detected_at, value,"
+                     " feedback_type = 'confirmed' FROM anomalies"
+                     " WHERE detected_at >= ? AND detected_at <= ?"
+                     " AND feedback_type IN ('confirmed', 'false_positive')"
+                     " AND value IS NOT NULL"
+                     " ORDER BY source, metric, detected_at",
+                     &st) != 0)
+    return EIO;
+  sqlite3_bind_double(st, 1, start);
+  sqlite3_bind_double(st, 2, end);
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+            (const char *)sqlite3_column_text(st, 1),
+            sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
+            sqlite3_column_int(st, 4));
+  return an_sql_done(st, step, rc);
+}

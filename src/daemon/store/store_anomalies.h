@@ -51,4 +51,14 @@ int an_store_set_status(sqlite3 *db, const char *id, int status);
 int an_store_set_feedback(sqlite3 *db, const char *id, const char *type,
                           const char *reason, double at);
 
+/* Calls fn for each anomaly detected from start to end (inclusive) whose
+ * feedback labels it: confirmed (positive 1) or false_positive
+ * (positive 0), by source, metric and time. On any connection (for
+ * training's evaluation). Returns 0, EIO or fn's first non-zero result. */
+int an_store_each_labelled_anomaly(sqlite3 *db, double start, double end,
+                                   int (*fn)(void *ctx, const char *source,
+                                             const char *metric, double t,
+                                             double value, int positive),
+                                   void *ctx);
+
 #endif

@@ -195,3 +195,39 @@ int an_store_each_point_after_state(sqlite3 *db,
   free(metric);
   return rc;
 }
+
+int an_store_each_series(sqlite3 *db,
+                         int (*fn)(void *, const char *, const char *),
+                         void *ctx) {
+  sqlite3_stmt *st;
+  int rc = 0, step = SQLITE_DONE;
+  /* a walk of the points_series index */
+  if (an_sql_prepare(db,
+                     "SELECT DISTINCT source, metric FROM points"
+                     " ORDER BY source, metric",
+                     &st) != 0)
+    return EIO;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+            (const char *)sqlite3_column_text(st, 1));
+  return an_sql_done(st, step, rc);
+}
+
+int an_store_each_point_in_range(sqlite3 *db, const char *source,
+                                 const char *metric, double start, double end,
+                                 int (*fn)(void *, double, double), void *ctx) {
+  sqlite3_stmt *st;
+  int rc = 0, step = SQLITE_DONE;
+  if (an_sql_prepare(db,
+                     "SELECT t, value FROM points WHERE source = ?"
+                     " AND metric = ? AND t >= ? AND t <= ? ORDER BY t",
+                     &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, source);
+  an_sql_bind_text(st, 2, metric);
+  sqlite3_bind_double(st, 3, start);
+  sqlite3_bind_double(st, 4, end);
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, sqlite3_column_double(st, 0), sqlite3_column_double(st, 1));
+  return an_sql_done(st, step, rc);
+}

@@ -52,4 +52,17 @@ int an_store_each_point_after_state(sqlite3 *db,
                                               double value),
                                     void *ctx);
 
+/* For training, on any connection (its statements are not cached): calls
+ * fn for every series that has points, by source and metric. */
+int an_store_each_series(sqlite3 *db,
+                         int (*fn)(void *ctx, const char *source,
+                                   const char *metric),
+                         void *ctx);
+/* Calls fn for the points of one series from start to end (inclusive),
+ * in time order; on any connection. */
+int an_store_each_point_in_range(sqlite3 *db, const char *source,
+                                 const char *metric, double start, double end,
+                                 int (*fn)(void *ctx, double t, double value),
+                                 void *ctx);
+
 #endif
