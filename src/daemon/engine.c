@@ -2,6 +2,7 @@
 #include "engine.h"
 #include "clock.h"
 #include "conf.h"
+#include "grow.h"
 #include "lograte.h"
 #include "series.h"
 #include "store/store.h"
@@ -203,14 +204,8 @@ typedef struct checkpoint {
 
 static int collect(void *ctx, const an_series_info_t *info) {
   checkpoint_t *c = ctx;
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? 2 * c->cap : 64;
-    saved_state_t *s = realloc(c->states, cap * sizeof(*s));
-    if (s == NULL)
-      return ENOMEM;
-    c->states = s;
-    c->cap = cap;
-  }
+  if (an_grow((void **)&c->states, &c->cap, c->n, sizeof(*c->states)) != 0)
+    return ENOMEM;
   saved_state_t *s = &c->states[c->n];
   s->key = strdup(info->key);
   s->blob = malloc(info->len);

@@ -1,4 +1,5 @@
 #include "iforest.h"
+#include "grow.h"
 #include "score.h"
 #include "severity.h"
 
@@ -454,14 +455,8 @@ static uint32_t partition(fit_t *b, uint32_t lo, uint32_t hi, uint16_t f,
 }
 
 static node_t *new_node(fit_t *b) {
-  if (b->nodes == b->cap) {
-    size_t cap = b->cap ? 2 * b->cap : 1024;
-    node_t *n = realloc(b->node, cap * sizeof(*n));
-    if (n == NULL)
-      return NULL;
-    b->node = n;
-    b->cap = cap;
-  }
+  if (an_grow((void **)&b->node, &b->cap, b->nodes, sizeof(*b->node)) != 0)
+    return NULL;
   return &b->node[b->nodes++];
 }
 

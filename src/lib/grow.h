@@ -1,4 +1,5 @@
-/* grow.h: room for one more item in a malloc'd array that doubles. */
+/* grow.h: room for one more item in a malloc'd array that doubles; used
+ * by the library and the daemon. */
 #ifndef AN_GROW_H
 #define AN_GROW_H
 
