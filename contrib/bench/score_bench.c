@@ -90,8 +90,8 @@ static void *feed(void *arg) {
   for (size_t round = 0; round < j->rounds; round++)
     for (size_t i = j->first; i < j->first + j->count; i++) {
       an_series_table_update_len(j->table, j->keys[i], j->lens[i],
-                                 types[i % KINDS],
-                                 round * 10.0, value_of(i, round), &r);
+                                 types[i % KINDS], round * 10.0,
+                                 value_of(i, round), &r);
       sink += r.score;
     }
   j->sink = sink;

@@ -91,9 +91,9 @@
 #define SCORED_P 1e-2         /* the score is 0 from here up */
 #define U_MAX 1e6             /* spreads beyond which a value is all huge */
 #define EXCESS_CAP 3.0        /* an excess teaches at most 3 mean excesses */
-#define LOG_FLOOR 0.01 /* the least spread believed of ln x: 1 % */
+#define LOG_FLOOR 0.01        /* the least spread believed of ln x: 1 % */
 #define LOG_DEV_MIN 1e-6 /* log_dev once learning: above 0, normal floats */
-#define SHAPE_MAX 0.45        /* a bursty tail's heaviest shape */
+#define SHAPE_MAX 0.45   /* a bursty tail's heaviest shape */
 
 /* The seasonal envelope's bins: 5 minutes of the day, a minute of the
  * hour (only for a series sampled at least once a minute). Each visit to
