@@ -184,6 +184,20 @@ static void test_config_bad_threshold(void **unused) {
   assert_true(mock_logged(LOG_ERR, "\"Threshold\""));
 }
 
+static void test_config_bad_interval(void **unused) {
+  const char *keys[] = {"TuningInterval", "ModelInterval"};
+  for (int i = 0; i < 2; i++) {
+    char message[100];
+    oconfig_item_t *ci = block(false);
+    opt_number(ci, keys[i], -1);
+    assert_int_not_equal(mock_config(ci), 0);
+    mock_ci_free(ci);
+    snprintf(message, sizeof(message),
+             "%s must be 0 (never) or more seconds, not -1", keys[i]);
+    assert_true(mock_logged(LOG_ERR, message));
+  }
+}
+
 /* Normal values are scored quietly; a gross one after warm-up is a
  * notification with the anomaly's meta and a record for anomalyd. */
 static void test_gauge_anomaly(void **unused) {
@@ -663,6 +677,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_config_valid, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_unknown_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_bad_threshold, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_config_bad_interval, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gauge_anomaly, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing, setup, teardown),

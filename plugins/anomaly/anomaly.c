@@ -98,6 +98,17 @@ static int config_select(oconfig_item_t *ci) {
   return 0;
 }
 
+/* A pull's interval: seconds, 0 for never. */
+static int config_interval(oconfig_item_t *c, double *out) {
+  int rc = cf_util_get_double(c, out);
+  if (rc == 0 && !(*out >= 0)) {
+    ERROR("anomaly plugin: %s must be 0 (never) or more seconds, not %g",
+          c->key, *out);
+    rc = -1;
+  }
+  return rc;
+}
+
 static int anomaly_config(oconfig_item_t *ci) {
   int rc = 0;
   conf.bands = an_severity_default_bands;
@@ -136,21 +147,9 @@ static int anomaly_config(oconfig_item_t *ci) {
         rc = -1;
       }
     } else if (strcasecmp("TuningInterval", c->key) == 0) {
-      rc = cf_util_get_double(c, &conf.tuning_interval);
-      if (rc == 0 && !(conf.tuning_interval >= 0)) {
-        ERROR("anomaly plugin: TuningInterval must be 0 (never) or more "
-              "seconds, not %g",
-              conf.tuning_interval);
-        rc = -1;
-      }
+      rc = config_interval(c, &conf.tuning_interval);
     } else if (strcasecmp("ModelInterval", c->key) == 0) {
-      rc = cf_util_get_double(c, &conf.model_interval);
-      if (rc == 0 && !(conf.model_interval >= 0)) {
-        ERROR("anomaly plugin: ModelInterval must be 0 (never) or more "
-              "seconds, not %g",
-              conf.model_interval);
-        rc = -1;
-      }
+      rc = config_interval(c, &conf.model_interval);
     } else if (strcasecmp("DispatchScores", c->key) == 0) {
       rc = cf_util_get_boolean(c, &conf.dispatch_scores);
     } else if (strcasecmp("Notify", c->key) == 0) {
