@@ -74,210 +74,210 @@ static const char *const names[] = {
     "host-b", "cpu/user",   /* another host: not kept */
     NULL};
 
-static void test_attach_pending_older_other(void **unused) {
-  an_series_table_t *live = an_series_table_create(det());
-  an_models_t *m = an_models_create(det(), 100);
+/* A plugin's series table, its models and a blob of names. */
+typedef struct fixture {
+  an_series_table_t *live;
+  an_models_t *m;
+  void *blob;
+  size_t len;
   an_models_result_t r;
   char err[200];
-  size_t len, attached, pending;
-  int stale;
-  void *blob = blob_of(names, &len);
-  assert_int_equal(an_models_add_host(m, "host-a"), 0);
-  feed(live, "host-a/cpu/user", 10);
-  feed(live, "host-a/cpu/system", 1000);
+} fixture_t;
 
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  assert_int_equal(r.series, 4);
-  assert_int_equal(r.attached, 1);
-  assert_int_equal(r.older, 1);
-  assert_int_equal(r.pending, 1);
-  assert_int_equal(r.other, 1);
-  assert_int_equal(r.dropped, 0);
-  assert_int_equal(seen_of(live, "host-a/cpu/user"), 500);
-  assert_int_equal(seen_of(live, "host-a/cpu/system"), 1000);
-  assert_int_equal(an_series_table_count(live), 2); /* nothing created */
+static int setup(void **state) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  if (f == NULL)
+    return -1;
+  f->live = an_series_table_create(det());
+  f->m = an_models_create(det(), 100);
+  f->blob = blob_of(names, &f->len);
+  *state = f;
+  return f->live != NULL && f->m != NULL ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  free(f->blob);
+  an_models_free(f->m);
+  an_series_table_destroy(f->live);
+  free(f);
+  return 0;
+}
+
+/* Applies blob (len bytes) to f's series. */
+static int apply(fixture_t *f, const void *blob, size_t len) {
+  return an_models_apply(f->m, f->live, blob, len, &f->r, f->err,
+                         sizeof(f->err));
+}
+
+static void test_attach_pending_older_other(void **state) {
+  fixture_t *f = *state;
+  size_t attached, pending;
+  int stale;
+  assert_int_equal(an_models_add_host(f->m, "host-a"), 0);
+  feed(f->live, "host-a/cpu/user", 10);
+  feed(f->live, "host-a/cpu/system", 1000);
+
+  assert_int_equal(apply(f, f->blob, f->len), 0);
+  assert_int_equal(f->r.series, 4);
+  assert_int_equal(f->r.attached, 1);
+  assert_int_equal(f->r.older, 1);
+  assert_int_equal(f->r.pending, 1);
+  assert_int_equal(f->r.other, 1);
+  assert_int_equal(f->r.dropped, 0);
+  assert_int_equal(seen_of(f->live, "host-a/cpu/user"), 500);
+  assert_int_equal(seen_of(f->live, "host-a/cpu/system"), 1000);
+  assert_int_equal(an_series_table_count(f->live), 2); /* nothing created */
 
   /* the pending series takes its state with its first value, once */
-  feed(live, "host-a/mem/used", 1);
-  assert_int_equal(an_models_first_value(m, live, "host-a/mem/used", 6), 1);
-  assert_int_equal(seen_of(live, "host-a/mem/used"), 500);
-  assert_int_equal(an_models_first_value(m, live, "host-a/mem/used", 6), 0);
-  feed(live, "host-a/disk/used", 1);
-  assert_int_equal(an_models_first_value(m, live, "host-a/disk/used", 6), 0);
-  an_models_poll(m, &attached, &pending, &stale);
+  feed(f->live, "host-a/mem/used", 1);
+  assert_int_equal(an_models_first_value(f->m, f->live, "host-a/mem/used", 6),
+                   1);
+  assert_int_equal(seen_of(f->live, "host-a/mem/used"), 500);
+  assert_int_equal(an_models_first_value(f->m, f->live, "host-a/mem/used", 6),
+                   0);
+  feed(f->live, "host-a/disk/used", 1);
+  assert_int_equal(an_models_first_value(f->m, f->live, "host-a/disk/used", 6),
+                   0);
+  an_models_poll(f->m, &attached, &pending, &stale);
   assert_int_equal(attached, 1);
   assert_int_equal(pending, 0);
   assert_false(stale);
-  an_models_poll(m, &attached, &pending, &stale);
+  an_models_poll(f->m, &attached, &pending, &stale);
   assert_int_equal(attached, 0);
 
   /* the same model again: what was attached has seen as much or more */
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  assert_int_equal(r.attached, 0);
-  assert_int_equal(r.older, 3);
-  assert_int_equal(r.other, 1);
-  free(blob);
-  an_models_free(m);
-  an_series_table_destroy(live);
+  assert_int_equal(apply(f, f->blob, f->len), 0);
+  assert_int_equal(f->r.attached, 0);
+  assert_int_equal(f->r.older, 3);
+  assert_int_equal(f->r.other, 1);
 }
 
 /* Values of a host the model had series of, not kept: the model is
  * wanted again, and then its series are attached. A model without other
  * hosts' series is not wanted again for a new host. */
-static void test_new_host_wants_model_again(void **unused) {
-  an_series_table_t *live = an_series_table_create(det());
-  an_models_t *m = an_models_create(det(), 100);
-  an_models_result_t r;
-  char err[200];
-  size_t len, attached, pending;
+static void test_new_host_wants_model_again(void **state) {
+  fixture_t *f = *state;
+  size_t attached, pending, len;
   int stale;
-  void *blob = blob_of(names, &len);
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
+  assert_int_equal(apply(f, f->blob, f->len), 0);
+  assert_int_equal(f->r.other, 4); /* no host told: none wanted */
+  feed(f->live, "host-b/cpu/user", 1);
+  assert_int_equal(an_models_first_value(f->m, f->live, "host-b/cpu/user", 6),
                    0);
-  assert_int_equal(r.other, 4); /* no host told: none wanted */
-  feed(live, "host-b/cpu/user", 1);
-  assert_int_equal(an_models_first_value(m, live, "host-b/cpu/user", 6), 0);
-  an_models_poll(m, &attached, &pending, &stale);
+  an_models_poll(f->m, &attached, &pending, &stale);
   assert_true(stale);
-  an_models_poll(m, &attached, &pending, &stale);
+  an_models_poll(f->m, &attached, &pending, &stale);
   assert_false(stale); /* said once */
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  assert_int_equal(r.attached, 1);
-  assert_int_equal(r.other, 3);
-  free(blob);
+  assert_int_equal(apply(f, f->blob, f->len), 0);
+  assert_int_equal(f->r.attached, 1);
+  assert_int_equal(f->r.other, 3);
 
   const char *const mine[] = {"host-b", "cpu/user", NULL};
-  blob = blob_of(mine, &len);
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  feed(live, "host-c/cpu/user", 1);
-  an_models_first_value(m, live, "host-c/cpu/user", 6);
-  an_models_poll(m, &attached, &pending, &stale);
+  void *blob = blob_of(mine, &len);
+  assert_int_equal(apply(f, blob, len), 0);
+  feed(f->live, "host-c/cpu/user", 1);
+  an_models_first_value(f->m, f->live, "host-c/cpu/user", 6);
+  an_models_poll(f->m, &attached, &pending, &stale);
   assert_false(stale);
   free(blob);
-  an_models_free(m);
-  an_series_table_destroy(live);
 }
 
 /* A damaged, truncated or foreign blob is refused whole, saying why: the
  * series and the pending states of the model before stay as they were. */
-static void test_bad_blob_changes_nothing(void **unused) {
-  an_series_table_t *live = an_series_table_create(det());
-  an_models_t *m = an_models_create(det(), 100);
-  an_models_result_t r;
-  char err[200];
-  size_t len;
-  void *blob = blob_of(names, &len);
-  assert_int_equal(an_models_add_host(m, "host-a"), 0);
-  feed(live, "host-a/cpu/user", 10);
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  assert_int_equal(r.pending, 2); /* mem/used, and cpu/system not live */
+static void test_bad_blob_changes_nothing(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(an_models_add_host(f->m, "host-a"), 0);
+  feed(f->live, "host-a/cpu/user", 10);
+  assert_int_equal(apply(f, f->blob, f->len), 0);
+  assert_int_equal(f->r.pending, 2); /* mem/used, and cpu/system not live */
 
-  feed(live, "host-a/cpu/user", 1); /* at 10000 again: seen 501 */
+  feed(f->live, "host-a/cpu/user", 1); /* at 10000 again: seen 501 */
   static const struct {
     size_t cut;
     size_t flip;
     const char *says;
   } bad[] = {{1, 0, "truncated"}, {0, 40, "damaged"}, {0, 4, "damaged"}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    unsigned char *copy = malloc(len);
-    memcpy(copy, blob, len);
+    unsigned char *copy = malloc(f->len);
+    memcpy(copy, f->blob, f->len);
     if (bad[i].flip)
-      copy[len - bad[i].flip] ^= 0x10;
-    assert_int_equal(
-        an_models_apply(m, live, copy, len - bad[i].cut, &r, err, sizeof(err)),
-        EINVAL);
-    assert_non_null(strstr(err, bad[i].says));
+      copy[f->len - bad[i].flip] ^= 0x10;
+    assert_int_equal(apply(f, copy, f->len - bad[i].cut), EINVAL);
+    assert_non_null(strstr(f->err, bad[i].says));
     free(copy);
   }
-  assert_int_equal(
-      an_models_apply(m, live, "not a model", 11, &r, err, sizeof(err)),
-      EINVAL);
-  assert_int_equal(seen_of(live, "host-a/cpu/user"), 501);
+  assert_int_equal(apply(f, "not a model", 11), EINVAL);
+  assert_int_equal(seen_of(f->live, "host-a/cpu/user"), 501);
 
   /* a model of another detector than the plugin's */
   an_detector_class_t other = *det();
   other.name = "other";
   an_models_t *o = an_models_create(&other, 100);
-  assert_int_equal(an_models_apply(o, live, blob, len, &r, err, sizeof(err)),
+  assert_int_equal(an_models_apply(o, f->live, f->blob, f->len, &f->r, f->err,
+                                   sizeof(f->err)),
                    EINVAL);
-  assert_non_null(strstr(err, "the plugin scores with \"other\""));
+  assert_non_null(strstr(f->err, "the plugin scores with \"other\""));
   an_models_free(o);
 
   /* the pending states of the good model are still there */
-  feed(live, "host-a/mem/used", 1);
-  assert_int_equal(an_models_first_value(m, live, "host-a/mem/used", 6), 1);
-  free(blob);
-  an_models_free(m);
-  an_series_table_destroy(live);
+  feed(f->live, "host-a/mem/used", 1);
+  assert_int_equal(an_models_first_value(f->m, f->live, "host-a/mem/used", 6),
+                   1);
 }
 
 /* Pending series are bounded; a series twice in a model counts once. */
-static void test_pending_bound(void **unused) {
-  an_series_table_t *live = an_series_table_create(det());
-  an_models_t *m = an_models_create(det(), 2);
-  an_models_result_t r;
-  char err[200];
+static void test_pending_bound(void **state) {
+  fixture_t *f = *state;
   size_t len;
   const char *const many[] = {"h", "a/x", "h", "b/x", "h", "c/x",
                               "h", "d/x", "h", "a/x", NULL};
   void *blob = blob_of(many, &len);
-  assert_int_equal(an_models_add_host(m, "h"), 0);
-  assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                   0);
-  assert_int_equal(r.series, 5);
-  assert_int_equal(r.pending, 2);
-  assert_int_equal(r.dropped, 3);
+  an_models_free(f->m);
+  f->m = an_models_create(det(), 2);
+  assert_int_equal(an_models_add_host(f->m, "h"), 0);
+  assert_int_equal(apply(f, blob, len), 0);
+  assert_int_equal(f->r.series, 5);
+  assert_int_equal(f->r.pending, 2);
+  assert_int_equal(f->r.dropped, 3);
   free(blob);
-  an_models_free(m);
-  an_series_table_destroy(live);
 }
 
 /* Every allocation of an apply failing in turn: ENOMEM or success, never
  * a crash or a leak (valgrind), and a later apply works. */
 static void test_allocation_failures(void **unused) {
-  size_t len;
-  void *blob = blob_of(names, &len);
   long k;
   for (k = 1;; k++) {
-    an_series_table_t *live = an_series_table_create(det());
-    an_models_t *m = an_models_create(det(), 100);
-    an_models_result_t r;
-    char err[200];
-    assert_non_null(live);
-    assert_non_null(m);
-    assert_int_equal(an_models_add_host(m, "host-a"), 0);
-    feed(live, "host-a/cpu/user", 10);
+    void *state;
+    assert_int_equal(setup(&state), 0);
+    fixture_t *f = state;
+    assert_int_equal(an_models_add_host(f->m, "host-a"), 0);
+    feed(f->live, "host-a/cpu/user", 10);
     an_faultmem_arm(k, 0);
-    int rc = an_models_apply(m, live, blob, len, &r, err, sizeof(err));
+    int rc = apply(f, f->blob, f->len);
     long failed = an_faultmem_disarm();
-    if (failed == 0) {
+    if (failed == 0)
       assert_int_equal(rc, 0);
-      an_models_free(m);
-      an_series_table_destroy(live);
+    else
+      assert_int_equal(rc, ENOMEM);
+    assert_int_equal(apply(f, f->blob, f->len), 0);
+    assert_int_equal(f->r.pending, 2);
+    teardown(&state);
+    if (failed == 0)
       break;
-    }
-    assert_int_equal(rc, ENOMEM);
-    assert_int_equal(an_models_apply(m, live, blob, len, &r, err, sizeof(err)),
-                     0);
-    assert_int_equal(r.pending, 2);
-    an_models_free(m);
-    an_series_table_destroy(live);
   }
   assert_true(k > 5); /* the decoder's, the tables', the copies' */
-  free(blob);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_attach_pending_older_other),
-      cmocka_unit_test(test_new_host_wants_model_again),
-      cmocka_unit_test(test_bad_blob_changes_nothing),
-      cmocka_unit_test(test_pending_bound),
+      cmocka_unit_test_setup_teardown(test_attach_pending_older_other, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_new_host_wants_model_again, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_bad_blob_changes_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
       cmocka_unit_test(test_allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,14 +44,12 @@ noon_end=$((day + 12 * 3600))
 start=$((night_end - 7 * 86400))
 rrd="$AN_TMP/rrd"
 
-# history NAME END: testhost/NAME/gauge-load.rrd, the cycle from start to END
+# history NAME END: testhost/NAME/gauge-load.rrd, the cycle from start to
+# END, in a 10 s archive 8 days long (the finest then reaches back to the
+# training range's start for every file)
 history() {
   mkdir -p "$rrd/testhost/$1"
-  file="$rrd/testhost/$1/gauge-load.rrd"
-  # a 10 s archive 8 days long: the finest reaches back to the range's start
-  rrdtool create "$file" --step 10 --start "$start" \
-    DS:value:GAUGE:20:U:U RRA:AVERAGE:0.5:1:70000 RRA:AVERAGE:0.5:60:2000
-  python3 - "$start" "$2" >"$AN_TMP/updates" <<'PY'
+  python3 - "$start" "$2" <<'PY' | an_rrd_history "$rrd/testhost/$1/gauge-load.rrd" "$start" 70000
 import random, sys
 start, end = int(sys.argv[1]), int(sys.argv[2])
 random.seed(14)
@@ -59,12 +57,6 @@ for t in range(start + 10, end + 1, 10):
     hour = (t % 86400) / 3600
     print("%d:%.3f" % (t, (80 if 6 <= hour < 18 else 20) + random.gauss(0, 2)))
 PY
-  rm -f "$AN_TMP"/part.*
-  split -l 20000 "$AN_TMP/updates" "$AN_TMP/part."
-  for part in "$AN_TMP"/part.*; do
-    xargs rrdtool update "$file" <"$part" || return 1
-  done
-  [ "$(rrdtool lastupdate "$file" | tail -1 | cut -d: -f1)" = "$2" ]
 }
 check "a week of the cycle, ending at 02:00, written with rrdtool at past times" history app-night "$night_end"
 check "…another ending at 05:59:50" history app-dawn "$dawn_end"
@@ -133,7 +125,6 @@ check "…their scores: night at least the Threshold (0.7), dawn and noon 0" \
 until_true 10 grep -q "more series attached" "$log"
 check "collectd's log: the three series got the model at their first value" \
   has "$(cat "$log")" "anomaly plugin: model v1.0.0: 3 more series attached at their first value (0 pending)"
-rrd_last() { rrdtool lastupdate "$rrd/testhost/app-night/gauge-load.rrd" | tail -1 | cut -d: -f1; }
 check "collectd's rrdtool plugin wrote the value into the file anomalyd trained from" \
   until_true 10 sh -c "[ \"\$(rrdtool lastupdate '$rrd/testhost/app-night/gauge-load.rrd' | tail -1 | cut -d: -f1)\" = $((night_end + 10)) ]"
 
