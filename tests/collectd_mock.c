@@ -24,6 +24,10 @@ static void *must(void *p) {
   return p;
 }
 
+/* collectd's Hostname; the host the tests' values come from */
+static char mock_hostname[] = "host-a";
+char *hostname_g = mock_hostname;
+
 /* ---- registered callbacks ---- */
 
 static int (*config_cb)(oconfig_item_t *);
@@ -390,14 +394,18 @@ void plugin_log(int level, const char *format, ...) {
   pthread_mutex_unlock(&log_lock);
 }
 
-bool mock_logged(int level, const char *needle) {
-  bool found = false;
+size_t mock_logged_count(int level, const char *needle) {
+  size_t n = 0;
   pthread_mutex_lock(&log_lock);
-  for (size_t i = 0; i < log_num && !found; i++)
-    found = log_lines[i].level == level &&
-            strstr(log_lines[i].text, needle) != NULL;
+  for (size_t i = 0; i < log_num; i++)
+    n += log_lines[i].level == level &&
+         strstr(log_lines[i].text, needle) != NULL;
   pthread_mutex_unlock(&log_lock);
-  return found;
+  return n;
+}
+
+bool mock_logged(int level, const char *needle) {
+  return mock_logged_count(level, needle) > 0;
 }
 
 void mock_reset(void) {

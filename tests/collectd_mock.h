@@ -27,6 +27,8 @@ int mock_missing(const value_list_t *vl);
  * then calls the registered write callback. */
 int mock_write(const data_set_t *ds, const value_list_t *vl);
 
+/* collectd's hostname_g is "host-a". */
+
 /* Data sets plugin_get_ds() knows; ds must outlive the test. */
 void mock_register_data_set(const data_set_t *ds);
 
@@ -39,8 +41,9 @@ const notification_meta_t *mock_notification_meta(const notification_t *n,
 size_t mock_values_num(void);
 const value_list_t *mock_value(size_t i);
 
-/* Whether a line logged at level contains needle. */
+/* Whether a line logged at level contains needle; how many do. */
 bool mock_logged(int level, const char *needle);
+size_t mock_logged_count(int level, const char *needle);
 
 /* Forgets what was dispatched and logged, and the value cache; the
  * registered callbacks and data sets stay. */

@@ -272,6 +272,77 @@ static void test_save_restore(void **unused) {
   an_series_table_destroy(b);
 }
 
+/* A trained state (taken out of the table that learned it) seeds a live
+ * series only when it learned more; the series keeps its sensitivity. */
+static void test_seed_take(void **unused) {
+  const an_detector_class_t *c = cls();
+  an_series_table_t *trainer = an_series_table_create(c);
+  an_series_table_t *live = an_series_table_create(c);
+  an_series_table_t *fresh = an_series_table_create(c);
+  an_result_t r, rf;
+  test_rng_t rng = {31};
+  for (int i = 0; i < 500; i++)
+    an_series_table_update(trainer, "h/m", 10.0 * i, 50 + test_rng_normal(&rng),
+                           &r);
+  void *state = malloc(c->state_size);
+  double last_t;
+  uint32_t seen;
+  assert_int_equal(an_series_table_take(trainer, "h/m", state, &last_t, &seen),
+                   0);
+  assert_int_equal(seen, 500);
+  assert_true(last_t == 4990);
+  assert_int_equal(an_series_table_count(trainer), 0);
+  assert_int_equal(an_series_table_take(trainer, "h/m", state, &last_t, &seen),
+                   ENOENT);
+
+  /* not there: created only when asked */
+  assert_int_equal(an_series_table_seed(live, "h/m", state, last_t, 500, 0),
+                   ENOENT);
+  assert_int_equal(an_series_table_count(live), 0);
+  assert_int_equal(an_series_table_seed(fresh, "h/m", state, last_t, 500, 1),
+                   0);
+  assert_int_equal(an_series_table_count(fresh), 1);
+
+  /* a live series still warming up takes it, and keeps its sensitivity */
+  for (int i = 0; i < 10; i++)
+    an_series_table_update(live, "h/m", 5000 + 10.0 * i, 50, &r);
+  assert_int_equal(an_series_table_set_sensitivity(live, "h/m", 0.5), 0);
+  assert_int_equal(an_series_table_seed(live, "h/m", state, last_t, 500, 0), 0);
+  assert_int_equal(an_series_table_set_sensitivity(fresh, "h/m", 0.5), 0);
+  an_series_table_update(live, "h/m", 5000, 51, &r);
+  an_series_table_update(fresh, "h/m", 5000, 51, &rf);
+  assert_int_equal(r.seen, 501);
+  assert_int_equal(rf.seen, 501);
+  an_series_table_update(live, "h/m", 5010, 80, &r);
+  an_series_table_update(fresh, "h/m", 5010, 80, &rf);
+  assert_true(r.score > 0.7);
+  assert_true(r.score == rf.score);
+
+  /* a live series that has seen as much or more keeps its own */
+  assert_int_equal(an_series_table_seed(live, "h/m", state, last_t, 502, 0),
+                   EEXIST);
+  assert_int_equal(an_series_table_seed(live, "h/m", state, last_t, 400, 0),
+                   EEXIST);
+  an_series_table_update(live, "h/m", 5020, 50, &r);
+  assert_int_equal(r.seen, 503);
+  /* a count beyond 32 bits is the most a series holds */
+  assert_int_equal(
+      an_series_table_seed(live, "h/m", state, last_t, (uint64_t)1 << 40, 0),
+      0);
+  an_series_table_update(live, "h/m", 5030, 50, &r);
+  assert_int_equal(r.seen, UINT32_MAX);
+
+  assert_int_equal(an_series_table_seed(live, "", state, last_t, 500, 1),
+                   EINVAL);
+  assert_int_equal(an_series_table_seed(live, "h/x", state, INFINITY, 500, 1),
+                   EINVAL);
+  assert_int_equal(an_series_table_count(live), 1);
+  free(state);
+  an_series_table_destroy(trainer);
+  an_series_table_destroy(live);
+  an_series_table_destroy(fresh);
+}
+
 static int stop_at_first(void *ctx, const an_series_info_t *info) {
   (*(int *)ctx)++;
   return ECANCELED;
@@ -400,6 +471,7 @@ int main(void) {
       cmocka_unit_test(test_sensitivity),
       cmocka_unit_test(test_save_restore),
       cmocka_unit_test(test_save_stops_on_error),
+      cmocka_unit_test(test_seed_take),
       cmocka_unit_test(test_bytes_per_series),
       cmocka_unit_test(test_concurrent_writers),
   };

@@ -3,7 +3,8 @@
  * dispatches (rates for COUNTER, DERIVE and ABSOLUTE), and for an anomaly
  * dispatches a notification and queues the anomaly for anomalyd. Scoring
  * state lives in libanomaly's series table (locked per stripe, never
- * globally); delivery is the forwarder's thread. */
+ * globally); delivery is the forwarder's thread, which also pulls tuning
+ * and anomalyd's active seasonal model (attached by models.c). */
 #include <collectd/core/daemon/plugin.h>
 #include <collectd/core/daemon/utils_cache.h>
 #include <collectd/core/utils/common/common.h>
@@ -14,6 +15,7 @@
 #include "forwarder.h"
 #include "jsonw.h"
 #include "metric.h"
+#include "models.h"
 #include "select.h"
 #include "series.h"
 #include "severity.h"
@@ -44,16 +46,22 @@ static struct {
   double threshold;
   int warmup;
   double tuning_interval;
+  double model_interval;
   bool dispatch_scores;
   bool notify;
   an_select_t *select;
   an_severity_bands_t bands;
-} conf = {
-    .threshold = 0.7, .warmup = 30, .tuning_interval = 60, .notify = true};
+} conf = {.threshold = 0.7,
+          .warmup = 30,
+          .tuning_interval = 60,
+          .model_interval = 60,
+          .notify = true};
 
 static const an_detector_class_t *detector;
 static an_series_table_t *table;
 static an_forwarder_t *forwarder;
+static an_models_t *models;
+static char model_version[32]; /* of the model applied last: forwarder's */
 
 static pthread_mutex_t notify_lock = PTHREAD_MUTEX_INITIALIZER;
 static an_bucket_t notify_bucket; /* guarded by notify_lock */
@@ -88,6 +96,17 @@ static int config_select(oconfig_item_t *ci) {
     }
   }
   return 0;
+}
+
+/* A pull's interval: seconds, 0 for never. */
+static int config_interval(oconfig_item_t *c, double *out) {
+  int rc = cf_util_get_double(c, out);
+  if (rc == 0 && !(*out >= 0)) {
+    ERROR("anomaly plugin: %s must be 0 (never) or more seconds, not %g",
+          c->key, *out);
+    rc = -1;
+  }
+  return rc;
 }
 
 static int anomaly_config(oconfig_item_t *ci) {
@@ -128,13 +147,9 @@ static int anomaly_config(oconfig_item_t *ci) {
         rc = -1;
       }
     } else if (strcasecmp("TuningInterval", c->key) == 0) {
-      rc = cf_util_get_double(c, &conf.tuning_interval);
-      if (rc == 0 && !(conf.tuning_interval >= 0)) {
-        ERROR("anomaly plugin: TuningInterval must be 0 (never) or more "
-              "seconds, not %g",
-              conf.tuning_interval);
-        rc = -1;
-      }
+      rc = config_interval(c, &conf.tuning_interval);
+    } else if (strcasecmp("ModelInterval", c->key) == 0) {
+      rc = config_interval(c, &conf.model_interval);
     } else if (strcasecmp("DispatchScores", c->key) == 0) {
       rc = cf_util_get_boolean(c, &conf.dispatch_scores);
     } else if (strcasecmp("Notify", c->key) == 0) {
@@ -145,9 +160,8 @@ static int anomaly_config(oconfig_item_t *ci) {
       rc = config_select(c);
     } else {
       ERROR("anomaly plugin: unknown option \"%s\" (URL, ApiKey, Detector, "
-            "Threshold, WarmUp, TuningInterval, DispatchScores, Notify, "
-            "StateFile, "
-            "Select)",
+            "Threshold, WarmUp, TuningInterval, ModelInterval, "
+            "DispatchScores, Notify, StateFile, Select)",
             c->key);
       rc = -1;
     }
@@ -166,6 +180,48 @@ static void apply_tuning(void *ctx, const char *source, const char *metric,
   char key[AN_SERIES_KEY_MAX + 1];
   if (snprintf(key, sizeof(key), "%s/%s", source, metric) < (int)sizeof(key))
     an_series_table_set_sensitivity(table, key, sensitivity);
+}
+
+/* ---- anomalyd's seasonal model (models.h) ---- */
+
+/* The forwarder's thread has a model: its series take their trained
+ * states. */
+static int apply_model(void *ctx, const void *blob, size_t len, const char *id,
+                       const char *version) {
+  an_models_result_t r;
+  char err[300], extra[160] = "";
+  const char *name = version[0] != '\0' ? version : id;
+  int rc = an_models_apply(models, table, blob, len, &r, err, sizeof(err));
+  if (rc != 0) {
+    WARNING("anomaly plugin: model %s from anomalyd not used: %s; every "
+            "series keeps its state",
+            name, err);
+    return rc;
+  }
+  if (r.other > 0)
+    snprintf(extra, sizeof(extra), ", %zu of hosts not seen here", r.other);
+  if (r.dropped > 0)
+    snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+             ", %zu not kept", r.dropped);
+  INFO("anomaly plugin: model %s from anomalyd: %zu series attached (%zu "
+       "pending, %zu older than live%s)",
+       name, r.attached, r.pending, r.older, extra);
+  sstrncpy(model_version, name, sizeof(model_version));
+  return 0;
+}
+
+/* Before each model pull, on the forwarder's thread: says how many
+ * pending series took their state since, and whether the model is wanted
+ * again (values of a host whose series it held came). */
+static int model_due(void *ctx) {
+  size_t attached, pending;
+  int stale;
+  an_models_poll(models, &attached, &pending, &stale);
+  if (attached > 0)
+    INFO("anomaly plugin: model %s: %zu more series attached at their first "
+         "value (%zu pending)",
+         model_version, attached, pending);
+  return stale;
 }
 
 /* The record anomalyd's POST /v1/anomalies takes; malloc'd, NULL on
@@ -318,9 +374,16 @@ static int anomaly_write(const data_set_t *ds, const value_list_t *vl,
     metric_name(metric, sizeof(metric), vl, ds, i);
     int len = snprintf(key, sizeof(key), "%s/%s", vl->host, metric);
     an_result_t r;
+    double t = CDTIME_T_TO_DOUBLE(vl->time);
     if (len <= 0 || (size_t)len >= sizeof(key) ||
-        an_series_table_update_len(table, key, (size_t)len, vl->type,
-                                   CDTIME_T_TO_DOUBLE(vl->time), x, &r) != 0)
+        an_series_table_update_len(table, key, (size_t)len, vl->type, t, x,
+                                   &r) != 0)
+      continue;
+    /* a new series with a trained state waiting: scored again with it */
+    if (r.seen == 1 &&
+        an_models_first_value(models, table, key, strlen(vl->host)) &&
+        an_series_table_update_len(table, key, (size_t)len, vl->type, t, x,
+                                   &r) != 0)
       continue;
     if (conf.dispatch_scores)
       dispatch_score(vl, ds->ds[i].name, ds->ds_num > 1, r.score);
@@ -371,7 +434,9 @@ static int anomaly_init(void) {
   detector =
       an_detector_find(conf.detector != NULL ? conf.detector : "default");
   table = an_series_table_create(detector);
-  if (table == NULL)
+  models = an_models_create(detector, AN_MODELS_PENDING_MAX);
+  if (table == NULL || models == NULL ||
+      (hostname_g != NULL && an_models_add_host(models, hostname_g) != 0))
     return -1;
   if (conf.state_file != NULL) {
     long n = an_statefile_load(table, detector->name, conf.state_file, err,
@@ -393,6 +458,9 @@ static int anomaly_init(void) {
       .timeout = 10,
       .tuning_interval = conf.tuning_interval,
       .tuning = apply_tuning,
+      .model_interval = conf.model_interval,
+      .model_due = model_due,
+      .model = apply_model,
       .log = forwarder_log,
   };
   forwarder = an_forwarder_start(&fc, err, sizeof(err));
@@ -413,6 +481,8 @@ static int anomaly_shutdown(void) {
   save_state();
   an_series_table_destroy(table);
   table = NULL;
+  an_models_free(models);
+  models = NULL;
   an_select_free(conf.select);
   conf.select = NULL;
   sfree(conf.url);

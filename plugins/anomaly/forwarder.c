@@ -12,12 +12,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <yajl/yajl_tree.h>
 
 #define BACKOFF_FIRST 1.0
 #define BACKOFF_MAX 60.0
+#define ANSWER_MAX ((size_t)1 << 20) /* JSON answers are small */
+/* A model's blob: about 300 000 series of the default detector. */
+#define MODEL_MAX ((size_t)256 << 20)
+#define MODEL_TIMEOUT 120.0 /* seconds to download one */
+
+/* How a periodic pull (tuning, model) last went, so that one that fails
+ * is logged when it starts failing (or fails otherwise) and when it works
+ * again, not at every interval. */
+typedef struct pull_log {
+  long status; /* of the last answer; 0: none, -1: not pulled yet */
+  int failing;
+  char failure[CURL_ERROR_SIZE]; /* what the last failure was */
+} pull_log_t;
 
 typedef struct item {
   char *record;
@@ -28,7 +42,7 @@ struct an_forwarder {
   /* conf's strings are the caller's, valid only during start: url and
    * api_key live on in the next three, spool_path in spool_path */
   an_forwarder_conf_t conf;
-  char *url_anomalies, *url_tuning, *auth_header, *spool_path;
+  char *url_anomalies, *url_tuning, *url_model, *auth_header, *spool_path;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -41,8 +55,10 @@ struct an_forwarder {
   CURL *curl;
   double retry_at;   /* monotonic time of the next try while down */
   unsigned failures; /* tries failed in a row */
-  double next_tuning;
-  uint32_t tuning_hash;       /* of the last tuning answer, to log changes */
+  double next_tuning, next_model;
+  uint32_t tuning_hash; /* of the last tuning answer, to log changes */
+  pull_log_t tuning_log, model_log;
+  char model_etag[160];       /* of the model last handed over, "" when none */
   an_forwarder_stats_t stats; /* guarded by lock */
 };
 
@@ -61,16 +77,28 @@ static void logf_(an_forwarder_t *f, int level, const char *fmt, ...) {
 
 /* ---- HTTP ---- */
 
+/* One request's options and what came back. */
 typedef struct response {
+  /* set by the caller (0: the defaults) */
+  size_t max;                /* bytes of answer taken: ANSWER_MAX */
+  double timeout;            /* seconds: the forwarder's timeout */
+  const char *if_none_match; /* an ETag, NULL: none */
+  int abortable;             /* given up when the forwarder stops */
+  /* filled by request() */
   char *body;
   size_t len;
+  int too_large; /* the answer was over max: given up */
+  char etag[160], model_id[64], model_version[32];
+  char error[CURL_ERROR_SIZE]; /* why nothing was answered */
 } response_t;
 
 static size_t collect_body(char *data, size_t size, size_t n, void *arg) {
   response_t *r = arg;
   size_t add = size * n;
-  if (r->len + add > (1 << 20)) /* answers are small; refuse a flood */
+  if (r->len + add > r->max) { /* refuse a flood */
+    r->too_large = 1;
     return 0;
+  }
   char *grown = realloc(r->body, r->len + add + 1);
   if (grown == NULL)
     return 0;
@@ -81,21 +109,79 @@ static size_t collect_body(char *data, size_t size, size_t n, void *arg) {
   return add;
 }
 
-/* One request. Returns the HTTP status, or 0 when nothing was answered. */
+/* If the header line (len bytes, "Name: value\r\n") is name's, copies
+ * its value into out; a value too long for out is not ours, and left. */
+static void copy_header(const char *line, size_t len, const char *name,
+                        char *out, size_t size) {
+  size_t n = strlen(name);
+  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+    return;
+  const char *v = line + n + 1;
+  size_t vl = len - n - 1;
+  while (vl > 0 && (*v == ' ' || *v == '\t'))
+    v++, vl--;
+  while (vl > 0 && strchr(" \t\r\n", v[vl - 1]) != NULL)
+    vl--;
+  if (vl < size) {
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+  }
+}
+
+static size_t collect_header(char *data, size_t size, size_t n, void *arg) {
+  response_t *r = arg;
+  copy_header(data, size * n, "ETag", r->etag, sizeof(r->etag));
+  copy_header(data, size * n, "X-Model-Id", r->model_id, sizeof(r->model_id));
+  copy_header(data, size * n, "X-Model-Version", r->model_version,
+              sizeof(r->model_version));
+  return size * n;
+}
+
+static int is_stopping(an_forwarder_t *f) {
+  pthread_mutex_lock(&f->lock);
+  int s = f->stopping;
+  pthread_mutex_unlock(&f->lock);
+  return s;
+}
+
+/* curl's progress callback: non-zero gives the transfer up */
+static int give_up_when_stopping(void *arg, curl_off_t dltotal,
+                                 curl_off_t dlnow, curl_off_t ultotal,
+                                 curl_off_t ulnow) {
+  return is_stopping(arg);
+}
+
+/* One request: a POST of body, or a GET when body is NULL. Returns the
+ * HTTP status, or 0 when nothing was answered (resp->error says why). */
 static long request(an_forwarder_t *f, const char *url, const char *body,
                     response_t *resp) {
+  char inm[200];
   struct curl_slist *headers = NULL;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   if (f->auth_header != NULL)
     headers = curl_slist_append(headers, f->auth_header);
+  if (resp->if_none_match != NULL &&
+      snprintf(inm, sizeof(inm), "If-None-Match: %s", resp->if_none_match) <
+          (int)sizeof(inm))
+    headers = curl_slist_append(headers, inm);
+  if (resp->max == 0)
+    resp->max = ANSWER_MAX;
+  double timeout = resp->timeout > 0 ? resp->timeout : f->conf.timeout;
   curl_easy_reset(f->curl);
   curl_easy_setopt(f->curl, CURLOPT_URL, url);
   curl_easy_setopt(f->curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(f->curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, (long)(f->conf.timeout * 1000));
+  curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
   curl_easy_setopt(f->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
   curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, resp);
+  curl_easy_setopt(f->curl, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(f->curl, CURLOPT_HEADERDATA, resp);
+  if (resp->abortable) {
+    curl_easy_setopt(f->curl, CURLOPT_XFERINFOFUNCTION, give_up_when_stopping);
+    curl_easy_setopt(f->curl, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(f->curl, CURLOPT_NOPROGRESS, 0L);
+  }
   if (body != NULL) {
     curl_easy_setopt(f->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(f->curl, CURLOPT_POSTFIELDS, body);
@@ -105,7 +191,7 @@ static long request(an_forwarder_t *f, const char *url, const char *body,
   if (rc == CURLE_OK)
     curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
   else
-    logf_(f, LOG_WARNING, "anomaly: %s: %s", url, curl_easy_strerror(rc));
+    snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
   curl_slist_free_all(headers);
   return status;
 }
@@ -155,6 +241,8 @@ static outcome_t send_batch(an_forwarder_t *f, char **records, size_t n) {
   response_t resp = {0};
   long status = request(f, f->url_anomalies, body, &resp);
   free(body);
+  if (status == 0)
+    logf_(f, LOG_WARNING, "anomaly: %s: %s", f->url_anomalies, resp.error);
   an_http_outcome_t outcome = an_http_outcome(status);
   outcome_t out = outcome == AN_HTTP_DELIVERED  ? DELIVERED
                   : outcome == AN_HTTP_REJECTED ? REJECTED
@@ -254,11 +342,39 @@ static int replay(an_forwarder_t *f) {
   return 1;
 }
 
-/* ---- tuning ---- */
+/* ---- pulls: tuning, the model ---- */
+
+/* Notes how a pull of url went (ok: it got an answer it can use) and logs
+ * a change: the first failure, a failure of another kind, a recovery. */
+static void pull_outcome(an_forwarder_t *f, pull_log_t *p, const char *url,
+                         int ok, long status, const response_t *resp) {
+  char failure[sizeof(p->failure)];
+  p->status = status;
+  if (ok) {
+    if (p->failing)
+      logf_(f, LOG_INFO, "anomaly: pulling %s works again", url);
+    p->failing = 0;
+    return;
+  }
+  if (resp->too_large)
+    snprintf(failure, sizeof(failure), "the answer is over %zu MiB",
+             resp->max >> 20);
+  else if (status != 0)
+    snprintf(failure, sizeof(failure), "HTTP %ld", status);
+  else
+    snprintf(failure, sizeof(failure), "%s", resp->error);
+  if (!p->failing || strcmp(failure, p->failure) != 0)
+    logf_(f, LOG_WARNING, "anomaly: cannot pull %s: %s%s%.200s", url, failure,
+          status != 0 && resp->body != NULL ? ": " : "",
+          status != 0 && resp->body != NULL ? resp->body : "");
+  p->failing = 1;
+  snprintf(p->failure, sizeof(p->failure), "%s", failure);
+}
 
 static void pull_tuning(an_forwarder_t *f) {
-  response_t resp = {0};
+  response_t resp = {.abortable = 1};
   long status = request(f, f->url_tuning, NULL, &resp);
+  pull_outcome(f, &f->tuning_log, f->url_tuning, status == 200, status, &resp);
   if (status == 200 && resp.body != NULL) {
     char err[128];
     yajl_val doc = yajl_tree_parse(resp.body, err, sizeof(err));
@@ -289,6 +405,36 @@ static void pull_tuning(an_forwarder_t *f) {
             applied, f->url_tuning);
     f->tuning_hash = h;
     yajl_tree_free(doc);
+  }
+  free(resp.body);
+}
+
+/* GET {url}/models/active/seasonal: 200 hands the model over, 304 says it
+ * is the one handed over last, 204 that none is active. */
+static void pull_model(an_forwarder_t *f) {
+  int again = f->conf.model_due != NULL && f->conf.model_due(f->conf.model_ctx);
+  response_t resp = {
+      .max = MODEL_MAX,
+      .timeout = MODEL_TIMEOUT,
+      .if_none_match =
+          !again && f->model_etag[0] != '\0' ? f->model_etag : NULL,
+      .abortable = 1,
+  };
+  long before = f->model_log.status;
+  long status = request(f, f->url_model, NULL, &resp);
+  pull_outcome(f, &f->model_log, f->url_model,
+               status == 200 || status == 204 || status == 304, status, &resp);
+  if (status == 204) {
+    if (before != 204)
+      logf_(f, LOG_INFO, "anomaly: anomalyd has no active seasonal model");
+    f->model_etag[0] = '\0';
+  } else if (status == 200) {
+    int rc =
+        f->conf.model(f->conf.model_ctx, resp.body != NULL ? resp.body : "",
+                      resp.len, resp.model_id, resp.model_version);
+    /* a model that cannot be used is not fetched again until it changes */
+    snprintf(f->model_etag, sizeof(f->model_etag), "%s",
+             rc != ENOMEM ? resp.etag : "");
   }
   free(resp.body);
 }
@@ -331,6 +477,8 @@ static void *run(void *arg) {
         until = fmin(until, f->retry_at);
       if (f->conf.tuning_interval > 0)
         until = fmin(until, f->next_tuning);
+      if (f->conf.model_interval > 0)
+        until = fmin(until, f->next_model);
       if (until <= now)
         break;
       /* the condition variable's deadline is on the wall clock */
@@ -387,9 +535,14 @@ static void *run(void *arg) {
         break;
     }
     if (f->conf.tuning_interval > 0 && an_clock_monotonic() >= f->next_tuning &&
-        up) {
+        up && !stopping) {
       pull_tuning(f);
       f->next_tuning = an_clock_monotonic() + f->conf.tuning_interval;
+    }
+    if (f->conf.model_interval > 0 && an_clock_monotonic() >= f->next_model &&
+        up && !stopping) {
+      pull_model(f);
+      f->next_model = an_clock_monotonic() + f->conf.model_interval;
     }
   }
   free(batch);
@@ -414,14 +567,21 @@ an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
     f->conf.queue_max = 100000;
   if (f->conf.timeout <= 0)
     f->conf.timeout = 10;
+  if (f->conf.tuning == NULL)
+    f->conf.tuning_interval = 0;
+  if (f->conf.model == NULL)
+    f->conf.model_interval = 0;
   size_t ul = strlen(conf->url);
   f->url_anomalies = malloc(ul + 16);
   f->url_tuning = malloc(ul + 16);
-  if (f->url_anomalies == NULL || f->url_tuning == NULL)
+  f->url_model = malloc(ul + 32);
+  if (f->url_anomalies == NULL || f->url_tuning == NULL || f->url_model == NULL)
     goto oom;
   const char *slash = ul > 0 && conf->url[ul - 1] == '/' ? "" : "/";
   sprintf(f->url_anomalies, "%s%sanomalies", conf->url, slash);
   sprintf(f->url_tuning, "%s%stuning", conf->url, slash);
+  sprintf(f->url_model, "%s%smodels/active/seasonal", conf->url, slash);
+  f->tuning_log.status = f->model_log.status = -1;
   if (conf->api_key != NULL) {
     f->auth_header = malloc(strlen(conf->api_key) + 16);
     if (f->auth_header == NULL)
@@ -437,7 +597,7 @@ an_forwarder_t *an_forwarder_start(const an_forwarder_conf_t *conf, char *err,
   pthread_mutex_init(&f->lock, NULL);
   pthread_mutex_init(&f->spool_lock, NULL);
   pthread_cond_init(&f->wake, NULL);
-  f->next_tuning = an_clock_monotonic();
+  f->next_tuning = f->next_model = an_clock_monotonic();
   srand48((long)an_clock_wall() ^ (long)(intptr_t)f);
   if (pthread_create(&f->thread, NULL, run, f) != 0) {
     snprintf(err, errlen, "cannot start the forwarder thread");
@@ -452,6 +612,7 @@ fail:
     curl_easy_cleanup(f->curl);
   free(f->url_anomalies);
   free(f->url_tuning);
+  free(f->url_model);
   free(f->auth_header);
   free(f->spool_path);
   free(f);
@@ -507,6 +668,7 @@ void an_forwarder_stop(an_forwarder_t *f, double flush_seconds) {
   pthread_cond_destroy(&f->wake);
   free(f->url_anomalies);
   free(f->url_tuning);
+  free(f->url_model);
   free(f->auth_header);
   free(f->spool_path);
   free(f);

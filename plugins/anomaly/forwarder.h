@@ -11,7 +11,11 @@
  * once. A batch answered 4xx (other than 429) can never succeed: it is
  * logged and moved to SPOOL.rejected. At stop, what is queued is sent or
  * spooled. The thread also pulls GET {url}/tuning periodically and hands
- * each series' sensitivity to a callback. */
+ * each series' sensitivity to a callback, and GET
+ * {url}/models/active/seasonal (with the ETag of the last answer in
+ * If-None-Match, so an unchanged model is not sent again) and hands a new
+ * model's blob to another. A pull that fails is logged when it starts
+ * failing and when it works again, not at every interval. */
 #ifndef AN_FORWARDER_H
 #define AN_FORWARDER_H
 
@@ -31,6 +35,17 @@ typedef struct an_forwarder_conf {
   void (*tuning)(void *ctx, const char *source, const char *metric,
                  double sensitivity);
   void *tuning_ctx;
+  double model_interval; /* seconds between model pulls; 0: never */
+  /* Called on the forwarder thread before each model pull; non-zero asks
+   * for the model even when it is unchanged. May be NULL. */
+  int (*model_due)(void *ctx);
+  /* Called on the forwarder thread with a model anomalyd sent: its blob
+   * (len bytes), id and version ("v3.0.0", "" when not said), valid
+   * during the call. Returns 0 or an errno; after ENOMEM the same model
+   * is asked for again at the next pull. */
+  int (*model)(void *ctx, const void *blob, size_t len, const char *id,
+               const char *version);
+  void *model_ctx;
   /* Logging: level is syslog's (LOG_ERR, LOG_WARNING, LOG_INFO). */
   void (*log)(int level, const char *message);
 } an_forwarder_conf_t;

@@ -412,7 +412,10 @@ int an_series_table_set_sensitivity(an_series_table_t *t, const char *key,
   return e != NULL ? 0 : ENOMEM;
 }
 
-int an_series_table_remove(an_series_table_t *t, const char *key) {
+/* Removes the series key, first copying what the caller asked for (each
+ * pointer may be NULL). Returns 0 or ENOENT. */
+static int take(an_series_table_t *t, const char *key, void *state,
+                double *last_t, uint32_t *seen) {
   size_t len = key_length(key);
   if (check_key(key, len) != 0)
     return ENOENT;
@@ -424,12 +427,57 @@ int an_series_table_remove(an_series_table_t *t, const char *key) {
     size_t i = probe_nolock(st, key, len, hash);
     entry_t *e = slot_entry(st->slots[i]);
     if (e != NULL) {
+      if (state != NULL)
+        memcpy(state, entry_state(e), t->cls->state_size);
+      if (last_t != NULL)
+        *last_t = e->last_t;
+      if (seen != NULL)
+        *seen = e->seen;
       remove_nolock(st, i);
       atomic_fetch_sub(&t->count, 1);
       atomic_fetch_sub(&t->bytes, entry_size(t, len));
       free(e);
       rc = 0;
     }
+  }
+  stripe_unlock(st);
+  return rc;
+}
+
+int an_series_table_remove(an_series_table_t *t, const char *key) {
+  return take(t, key, NULL, NULL, NULL);
+}
+
+int an_series_table_take(an_series_table_t *t, const char *key, void *state,
+                         double *last_t, uint32_t *seen) {
+  return take(t, key, state, last_t, seen);
+}
+
+int an_series_table_seed(an_series_table_t *t, const char *key,
+                         const void *state, double last_t, uint64_t seen,
+                         int create) {
+  size_t len = key_length(key);
+  if (check_key(key, len) != 0 || isinf(last_t))
+    return EINVAL;
+  uint32_t n = seen < UINT32_MAX ? (uint32_t)seen : UINT32_MAX;
+  uint64_t hash = hash_key(key, len);
+  stripe_t *st = stripe_of(t, hash);
+  stripe_lock(st);
+  entry_t *e = find_nolock(t, st, key, len, hash, 0, NULL);
+  int rc = 0, created = 0;
+  if (e == NULL && create) {
+    e = insert_nolock(t, st, key, len, hash, NULL);
+    rc = e != NULL ? 0 : ENOMEM;
+    created = e != NULL;
+  } else if (e == NULL) {
+    rc = ENOENT;
+  }
+  if (rc == 0 && !created && !(n > e->seen))
+    rc = EEXIST;
+  if (rc == 0) {
+    memcpy(entry_state(e), state, t->cls->state_size);
+    e->last_t = last_t;
+    e->seen = n;
   }
   stripe_unlock(st);
   return rc;

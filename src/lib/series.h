@@ -88,6 +88,26 @@ int an_series_table_save(an_series_table_t *table, an_series_save_cb cb,
 int an_series_table_restore(an_series_table_t *table,
                             const an_series_info_t *info);
 
+/* Gives the series key a trained detector state (the table's detector's
+ * state_size bytes as it keeps them, already checked with its check())
+ * that learned seen values, the last at last_t (NaN when unknown), when
+ * that is more than the series has seen; the series' sensitivity stays.
+ * seen beyond UINT32_MAX counts as UINT32_MAX. A series not in the table
+ * is created with the state when create is set. Returns 0 (the series has
+ * the state now), EEXIST (it has seen as many values or more: unchanged),
+ * ENOENT (no such series and create unset), EINVAL (a bad key, or last_t
+ * infinite) or ENOMEM. */
+int an_series_table_seed(an_series_table_t *table, const char *key,
+                         const void *state, double last_t, uint64_t seen,
+                         int create);
+
+/* Removes the series key, copying its detector state (state_size bytes)
+ * into state, its last time into *last_t and its count into *seen: for a
+ * table that holds states until their series shows up. Returns 0, or
+ * ENOENT when there is none (nothing written). */
+int an_series_table_take(an_series_table_t *table, const char *key, void *state,
+                         double *last_t, uint32_t *seen);
+
 /* Longest key accepted, in bytes. */
 #define AN_SERIES_KEY_MAX 1023
 

@@ -116,6 +116,26 @@ json() {
 is() { [ "$1" = "$2" ] || { echo "#   got '$1', wanted '$2'"; return 1; }; }
 has() { case "$1" in *"$2"*) return 0 ;; *) echo "#   '$2' not in: $(printf '%s' "$1" | head -c 300)"; return 1 ;; esac; }
 
+# ---- history in RRD files ----
+
+# an_rrd_history FILE START ROWS: an RRD file of one GAUGE named value (as
+# the rrdtool plugin makes them) stepping 10 s from START, its finest
+# archive ROWS long, filled with rrdtool update from the "time:value"
+# lines on stdin (past times); fails unless its last update is the last
+# line's time.
+an_rrd_history() {
+  rrdtool create "$1" --step 10 --start "$2" DS:value:GAUGE:20:U:U \
+    RRA:AVERAGE:0.5:1:"$3" RRA:AVERAGE:0.5:50:1210 || return 1
+  cat >"$AN_TMP/rrd-updates"
+  rm -f "$AN_TMP"/rrd-part.*
+  split -l 20000 "$AN_TMP/rrd-updates" "$AN_TMP/rrd-part."
+  for part in "$AN_TMP"/rrd-part.*; do
+    xargs rrdtool update "$1" <"$part" || return 1
+  done
+  [ "$(rrdtool lastupdate "$1" | tail -1 | cut -d: -f1)" = \
+    "$(tail -1 "$AN_TMP/rrd-updates" | cut -d: -f1)" ]
+}
+
 # ---- collectd with the plugin ----
 
 AN_COLLECTD=${COLLECTD:-/usr/sbin/collectd}

@@ -92,8 +92,35 @@ check "…and from synthetic anomalies: numbers" is "$(json "all(isinstance(j['e
   "True True"
 check "…with no negatives labelled, feedback's precision is null, not made up" is "$(json "j['evaluations']['feedback']['negatives'], j['evaluations']['feedback']['auc']")" "0 None"
 
+# the plugin's pull of the active seasonal model (pull [ETAG]: sets
+# STATUS, ETAG and the blob's first bytes, MAGIC)
+pull() {
+  : >"$AN_TMP/blob" # curl writes nothing when there is no body
+  STATUS=$(curl -s --max-time 10 -o "$AN_TMP/blob" -D "$AN_TMP/pull-headers" -w '%{http_code}' \
+    -H "X-Api-Key: $STREAM_KEY" ${1:+-H "If-None-Match: $1"} "$AN_URL/v1/models/active/seasonal")
+  ETAG=$(sed -n 's/^ETag: \(.*\)\r$/\1/p' "$AN_TMP/pull-headers")
+  MAGIC=$(od -An -tx1 -N4 "$AN_TMP/blob" | tr -d ' ')
+}
+pull
+check "no seasonal model active yet: the pull answers 204" is "$STATUS" 204
+check "…which needs a key" is "$(curl -s -o /dev/null -w '%{http_code}' "$AN_URL/v1/models/active/seasonal")" 401
+
 req POST "/v1/models/$model/activate" "" "$ADMIN_KEY"
 check "activate: 200, active" is "$STATUS $(json "j['active']")" "200 True"
+pull
+check "then the pull answers the blob: 200, one zstd frame" is "$STATUS $MAGIC" "200 28b52ffd"
+check "…of the size the model says" is "$(wc -c <"$AN_TMP/blob")" "$(req GET "/v1/models/$model"; json "j['sizeBytes']")"
+check "…as an octet-stream, its version and an ETag naming the model" \
+  has "$(cat "$AN_TMP/pull-headers")" "Content-Type: application/octet-stream"
+check "…X-Model-Version" has "$(cat "$AN_TMP/pull-headers")" "X-Model-Version: v1.0.0"
+check "…ETag" has "$ETAG" "\"$model-1\""
+etag1=$ETAG
+pull "$etag1"
+check "If-None-Match with that ETag: 304, no blob" is "$STATUS $(wc -c <"$AN_TMP/blob")" "304 0"
+pull "\"other\", W/$etag1"
+check "…also in a list, weak" is "$STATUS" 304
+pull '"other"'
+check "another ETag: 200 and the blob" is "$STATUS $MAGIC" "200 28b52ffd"
 req DELETE "/v1/models/$model" "" "$ADMIN_KEY"
 check "the active model cannot be deleted: 409" is "$STATUS $(json "j['error']['code']")" "409 CONFLICT"
 
@@ -107,6 +134,8 @@ req POST "/v1/models/$model2/activate" "" "$ADMIN_KEY"
 check "the second model is v2.0.0, and active" is "$(json "j['version'], j['active']")" "v2.0.0 True"
 req GET "/v1/models/$model"
 check "…the first stays, inactive" is "$STATUS $(json "j['active']")" "200 False"
+pull "$etag1"
+check "the pull sends the second now, with its own ETag" is "$STATUS $MAGIC $ETAG" "200 28b52ffd \"$model2-2\""
 req DELETE "/v1/models/$model" "" "$ADMIN_KEY"
 check "…and may now be deleted" is "$STATUS" 204
 req GET "/v1/models"

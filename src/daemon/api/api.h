@@ -61,6 +61,11 @@ void an_api_model_get(an_request_t *req);      /* GET …/{id} */
 void an_api_model_delete(an_request_t *req);   /* DELETE …/{id} (admin) */
 void an_api_model_activate(an_request_t *req); /* POST …/{id}/activate */
 void an_api_model_metrics(an_request_t *req);  /* GET …/{id}/metrics */
+/* A model's version as the API shows it ("v3.0.0"); returns buf. */
+const char *an_api_model_version(long long version, char *buf, size_t len);
+
+/* api_model_pull.c: GET /v1/models/active/seasonal, the plugin's pull */
+void an_api_model_pull(an_request_t *req);
 
 /* api_common.c: what every resource needs. */
 

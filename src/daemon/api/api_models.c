@@ -84,10 +84,14 @@ static void write_job(an_jw_t *w, const an_train_job_t *j) {
   an_jw_map_close(w);
 }
 
+const char *an_api_model_version(long long version, char *buf, size_t len) {
+  snprintf(buf, len, "v%lld.0.0", version);
+  return buf;
+}
+
 static void write_version(an_jw_t *w, long long version) {
   char v[32];
-  snprintf(v, sizeof(v), "v%lld.0.0", version);
-  an_jw_str(w, "version", v);
+  an_jw_str(w, "version", an_api_model_version(version, v, sizeof(v)));
 }
 
 static void write_model(an_jw_t *w, const an_model_info_t *m) {

@@ -51,6 +51,10 @@ int an_request_query_each(an_request_t *req,
  * bodies over MaxBodySize with 413. */
 const char *an_request_body(an_request_t *req, size_t *len);
 
+/* A header of the request (the name is case-insensitive); NULL when it
+ * has none. Owned by the request. */
+const char *an_request_header(an_request_t *req, const char *name);
+
 /* The name of the ApiKey used, "" when the API needs no key. */
 const char *an_request_key_name(an_request_t *req);
 
@@ -66,6 +70,10 @@ void an_reply_json(an_request_t *req, int status, const char *json, size_t len);
  * message names the field or parameter at fault. 429 adds Retry-After. */
 void an_reply_error(an_request_t *req, int status, const char *code,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Adds a header (ETag, …) to the reply that follows. Returns 0, or
+ * EINVAL when evhttp refuses it (a line break) or it is out of memory. */
+int an_reply_header(an_request_t *req, const char *name, const char *value);
 
 /* Replies with any body and content type (PNG, Prometheus text). */
 void an_reply_raw(an_request_t *req, int status, const char *content_type,

@@ -33,6 +33,8 @@ const an_route_t an_routes[] = {
     {"GET", "/v1/models/train", AN_ROLE_STREAM, an_api_train_list},
     {"GET", "/v1/models/train/{jobId}", AN_ROLE_STREAM, an_api_train_get},
     {"DELETE", "/v1/models/train/{jobId}", AN_ROLE_ADMIN, an_api_train_cancel},
+    /* the plugin's pull: its key's role, as for /v1/tuning */
+    {"GET", "/v1/models/active/seasonal", AN_ROLE_INGEST, an_api_model_pull},
     {"GET", "/v1/models", AN_ROLE_STREAM, an_api_models_list},
     {"GET", "/v1/models/{id}", AN_ROLE_STREAM, an_api_model_get},
     {"DELETE", "/v1/models/{id}", AN_ROLE_ADMIN, an_api_model_delete},

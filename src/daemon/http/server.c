@@ -175,6 +175,10 @@ const char *an_request_body(an_request_t *r, size_t *len) {
   return r->body;
 }
 
+const char *an_request_header(an_request_t *r, const char *name) {
+  return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
 const char *an_request_key_name(an_request_t *r) {
   return r->key != NULL ? r->key->name : "";
 }
@@ -214,6 +218,13 @@ static int reserve_head(struct evhttp_request *req) {
   }
   struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
   return evbuffer_expand(bufferevent_get_output(bev), n) == 0 ? 0 : ENOMEM;
+}
+
+int an_reply_header(an_request_t *r, const char *name, const char *value) {
+  return evhttp_add_header(evhttp_request_get_output_headers(r->req), name,
+                           value) == 0
+             ? 0
+             : EINVAL;
 }
 
 void an_reply_raw(an_request_t *r, int status, const char *content_type,

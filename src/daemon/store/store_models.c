@@ -456,6 +456,20 @@ int an_store_get_active_model(sqlite3 *db, const char *algorithm,
   return an_sql_one(st, read_model, out);
 }
 
+int an_store_get_newest_active_model(sqlite3 *db, const char *algorithm,
+                                     an_model_info_t *out) {
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof(*out));
+  if (an_sql_prepare(db,
+                     "SELECT " MODEL_COLUMNS " FROM models WHERE active = 1"
+                     " AND algorithm = ? ORDER BY created_at DESC, id DESC"
+                     " LIMIT 1",
+                     &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, algorithm);
+  return an_sql_one(st, read_model, out);
+}
+
 int an_store_count_models(sqlite3 *db, long long *n) {
   return count(db, "SELECT count(*) FROM models", n);
 }

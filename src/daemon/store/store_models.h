@@ -126,6 +126,10 @@ int an_store_activate_model(sqlite3 *db, const char *id);
 int an_store_get_active_model(sqlite3 *db, const char *algorithm,
                               const char *scope_source,
                               const char *scope_metric, an_model_info_t *out);
+/* Of the active models of an algorithm, whatever their scope, the one
+ * created last (the one the plugin pulls), or ENOENT. */
+int an_store_get_newest_active_model(sqlite3 *db, const char *algorithm,
+                                     an_model_info_t *out);
 /* How many models are stored. */
 int an_store_count_models(sqlite3 *db, long long *n);
 
