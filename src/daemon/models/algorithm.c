@@ -9,11 +9,13 @@
 #include <string.h>
 
 /* Adding an algorithm: its file, and one line here. */
-extern const an_algorithm_t an_algo_default, an_algo_seasonal;
+extern const an_algorithm_t an_algo_default, an_algo_seasonal,
+    an_algo_isolation_forest;
 
 static const an_algorithm_t *const algorithms[] = {
     &an_algo_default,
     &an_algo_seasonal,
+    &an_algo_isolation_forest,
 };
 
 #define NALGORITHMS (sizeof(algorithms) / sizeof(algorithms[0]))
@@ -65,8 +67,10 @@ static int read_value(const an_param_t *p, yajl_val v, double *out, char *err,
   }
   int whole = p->type == AN_PARAM_INTEGER;
   if (an_json_number(v, &d) != 0 || (whole && d != floor(d)) || d < p->min ||
-      d > p->max) {
-    snprintf(err, errlen, "hyperparameters.%s must be %s from %g to %g",
+      d > p->max || (p->open && (d == p->min || d == p->max))) {
+    snprintf(err, errlen,
+             p->open ? "hyperparameters.%s must be %s above %g and below %g"
+                     : "hyperparameters.%s must be %s from %g to %g",
              p->name, whole ? "a whole number" : "a number", p->min, p->max);
     return EINVAL;
   }

@@ -94,16 +94,6 @@ static double spread_of(const an_result_t *last, const an_history_point_t *p,
   return fmax(fabs(mean) * 0.05, 1e-3);
 }
 
-static uint64_t seed_of(const char *source, const char *metric) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const char *s = source; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  h = (h ^ '/') * 1099511628211ull;
-  for (const char *s = metric; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* Scores values [from, n) of p with anomalies injected, on a copy of
  * the state the first values left. */
 static int score_held_back(run_t *r, const an_history_point_t *p, size_t from,
@@ -147,7 +137,7 @@ static int train_series(run_t *r, const char *source, const char *metric,
   int rc = replay(r, p, 0, learned, source, metric, &next, &last);
   if (rc == 0 && learned < n) {
     rc = score_held_back(r, p, learned, n, spread_of(&last, p, learned),
-                         seed_of(source, metric));
+                         an_eval_seed(source, metric));
     r->t->metrics.synthetic_series++;
   }
   if (rc == 0)
