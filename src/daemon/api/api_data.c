@@ -1,5 +1,6 @@
 /* api_data.c: POST /v1/data — points pushed by other systems, scored with
- * the same detectors the plugin uses. One point or a batch; each point is
+ * the same detectors the plugin uses, and the point's row by its source's
+ * active isolation forest, if any. One point or a batch; each point is
  * validated and answered on its own, and the batch is stored in one
  * transaction before the answer (202 means on disk). A batch is scored a
  * chunk of points per turn of the event loop, so that other requests are
@@ -12,6 +13,7 @@
 #include "grow.h"
 #include "ids.h"
 #include "metrics.h"
+#include "models/forests.h"
 #include "severity.h"
 #include "store/store_series.h"
 #include "timefmt.h"
@@ -239,6 +241,84 @@ static const char *severity_or_null(const an_config_t *c, double score) {
                                : NULL;
 }
 
+/* A new anomaly of the job (zeroed), or NULL when out of memory (then
+ * nothing of the job is stored). */
+static an_anomaly_t *new_anomaly(data_job_t *j) {
+  if (an_grow((void **)&j->anomalies, &j->cap_anomalies, j->nanomalies,
+              sizeof(an_anomaly_t)) != 0) {
+    j->oom = 1;
+    return NULL;
+  }
+  an_anomaly_t *a = &j->anomalies[j->nanomalies++];
+  memset(a, 0, sizeof(*a));
+  return a;
+}
+
+/* Scores the point's row with its source's isolation forest, if it has
+ * one (models/forests.h). Returns 1 with *f, 0 when not scored. */
+static int score_row(data_job_t *j, an_daemon_t *d, const char *source,
+                     yajl_val values, an_forest_score_t *f) {
+  size_t n = values->u.object.len;
+  double *x = malloc(n * sizeof(*x));
+  if (x == NULL) {
+    j->oom = 1;
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    an_json_number(values->u.object.values[i], &x[i]);
+  int scored = an_forests_score(d->forests, source,
+                                (const char *const *)values->u.object.keys, x,
+                                n, d->config->threshold, f);
+  free(x);
+  return scored;
+}
+
+/* Writes the answer's "multivariate" member for the row scored f, and
+ * queues an anomaly of kind multivariate when it is one. Its id is the
+ * point's: a point has one row, and a resent point (its first
+ * dataPointId again) is stored once. */
+static void answer_row(data_job_t *j, const an_config_t *c, const char *source,
+                       double t, const char *point_id,
+                       const an_forest_score_t *f) {
+  an_jw_t *w = &j->answer;
+  an_jw_key(w, "multivariate");
+  an_jw_map_open(w);
+  an_jw_num(w, "score", f->score);
+  an_jw_bool(w, "isAnomaly", f->score >= c->threshold);
+  an_jw_str(w, "severity", severity_or_null(c, f->score));
+  an_jw_str(w, "modelId", f->model_id);
+  an_anomaly_t *a = f->score >= c->threshold ? new_anomaly(j) : NULL;
+  if (a != NULL) {
+    char why[1024];
+    snprintf(a->id, sizeof(a->id), "%s", point_id);
+    a->source = strdup(source);
+    /* the metric that contributed most: a series of the source */
+    a->metric =
+        strdup(f->ncontrib > 0 ? f->contrib[0].metric : "multivariate");
+    a->value = f->ncontrib > 0 ? f->contrib[0].value : NAN;
+    a->expected = NAN; /* a forest predicts no value */
+    a->score = f->score;
+    a->severity = anomaly_severity(c, f->score);
+    a->detected_at = t;
+    a->explanation = strdup(an_forests_explain(f, why, sizeof(why)));
+    a->kind = strdup("multivariate");
+    a->p_value = f->p_value;
+    a->ncd = NAN;
+    a->created_at = j->now;
+    if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
+        a->kind == NULL)
+      j->oom = 1;
+    an_jw_str(w, "anomalyId", a->id);
+    an_jw_str(w, "explanation", a->explanation);
+    an_jw_key(w, "contributions");
+    an_jw_map_open(w);
+    for (size_t i = 0; i < f->ncontrib; i++)
+      an_jw_num(w, f->contrib[i].metric, f->contrib[i].weight);
+    an_jw_map_close(w);
+  }
+  an_jw_map_close(w);
+}
+
 /* Scores one valid point, writes its answer object and queues its rows. */
 static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
                        const char *source, yajl_val values, double t,
@@ -303,6 +383,10 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
 
   if (resent == n) /* the whole point again: its first dataPointId */
     memcpy(point_id, answers[0].point_id, sizeof(point_id));
+  an_forest_score_t forest;
+  int has_row = score_row(j, d, source, values, &forest);
+  if (has_row && forest.score > best)
+    best = forest.score;
   an_jw_map_open(w);
   an_jw_str(w, "dataPointId", point_id);
   an_jw_num(w, "anomalyScore", best);
@@ -343,13 +427,9 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     } else {
       j->oom = 1;
     }
-    if (anomalous && an_grow((void **)&j->anomalies, &j->cap_anomalies,
-                             j->nanomalies, sizeof(an_anomaly_t)) != 0) {
-      j->oom = 1;
-    } else if (anomalous) {
-      an_anomaly_t *a = &j->anomalies[j->nanomalies++];
+    an_anomaly_t *a = anomalous ? new_anomaly(j) : NULL;
+    if (a != NULL) {
       char why[300];
-      memset(a, 0, sizeof(*a));
       /* a resend's is the first one's: stored once */
       memcpy(a->id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
       a->source = strdup(source);
@@ -373,6 +453,8 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     an_jw_map_close(w);
   }
   an_jw_map_close(w);
+  if (has_row)
+    answer_row(j, c, source, t, point_id, &forest);
   an_jw_map_close(w);
   free(answers);
   return 0;

@@ -126,6 +126,13 @@ int an_store_activate_model(sqlite3 *db, const char *id);
 int an_store_get_active_model(sqlite3 *db, const char *algorithm,
                               const char *scope_source,
                               const char *scope_metric, an_model_info_t *out);
+/* Calls fn with the id and blob (len bytes, fn's to read until it
+ * returns) of each active model of algorithm, newest first; a non-zero
+ * result of fn ends the walk and is returned. */
+int an_store_each_active_model_blob(sqlite3 *db, const char *algorithm,
+                                    int (*fn)(void *ctx, const char *id,
+                                              const void *blob, size_t len),
+                                    void *ctx);
 /* How many models are stored. */
 int an_store_count_models(sqlite3 *db, long long *n);
 
