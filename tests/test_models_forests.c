@@ -192,16 +192,17 @@ static void test_active_forest_scores_and_explains(void **state) {
   const char *other[] = {"disk"};
   assert_int_equal(score(f, "web-1", other, partial, 1, &s), 0);
   assert_int_equal(score(f, "db-1", keys, corner, 3, &s), 0);
+  assert_true(an_forests_covers(f->d.forests, "web-2"));
+  assert_false(an_forests_covers(f->d.forests, "db-1"));
+  assert_false(an_forests_covers(NULL, "web-1"));
 
   /* an explanation of one metric, and of one missing */
-  an_forest_score_t one = {.ncontrib = 1,
-                           .contrib = {{"memory", 95, 1}}};
+  an_forest_score_t one = {.ncontrib = 1, .contrib = {{"memory", 95, 1}}};
   assert_string_equal(an_forests_explain(&one, why, sizeof(why)),
                       "memory 95: unusual with the source's other metrics "
                       "(memory 100 %)");
-  an_forest_score_t two = {.ncontrib = 2,
-                           .contrib = {{"cpu", 48, 0.61},
-                                       {"requests", NAN, 0.39}}};
+  an_forest_score_t two = {
+      .ncontrib = 2, .contrib = {{"cpu", 48, 0.61}, {"requests", NAN, 0.39}}};
   assert_string_equal(an_forests_explain(&two, why, sizeof(why)),
                       "cpu 48 with requests (missing): unusual together "
                       "(cpu 61 %, requests 39 %)");

@@ -273,7 +273,6 @@ static void test_hostile_contents(void **unused) {
   free(garbage);
 }
 
-
 /* ---- models of isolation forests ---- */
 
 static const char *const metric_names[] = {"cpu", "memory", "requests"};
@@ -324,14 +323,7 @@ static void assert_same_forests(const an_model_t *a, const an_model_t *b) {
       assert_string_equal(x->metrics[k], y->metrics[k]);
     assert_int_equal(x->rows, y->rows);
     /* the same forest: the same saved bytes, the same scores */
-    size_t len = an_iforest_saved_size(x->forest);
-    assert_int_equal(an_iforest_saved_size(y->forest), len);
-    unsigned char *bx = malloc(len), *by = malloc(len);
-    an_iforest_save(x->forest, bx, len);
-    an_iforest_save(y->forest, by, len);
-    assert_memory_equal(bx, by, len);
-    free(bx);
-    free(by);
+    assert_true(test_same_forest(x->forest, y->forest));
     double row[3] = {48, 50, 150}, px, py;
     assert_true(an_iforest_score(x->forest, row, &px) ==
                 an_iforest_score(y->forest, row, &py));
@@ -368,28 +360,23 @@ static void test_forest_add_checks_names(void **unused) {
                    EINVAL);
   assert_int_equal(an_model_add_forest(m, "h", empty, 3, 1, make_forest(0)),
                    EINVAL);
-  assert_int_equal(an_model_add_forest(m, "", metric_names, 3, 1,
-                                       make_forest(0)),
-                   EINVAL);
-  assert_int_equal(an_model_add_forest(m, "h", metric_names, 2, 1,
-                                       make_forest(0)),
-                   EINVAL); /* the forest has 3 columns */
-  assert_int_equal(an_model_add_forest(m, "h", metric_names, 3, 1,
-                                       make_forest(0)),
-                   0);
+  assert_int_equal(
+      an_model_add_forest(m, "", metric_names, 3, 1, make_forest(0)), EINVAL);
+  assert_int_equal(
+      an_model_add_forest(m, "h", metric_names, 2, 1, make_forest(0)),
+      EINVAL); /* the forest has 3 columns */
+  assert_int_equal(
+      an_model_add_forest(m, "h", metric_names, 3, 1, make_forest(0)), 0);
   /* sources strictly increasing: one forest per source */
-  assert_int_equal(an_model_add_forest(m, "h", metric_names, 3, 1,
-                                       make_forest(1)),
-                   EINVAL);
-  assert_int_equal(an_model_add_forest(m, "a", metric_names, 3, 1,
-                                       make_forest(1)),
-                   EINVAL);
+  assert_int_equal(
+      an_model_add_forest(m, "h", metric_names, 3, 1, make_forest(1)), EINVAL);
+  assert_int_equal(
+      an_model_add_forest(m, "a", metric_names, 3, 1, make_forest(1)), EINVAL);
   assert_int_equal(m->nforests, 1);
   /* a detector model takes no forest */
   an_model_t *d = an_model_new(det());
-  assert_int_equal(an_model_add_forest(d, "h", metric_names, 3, 1,
-                                       make_forest(0)),
-                   EINVAL);
+  assert_int_equal(
+      an_model_add_forest(d, "h", metric_names, 3, 1, make_forest(0)), EINVAL);
   an_model_free(d);
   an_model_free(m);
 }

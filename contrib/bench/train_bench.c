@@ -3,7 +3,8 @@
  * database in a temporary directory:
  *
  * - isolation_forest: a training job (train.c, as a worker runs it) over
- *   one source of 10 000 rows of 8 metrics pushed as points: reading and
+ *   one source of 10 000 rows of 8 metrics (host_rows.h) pushed as
+ *   points: reading and
  *   aligning them, fitting 100 trees of 256 samples, the held-back
  *   evaluation, the blob and its storing;
  * - scoring: the forest activated and loaded as the daemon loads it
@@ -24,6 +25,7 @@
  * sizes, to prove the program still works. */
 #include "clock.h"
 #include "conf.h"
+#include "host_rows.h"
 #include "metrics.h"
 #include "models/forests.h"
 #include "models/train.h"
@@ -40,36 +42,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define METRICS 8
+#define METRICS HOST_METRICS
 #define STEP 10
 #define ROUNDS 7
 
-static const char *const names[METRICS] = {
-    "bytes_out", "cpu", "disk_ops", "errors",
-    "memory",    "queue", "requests", "temperature"};
-
-static uint64_t state = 0x9e3779b97f4a7c15ull;
-static double unit(void) { /* in (0, 1) */
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return ((state >> 11) + 0.5) * 0x1.0p-53;
-}
-
-/* A host's metrics, in names' order: a load drives requests, cpu,
- * network and disk; memory, temperature, a queue and errors are their
- * own (contrib/bench/iforest_bench.c's rows). */
-static void make_row(double *row) {
-  double load = unit();
-  row[6] = 100 + 900 * load;
-  row[1] = 5 + 45 * load + 2 * unit();
-  row[0] = 1e8 * load + 1e7 * unit();
-  row[2] = 50 + 500 * load * unit();
-  row[4] = 2e9 + 1e9 * unit();
-  row[7] = 40 + 10 * unit();
-  row[5] = -log(unit());
-  row[3] = unit() < 0.99 ? 0 : 1 + 5 * unit();
-}
+/* host_rows.h's metrics, in its order */
+static const char *const names[METRICS] = {"requests", "cpu",    "bytes_out",
+                                           "disk_ops", "memory", "temperature",
+                                           "queue",    "errors"};
 
 /* ---- a job as a worker runs it ---- */
 
@@ -134,7 +114,7 @@ static int put_points(sqlite3 *db, void *arg) {
   double row[METRICS];
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < p->rows; i++) {
-    make_row(row);
+    make_row(row, METRICS);
     for (int k = 0; rc == 0 && k < METRICS; k++)
       rc = an_store_put_point(db, "web-1", names[k], p->t0 + STEP * (double)i,
                               row[k], 0);
@@ -220,7 +200,7 @@ static int bench_forest(an_daemon_t *d, size_t rows, double *train_s,
   size_t n = rows < 10000 ? rows : 10000, anomalies;
   double *fresh = malloc(n * METRICS * sizeof(double));
   for (size_t i = 0; i < n; i++)
-    make_row(fresh + i * METRICS);
+    make_row(fresh + i * METRICS, METRICS);
   *ns = score_ns(a.forests, fresh, n, &anomalies);
   printf("scoring a POST /v1/data point by the active forest: %.0f ns a point"
          " (target 5000), %zu of %zu new rows explained as anomalies; the"

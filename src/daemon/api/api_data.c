@@ -241,17 +241,30 @@ static const char *severity_or_null(const an_config_t *c, double score) {
                                : NULL;
 }
 
-/* A new anomaly of the job (zeroed), or NULL when out of memory (then
- * nothing of the job is stored). */
-static an_anomaly_t *new_anomaly(data_job_t *j) {
+/* Queues a copy of anomaly a (its strings are the caller's; severity,
+ * ncd and creation time are set here) and writes its id and explanation
+ * into the answer. Out of memory, nothing of the job is stored. */
+static void queue_anomaly(data_job_t *j, const an_config_t *c,
+                          const an_anomaly_t *a) {
   if (an_grow((void **)&j->anomalies, &j->cap_anomalies, j->nanomalies,
               sizeof(an_anomaly_t)) != 0) {
     j->oom = 1;
-    return NULL;
+    return;
   }
-  an_anomaly_t *a = &j->anomalies[j->nanomalies++];
-  memset(a, 0, sizeof(*a));
-  return a;
+  an_anomaly_t *q = &j->anomalies[j->nanomalies++];
+  *q = *a;
+  q->source = strdup(a->source);
+  q->metric = strdup(a->metric);
+  q->explanation = strdup(a->explanation);
+  q->kind = strdup(a->kind);
+  q->severity = anomaly_severity(c, a->score);
+  q->ncd = NAN;
+  q->created_at = j->now;
+  if (q->source == NULL || q->metric == NULL || q->explanation == NULL ||
+      q->kind == NULL)
+    j->oom = 1;
+  an_jw_str(&j->answer, "anomalyId", q->id);
+  an_jw_str(&j->answer, "explanation", q->explanation);
 }
 
 /* Scores the point's row with its source's isolation forest, if it has
@@ -259,6 +272,8 @@ static an_anomaly_t *new_anomaly(data_job_t *j) {
 static int score_row(data_job_t *j, an_daemon_t *d, const char *source,
                      yajl_val values, an_forest_score_t *f) {
   size_t n = values->u.object.len;
+  if (!an_forests_covers(d->forests, source))
+    return 0; /* most points: nothing to allocate */
   double *x = malloc(n * sizeof(*x));
   if (x == NULL) {
     j->oom = 1;
@@ -287,29 +302,21 @@ static void answer_row(data_job_t *j, const an_config_t *c, const char *source,
   an_jw_bool(w, "isAnomaly", f->score >= c->threshold);
   an_jw_str(w, "severity", severity_or_null(c, f->score));
   an_jw_str(w, "modelId", f->model_id);
-  an_anomaly_t *a = f->score >= c->threshold ? new_anomaly(j) : NULL;
-  if (a != NULL) {
+  if (f->score >= c->threshold) {
     char why[1024];
-    snprintf(a->id, sizeof(a->id), "%s", point_id);
-    a->source = strdup(source);
     /* the metric that contributed most: a series of the source */
-    a->metric =
-        strdup(f->ncontrib > 0 ? f->contrib[0].metric : "multivariate");
-    a->value = f->ncontrib > 0 ? f->contrib[0].value : NAN;
-    a->expected = NAN; /* a forest predicts no value */
-    a->score = f->score;
-    a->severity = anomaly_severity(c, f->score);
-    a->detected_at = t;
-    a->explanation = strdup(an_forests_explain(f, why, sizeof(why)));
-    a->kind = strdup("multivariate");
-    a->p_value = f->p_value;
-    a->ncd = NAN;
-    a->created_at = j->now;
-    if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
-        a->kind == NULL)
-      j->oom = 1;
-    an_jw_str(w, "anomalyId", a->id);
-    an_jw_str(w, "explanation", a->explanation);
+    an_anomaly_t a = {.source = (char *)source,
+                      .metric = (char *)(f->ncontrib > 0 ? f->contrib[0].metric
+                                                         : "multivariate"),
+                      .value = f->ncontrib > 0 ? f->contrib[0].value : NAN,
+                      .expected = NAN, /* a forest predicts no value */
+                      .score = f->score,
+                      .detected_at = t,
+                      .explanation = an_forests_explain(f, why, sizeof(why)),
+                      .kind = "multivariate",
+                      .p_value = f->p_value};
+    snprintf(a.id, sizeof(a.id), "%s", point_id);
+    queue_anomaly(j, c, &a);
     an_jw_key(w, "contributions");
     an_jw_map_open(w);
     for (size_t i = 0; i < f->ncontrib; i++)
@@ -427,28 +434,21 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     } else {
       j->oom = 1;
     }
-    an_anomaly_t *a = anomalous ? new_anomaly(j) : NULL;
-    if (a != NULL) {
+    if (anomalous) {
       char why[300];
+      an_anomaly_t a = {.source = (char *)source,
+                        .metric = (char *)metric,
+                        .value = x,
+                        .expected = r->expected,
+                        .score = r->score,
+                        .detected_at = t,
+                        .explanation =
+                            an_explain(r, x, metric, why, sizeof(why)),
+                        .kind = (char *)an_kind_name(r->kind),
+                        .p_value = r->p_value};
       /* a resend's is the first one's: stored once */
-      memcpy(a->id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
-      a->source = strdup(source);
-      a->metric = strdup(metric);
-      a->value = x;
-      a->expected = r->expected;
-      a->score = r->score;
-      a->severity = anomaly_severity(c, r->score);
-      a->detected_at = t;
-      a->explanation = strdup(an_explain(r, x, metric, why, sizeof(why)));
-      a->kind = strdup(an_kind_name(r->kind));
-      a->p_value = r->p_value;
-      a->ncd = NAN;
-      a->created_at = j->now;
-      if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
-          a->kind == NULL)
-        j->oom = 1;
-      an_jw_str(w, "anomalyId", a->id);
-      an_jw_str(w, "explanation", a->explanation);
+      memcpy(a.id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
+      queue_anomaly(j, c, &a);
     }
     an_jw_map_close(w);
   }

@@ -78,10 +78,6 @@ typedef struct run {
   size_t trained;         /* sources */
 } run_t;
 
-static int stopped(const an_train_t *t) {
-  return t->stop != NULL && atomic_load(t->stop) != 0;
-}
-
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -201,17 +197,16 @@ static void score_labels(run_t *r, const char *source, const rows_t *rows,
   const an_label_t *l = first_label(r->t, source);
   const an_label_t *end = r->t->labels + r->t->nlabels;
   for (; l < end && strcmp(l->source_id, source) == 0; l++) {
-    const double *at =
-        rows->n > 0 ? bsearch(&l->t, rows->times, rows->n, sizeof(double),
-                              compare_doubles)
-                    : NULL;
+    const double *at = rows->n > 0 ? bsearch(&l->t, rows->times, rows->n,
+                                             sizeof(double), compare_doubles)
+                                   : NULL;
     if (at != NULL)
-      an_eval_acc_add(r->feedback,
-                      an_iforest_score(forest,
-                                       rows->values +
-                                           (size_t)(at - rows->times) * rows->d,
-                                       NULL),
-                      l->positive);
+      an_eval_acc_add(
+          r->feedback,
+          an_iforest_score(forest,
+                           rows->values + (size_t)(at - rows->times) * rows->d,
+                           NULL),
+          l->positive);
   }
 }
 
@@ -264,8 +259,8 @@ static int train_source(run_t *r, const char *source, const rows_t *rows,
   }
   uint64_t seed = an_eval_seed(source, NULL);
   r->params.seed = seed;
-  int rc = an_iforest_fit(complete, n, d, &r->params, &forest, err,
-                          sizeof(err));
+  int rc =
+      an_iforest_fit(complete, n, d, &r->params, &forest, err, sizeof(err));
   if (rc == EINVAL) /* the parameters were checked: not expected */
     snprintf(t->err, sizeof(t->err), "%s: %s", source, err);
   if (rc == 0 && (rc = score_held_back(r, complete, n, d, seed)) != 0)
@@ -348,23 +343,21 @@ static int train(an_train_t *t) {
   run_t r = {.t = t};
   size_t n = t->series->n, done = 0, skipped = 0;
   int rc = ENOMEM;
-  r.params = (an_iforest_params_t){
-      .contamination = t->params[P_CONTAMINATION],
-      .n_estimators = (uint32_t)t->params[P_N_ESTIMATORS],
-      .max_samples = (uint32_t)t->params[P_MAX_SAMPLES]};
+  r.params =
+      (an_iforest_params_t){.contamination = t->params[P_CONTAMINATION],
+                            .n_estimators = (uint32_t)t->params[P_N_ESTIMATORS],
+                            .max_samples = (uint32_t)t->params[P_MAX_SAMPLES]};
   t->model = an_model_new_forests();
   r.feedback = an_eval_acc_new(t->threshold);
   r.synthetic = an_eval_acc_new(t->threshold);
   t->metrics = (an_model_metrics_t){.threshold = t->threshold};
   if (t->model != NULL && r.feedback != NULL && r.synthetic != NULL)
     rc = 0;
-  else
-    snprintf(t->err, sizeof(t->err), "out of memory");
   /* series come by source, then metric: a source's are consecutive */
   for (size_t i = 0; rc == 0 && i < n;) {
     size_t end = source_end(t, i);
     int skip;
-    if (stopped(t)) {
+    if (an_train_stopped(t)) {
       rc = ECANCELED;
       break;
     }
@@ -384,21 +377,9 @@ static int train(an_train_t *t) {
                 sizeof(t->err));
     rc = ENODATA;
   }
-  if (rc == ECANCELED)
-    snprintf(t->err, sizeof(t->err), "stopped");
-  if (rc == ENOMEM && t->err[0] == '\0')
-    snprintf(t->err, sizeof(t->err), "out of memory");
-  if (rc == 0) {
+  if (rc == 0)
     say_skipped(&r, "", t->note, sizeof(t->note));
-    an_eval_acc_result(r.feedback, &t->metrics.feedback);
-    an_eval_acc_result(r.synthetic, &t->metrics.synthetic);
-  } else {
-    an_model_free(t->model);
-    t->model = NULL;
-  }
-  an_eval_acc_free(r.feedback);
-  an_eval_acc_free(r.synthetic);
-  return rc;
+  return an_train_finish(t, rc, r.feedback, r.synthetic);
 }
 
 const an_algorithm_t an_algo_isolation_forest = {

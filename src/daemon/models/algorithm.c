@@ -121,3 +121,25 @@ void an_algorithm_write_params(an_jw_t *w, const an_algorithm_t *a,
   }
   an_jw_map_close(w);
 }
+
+int an_train_stopped(const an_train_t *t) {
+  return t->stop != NULL && atomic_load(t->stop) != 0;
+}
+
+int an_train_finish(an_train_t *t, int rc, an_eval_acc_t *feedback,
+                    an_eval_acc_t *synthetic) {
+  if (rc == ECANCELED)
+    snprintf(t->err, sizeof(t->err), "stopped");
+  if (rc == ENOMEM && t->err[0] == '\0')
+    snprintf(t->err, sizeof(t->err), "out of memory");
+  if (rc == 0) {
+    an_eval_acc_result(feedback, &t->metrics.feedback);
+    an_eval_acc_result(synthetic, &t->metrics.synthetic);
+  } else {
+    an_model_free(t->model);
+    t->model = NULL;
+  }
+  an_eval_acc_free(feedback);
+  an_eval_acc_free(synthetic);
+  return rc;
+}

@@ -98,6 +98,16 @@ const an_algorithm_t *an_algorithm_find(const char *name);
 /* The i-th algorithm, NULL past the end; for listing. */
 const an_algorithm_t *an_algorithm_at(size_t i);
 
+/* Whether t's stop flag is set: a train function stops between series. */
+int an_train_stopped(const an_train_t *t);
+
+/* How a train function ends, whatever rc it ends with: on success (0)
+ * t->metrics from the two accumulators; otherwise t->model freed and
+ * t->err said for ECANCELED ("stopped") and, when nothing was said,
+ * ENOMEM. Frees the accumulators (either may be NULL). Returns rc. */
+int an_train_finish(an_train_t *t, int rc, an_eval_acc_t *feedback,
+                    an_eval_acc_t *synthetic);
+
 /* Reads hyperparameters (a JSON object, or NULL for none) into values
  * (a's params in order, defaults for those left out). Returns 0, or
  * EINVAL with the reason, naming "hyperparameters.NAME", in err. */

@@ -73,8 +73,7 @@ uint64_t an_eval_seed(const char *source, const char *metric);
  *   of the range (of its size, or 1, for a constant metric).
  * Returns k. The same seed makes the same rows. */
 size_t an_eval_inject_rows(const double *held, size_t n, const double *train,
-                           size_t ntrain, size_t d, double *out,
-                           uint64_t seed);
+                           size_t ntrain, size_t d, double *out, uint64_t seed);
 
 /* Writes m as the JSON the models table keeps. */
 void an_model_metrics_write(an_jw_t *w, const an_model_metrics_t *m);

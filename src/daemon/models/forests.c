@@ -121,9 +121,7 @@ int an_forests_load(sqlite3 *db, an_forests_t **out) {
   return 0;
 }
 
-static int load_now(sqlite3 *db, void *arg) {
-  return an_forests_load(db, arg);
-}
+static int load_now(sqlite3 *db, void *arg) { return an_forests_load(db, arg); }
 
 int an_forests_open(an_daemon_t *d, char *err, size_t errlen) {
   int rc = an_store_run_now(d->store, load_now, &d->forests);
@@ -153,6 +151,10 @@ static const entry_t *find(const an_forests_t *f, const char *source) {
       hi = mid;
   }
   return NULL;
+}
+
+int an_forests_covers(const an_forests_t *f, const char *source) {
+  return find(f, source) != NULL;
 }
 
 /* The column of metric in forest (its names are in increasing order), or
@@ -228,9 +230,9 @@ char *an_forests_explain(const an_forest_score_t *s, char *buf, size_t len) {
   for (size_t i = 0; i < n; i++) {
     name_value(s->contrib[i].metric, s->contrib[i].value, what[i],
                sizeof(what[i]));
-    used += (size_t)snprintf(shares + used, sizeof(shares) - used, "%s%s %.0f %%",
-                             i > 0 ? ", " : "", s->contrib[i].metric,
-                             100 * s->contrib[i].weight);
+    used += (size_t)snprintf(shares + used, sizeof(shares) - used,
+                             "%s%s %.0f %%", i > 0 ? ", " : "",
+                             s->contrib[i].metric, 100 * s->contrib[i].weight);
     if (used >= sizeof(shares))
       break;
   }

@@ -41,6 +41,9 @@ int an_forests_open(an_daemon_t *d, char *err, size_t errlen);
  * d->forests, which is freed. */
 void an_forests_replace(an_daemon_t *d, an_forests_t *next);
 
+/* Whether source has a forest in f (NULL: none). */
+int an_forests_covers(const an_forests_t *f, const char *source);
+
 /* A row scored by a forest. */
 typedef struct an_forest_score {
   double score, p_value;

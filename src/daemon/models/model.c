@@ -113,9 +113,8 @@ int an_model_add_forest(an_model_t *m, const char *source_id,
   }
   an_model_forest_t *f = &m->forests[m->nforests++];
   /* freed with the model even when a copy fails */
-  *f = (an_model_forest_t){strdup(source_id),
-                           calloc(nmetrics, sizeof(char *)), nmetrics, rows,
-                           forest};
+  *f = (an_model_forest_t){strdup(source_id), calloc(nmetrics, sizeof(char *)),
+                           nmetrics, rows, forest};
   if (f->source_id == NULL || f->metrics == NULL)
     return ENOMEM;
   for (size_t i = 0; i < nmetrics; i++)
@@ -157,8 +156,8 @@ static size_t detector_payload_size(const an_model_t *m) {
   const an_detector_class_t *d = m->detector;
   size_t n = 1 + strlen(d->name) + 4 + 4 + 4;
   for (size_t i = 0; i < m->n; i++)
-    n += 2 + strlen(m->series[i].source_id) + 2 +
-         strlen(m->series[i].metric) + 8 + 8 + d->state_size;
+    n += 2 + strlen(m->series[i].source_id) + 2 + strlen(m->series[i].metric) +
+         8 + 8 + d->state_size;
   return n;
 }
 
@@ -183,8 +182,8 @@ static size_t forest_payload_size(const an_model_t *m) {
   size_t n = 4;
   for (size_t i = 0; i < m->nforests; i++) {
     const an_model_forest_t *f = &m->forests[i];
-    n += 2 + strlen(f->source_id) + 2 + 8 + 4 +
-         an_iforest_saved_size(f->forest);
+    n +=
+        2 + strlen(f->source_id) + 2 + 8 + 4 + an_iforest_saved_size(f->forest);
     for (size_t k = 0; k < f->nmetrics; k++)
       n += 2 + strlen(f->metrics[k]);
   }
@@ -208,8 +207,9 @@ static void put_forest_payload(writer_t *w, const an_model_t *m) {
 
 int an_model_encode(const an_model_t *m, void **blob, size_t *len) {
   int forests = m->kind == AN_MODEL_FOREST;
-  size_t raw_len = sizeof(magic) + 2 + 1 +
-                   (forests ? forest_payload_size(m) : detector_payload_size(m));
+  size_t raw_len =
+      sizeof(magic) + 2 + 1 +
+      (forests ? forest_payload_size(m) : detector_payload_size(m));
   *blob = NULL;
   *len = 0;
   unsigned char *raw = malloc(raw_len);
@@ -442,11 +442,12 @@ static int read_forest(reader_t *r, an_model_t *m) {
                info.metrics, (unsigned long long)count);
     }
   }
-  if (rc == 0 && (rc = an_model_add_forest(m, source,
-                                           (const char *const *)names, count,
-                                           rows, forest)) == EINVAL)
-    rc = bad(r, "the forest of %s is out of order (sources and metrics "
-                "must be strictly increasing)",
+  if (rc == 0 &&
+      (rc = an_model_add_forest(m, source, (const char *const *)names, count,
+                                rows, forest)) == EINVAL)
+    rc = bad(r,
+             "the forest of %s is out of order (sources and metrics "
+             "must be strictly increasing)",
              source);
   free(source);
   for (size_t i = 0; i < got; i++)

@@ -128,17 +128,17 @@ static int succeed(job_run_t *r, an_train_t *t) {
   an_model_metrics_write(&w, &t->metrics);
   int rc = an_model_encode(t->model, &blob, &s.len);
   s.blob = blob;
-  s.model = (an_model_info_t){.algorithm = r->job.algorithm,
-                              .scope_source = r->job.scope_source,
-                              .scope_metric = r->job.scope_metric,
-                              .range_start = r->job.range_start,
-                              .range_end = r->job.range_end,
-                              .series =
-                                  (long long)an_model_series_count(t->model),
-                              .skipped = (long long)t->skipped,
-                              .points = (long long)t->points,
-                              .created_at = s.now,
-                              .metrics = an_jw_take(&w)};
+  s.model =
+      (an_model_info_t){.algorithm = r->job.algorithm,
+                        .scope_source = r->job.scope_source,
+                        .scope_metric = r->job.scope_metric,
+                        .range_start = r->job.range_start,
+                        .range_end = r->job.range_end,
+                        .series = (long long)an_model_series_count(t->model),
+                        .skipped = (long long)t->skipped,
+                        .points = (long long)t->points,
+                        .created_at = s.now,
+                        .metrics = an_jw_take(&w)};
   an_ids_new(s.model.id);
   snprintf(s.model.job_id, sizeof(s.model.job_id), "%s", r->job.id);
   if (rc == 0 && s.model.metrics == NULL)

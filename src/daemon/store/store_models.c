@@ -470,8 +470,7 @@ int an_store_each_active_model_blob(sqlite3 *db, const char *algorithm,
   an_sql_bind_text(st, 1, algorithm);
   while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
     rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-            sqlite3_column_blob(st, 1),
-            (size_t)sqlite3_column_bytes(st, 1));
+            sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
   return an_sql_done(st, step, rc);
 }
 
