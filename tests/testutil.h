@@ -3,6 +3,8 @@
 #ifndef AN_TESTUTIL_H
 #define AN_TESTUTIL_H
 
+#include "iforest.h"
+
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -34,6 +36,20 @@ static inline double test_rng_uniform(test_rng_t *r) {
 static inline double test_rng_normal(test_rng_t *r) {
   double u = test_rng_uniform(r), v = test_rng_uniform(r);
   return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* Whether forests a and b are the same: the same saved bytes. */
+static inline int test_same_forest(const an_iforest_t *a,
+                                   const an_iforest_t *b) {
+  size_t len = an_iforest_saved_size(a);
+  if (an_iforest_saved_size(b) != len)
+    return 0;
+  unsigned char *ba = malloc(len), *bb = malloc(len);
+  int same = ba != NULL && bb != NULL && an_iforest_save(a, ba, len) == len &&
+             an_iforest_save(b, bb, len) == len && memcmp(ba, bb, len) == 0;
+  free(ba);
+  free(bb);
+  return same;
 }
 
 /* A fresh directory /tmp/NAME.XXXXXX in dir (64 bytes); 0 or -1. */

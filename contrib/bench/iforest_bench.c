@@ -9,6 +9,7 @@
  * ns_per_point is the median of several rounds over the same rows; the
  * machine is shared, so compare the median of a few runs with the
  * target. --quick runs small sizes, to prove the program still works. */
+#include "host_rows.h"
 #include "iforest.h"
 
 #include <math.h>
@@ -25,33 +26,6 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t state = 0x9e3779b97f4a7c15ull;
-static double unit(void) { /* in (0, 1) */
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return ((state >> 11) + 0.5) * 0x1.0p-53;
-}
-
-/* A host's metrics: a load that drives requests, cpu, network and disk,
- * and memory, temperature and two noisy ones of their own, on scales
- * from 1 to 1e9. */
-static void make_row(double *row, size_t d) {
-  double load = unit();
-  double f[8] = {
-      100 + 900 * load,                  /* requests/s */
-      5 + 45 * load + 2 * unit(),        /* cpu % */
-      1e8 * load + 1e7 * unit(),         /* bytes/s out */
-      50 + 500 * load * unit(),          /* disk ops/s */
-      2e9 + 1e9 * unit(),                /* memory bytes */
-      40 + 10 * unit(),                  /* temperature */
-      -log(unit()),                      /* queue length */
-      unit() < 0.99 ? 0 : 1 + 5 * unit() /* errors/s */
-  };
-  for (size_t j = 0; j < d; j++)
-    row[j] = f[j % 8];
 }
 
 static int cmp_double(const void *a, const void *b) {

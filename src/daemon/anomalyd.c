@@ -1,7 +1,7 @@
 /* anomalyd: the companion daemon of the collectd anomaly plugin. Start-up
- * in order (config, data directory, store, engine, channels, delivery
- * thread, alert check, server), shutdown in reverse, finishing what was
- * accepted. */
+ * in order (config, data directory, store, engine, active forests,
+ * training workers, channels, delivery thread, alert check, server),
+ * shutdown in reverse, finishing what was accepted. */
 #include "alerts/alerts.h"
 #include "api/api.h"
 #include "clock.h"
@@ -12,6 +12,7 @@
 #include "lograte.h"
 #include "mem.h"
 #include "metrics.h"
+#include "models/forests.h"
 #include "models/jobs.h"
 #include "models/schedule.h"
 #include "notify/notify.h"
@@ -205,7 +206,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (an_store_open(&d, &d.store, err, sizeof(err)) != 0 ||
-      an_engine_open(&d, &d.engine, err, sizeof(err)) != 0)
+      an_engine_open(&d, &d.engine, err, sizeof(err)) != 0 ||
+      an_forests_open(&d, err, sizeof(err)) != 0)
     goto done;
   if (an_jobs_open(&d, &d.jobs, err, sizeof(err)) != 0)
     goto done;
@@ -257,6 +259,7 @@ done:
   an_store_stop(d.store);    /* commits what was accepted; its jobs use … */
   an_engine_close(d.engine); /* … these, so they go after: the last */
   an_alerts_close(d.alerts); /* checkpoint is written here */
+  an_forests_free(d.forests);
   an_notify_stop(d.notify);
   an_store_close(d.store);
   if (stop.poll != NULL)

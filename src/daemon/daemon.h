@@ -13,6 +13,7 @@ typedef struct an_server an_server_t;   /* server.h: evhttp, routing, auth */
 typedef struct an_alerts an_alerts_t;   /* alerts.h: the periodic alert check */
 typedef struct an_notify an_notify_t;   /* notify.h: the delivery thread */
 typedef struct an_jobs an_jobs_t;       /* models/jobs.h: training workers */
+typedef struct an_forests an_forests_t; /* models/forests.h: active forests */
 
 typedef struct an_daemon {
   struct event_base *base; /* the one event loop; evhttp runs on it */
@@ -24,6 +25,7 @@ typedef struct an_daemon {
   an_alerts_t *alerts;
   an_notify_t *notify;
   an_jobs_t *jobs;
+  an_forests_t *forests; /* read and replaced on the loop only */
 } an_daemon_t;
 
 #endif

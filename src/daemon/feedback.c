@@ -28,6 +28,10 @@ static double tuned(double sensitivity, const char *before, const char *type) {
   return fmin(2.0, fmax(0.25, sensitivity));
 }
 
+static int multivariate(const an_anomaly_t *a) {
+  return a->kind != NULL && strcmp(a->kind, "multivariate") == 0;
+}
+
 int an_feedback_record(sqlite3 *db, const char *id, const char *type,
                        const char *reason, double now, an_anomaly_t *anomaly,
                        double *sensitivity) {
@@ -44,7 +48,9 @@ int an_feedback_record(sqlite3 *db, const char *id, const char *type,
   if (rc == 0)
     rc = an_store_get_sensitivity(db, anomaly->source, anomaly->metric,
                                   sensitivity);
-  if (rc == 0) {
+  /* a multivariate anomaly is its source's isolation forest's, not its
+   * metric's detector's: that detector is not tuned by it */
+  if (rc == 0 && !multivariate(anomaly)) {
     *sensitivity = tuned(*sensitivity, before[0] ? before : NULL, type);
     rc = an_store_put_sensitivity(db, anomaly->source, anomaly->metric,
                                   *sensitivity, now);

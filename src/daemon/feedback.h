@@ -15,7 +15,9 @@ int an_feedback_type_valid(const char *type);
  * the anomaly id and moves its series' sensitivity: a false positive makes
  * it 20 % less sensitive, a confirmation 10 % more, within [0.25, 2]. An
  * anomaly counts once: new feedback on it replaces the earlier one's
- * effect (the same feedback again moves nothing).
+ * effect (the same feedback again moves nothing). Feedback on a
+ * multivariate anomaly (an isolation forest's) moves no sensitivity: it
+ * is a label for the forest's next training.
  * Fills *anomaly (the caller clears it) and *sensitivity, the series' new
  * one, which the caller hands to the engine after the commit. Returns 0,
  * ENOENT or EIO. */

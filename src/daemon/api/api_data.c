@@ -1,5 +1,6 @@
 /* api_data.c: POST /v1/data — points pushed by other systems, scored with
- * the same detectors the plugin uses. One point or a batch; each point is
+ * the same detectors the plugin uses, and the point's row by its source's
+ * active isolation forest, if any. One point or a batch; each point is
  * validated and answered on its own, and the batch is stored in one
  * transaction before the answer (202 means on disk). A batch is scored a
  * chunk of points per turn of the event loop, so that other requests are
@@ -12,6 +13,7 @@
 #include "grow.h"
 #include "ids.h"
 #include "metrics.h"
+#include "models/forests.h"
 #include "severity.h"
 #include "store/store_series.h"
 #include "timefmt.h"
@@ -239,6 +241,91 @@ static const char *severity_or_null(const an_config_t *c, double score) {
                                : NULL;
 }
 
+/* Queues a copy of anomaly a (its strings are the caller's; severity,
+ * ncd and creation time are set here) and writes its id and explanation
+ * into the answer. Out of memory, nothing of the job is stored. */
+static void queue_anomaly(data_job_t *j, const an_config_t *c,
+                          const an_anomaly_t *a) {
+  if (an_grow((void **)&j->anomalies, &j->cap_anomalies, j->nanomalies,
+              sizeof(an_anomaly_t)) != 0) {
+    j->oom = 1;
+    return;
+  }
+  an_anomaly_t *q = &j->anomalies[j->nanomalies++];
+  *q = *a;
+  q->source = strdup(a->source);
+  q->metric = strdup(a->metric);
+  q->explanation = strdup(a->explanation);
+  q->kind = strdup(a->kind);
+  q->severity = anomaly_severity(c, a->score);
+  q->ncd = NAN;
+  q->created_at = j->now;
+  if (q->source == NULL || q->metric == NULL || q->explanation == NULL ||
+      q->kind == NULL)
+    j->oom = 1;
+  an_jw_str(&j->answer, "anomalyId", q->id);
+  an_jw_str(&j->answer, "explanation", q->explanation);
+}
+
+/* Scores the point's row with its source's isolation forest, if it has
+ * one (models/forests.h). Returns 1 with *f, 0 when not scored. */
+static int score_row(data_job_t *j, an_daemon_t *d, const char *source,
+                     yajl_val values, an_forest_score_t *f) {
+  size_t n = values->u.object.len;
+  if (!an_forests_covers(d->forests, source))
+    return 0; /* most points: nothing to allocate */
+  double *x = malloc(n * sizeof(*x));
+  if (x == NULL) {
+    j->oom = 1;
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    an_json_number(values->u.object.values[i], &x[i]);
+  int scored = an_forests_score(d->forests, source,
+                                (const char *const *)values->u.object.keys, x,
+                                n, d->config->threshold, f);
+  free(x);
+  return scored;
+}
+
+/* Writes the answer's "multivariate" member for the row scored f, and
+ * queues an anomaly of kind multivariate when it is one. Its id is the
+ * point's: a point has one row, and a resent point (its first
+ * dataPointId again) is stored once. */
+static void answer_row(data_job_t *j, const an_config_t *c, const char *source,
+                       double t, const char *point_id,
+                       const an_forest_score_t *f) {
+  an_jw_t *w = &j->answer;
+  an_jw_key(w, "multivariate");
+  an_jw_map_open(w);
+  an_jw_num(w, "score", f->score);
+  an_jw_bool(w, "isAnomaly", f->score >= c->threshold);
+  an_jw_str(w, "severity", severity_or_null(c, f->score));
+  an_jw_str(w, "modelId", f->model_id);
+  if (f->score >= c->threshold) {
+    char why[1024];
+    /* the metric that contributed most: a series of the source */
+    an_anomaly_t a = {.source = (char *)source,
+                      .metric = (char *)(f->ncontrib > 0 ? f->contrib[0].metric
+                                                         : "multivariate"),
+                      .value = f->ncontrib > 0 ? f->contrib[0].value : NAN,
+                      .expected = NAN, /* a forest predicts no value */
+                      .score = f->score,
+                      .detected_at = t,
+                      .explanation = an_forests_explain(f, why, sizeof(why)),
+                      .kind = "multivariate",
+                      .p_value = f->p_value};
+    snprintf(a.id, sizeof(a.id), "%s", point_id);
+    queue_anomaly(j, c, &a);
+    an_jw_key(w, "contributions");
+    an_jw_map_open(w);
+    for (size_t i = 0; i < f->ncontrib; i++)
+      an_jw_num(w, f->contrib[i].metric, f->contrib[i].weight);
+    an_jw_map_close(w);
+  }
+  an_jw_map_close(w);
+}
+
 /* Scores one valid point, writes its answer object and queues its rows. */
 static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
                        const char *source, yajl_val values, double t,
@@ -303,6 +390,10 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
 
   if (resent == n) /* the whole point again: its first dataPointId */
     memcpy(point_id, answers[0].point_id, sizeof(point_id));
+  an_forest_score_t forest;
+  int has_row = score_row(j, d, source, values, &forest);
+  if (has_row && forest.score > best)
+    best = forest.score;
   an_jw_map_open(w);
   an_jw_str(w, "dataPointId", point_id);
   an_jw_num(w, "anomalyScore", best);
@@ -343,36 +434,27 @@ static int score_point(data_job_t *j, an_daemon_t *d, const char *where,
     } else {
       j->oom = 1;
     }
-    if (anomalous && an_grow((void **)&j->anomalies, &j->cap_anomalies,
-                             j->nanomalies, sizeof(an_anomaly_t)) != 0) {
-      j->oom = 1;
-    } else if (anomalous) {
-      an_anomaly_t *a = &j->anomalies[j->nanomalies++];
+    if (anomalous) {
       char why[300];
-      memset(a, 0, sizeof(*a));
+      an_anomaly_t a = {.source = (char *)source,
+                        .metric = (char *)metric,
+                        .value = x,
+                        .expected = r->expected,
+                        .score = r->score,
+                        .detected_at = t,
+                        .explanation =
+                            an_explain(r, x, metric, why, sizeof(why)),
+                        .kind = (char *)an_kind_name(r->kind),
+                        .p_value = r->p_value};
       /* a resend's is the first one's: stored once */
-      memcpy(a->id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
-      a->source = strdup(source);
-      a->metric = strdup(metric);
-      a->value = x;
-      a->expected = r->expected;
-      a->score = r->score;
-      a->severity = anomaly_severity(c, r->score);
-      a->detected_at = t;
-      a->explanation = strdup(an_explain(r, x, metric, why, sizeof(why)));
-      a->kind = strdup(an_kind_name(r->kind));
-      a->p_value = r->p_value;
-      a->ncd = NAN;
-      a->created_at = j->now;
-      if (a->source == NULL || a->metric == NULL || a->explanation == NULL ||
-          a->kind == NULL)
-        j->oom = 1;
-      an_jw_str(w, "anomalyId", a->id);
-      an_jw_str(w, "explanation", a->explanation);
+      memcpy(a.id, answers[i].anomaly_id, sizeof(answers[i].anomaly_id));
+      queue_anomaly(j, c, &a);
     }
     an_jw_map_close(w);
   }
   an_jw_map_close(w);
+  if (has_row)
+    answer_row(j, c, source, t, point_id, &forest);
   an_jw_map_close(w);
   free(answers);
   return 0;

@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "models/algorithm.h"
 #include "models/evaluate.h"
+#include "models/forests.h"
 #include "models/jobs.h"
 #include "store/store_models.h"
 
@@ -431,13 +432,63 @@ void an_api_model_delete(an_request_t *req) {
   an_api_submit_for_path(req, "id", "model", run_model_delete, 204);
 }
 
+/* An activation, and when it is of an isolation forest the forests
+ * active once it is: loaded in its transaction, in use from its reply. */
+typedef struct activation {
+  char *id;
+  an_forests_t *forests; /* NULL: the forests did not change */
+} activation_t;
+
+static void activation_free(void *data) {
+  activation_t *a = data;
+  an_forests_free(a->forests);
+  free(a->id);
+  free(a);
+}
+
 static int run_model_activate(sqlite3 *db, an_api_job_t *job, an_jw_t *w) {
-  int rc = an_store_activate_model(db, job->data);
-  return rc != 0 ? rc : write_model_of(db, job->data, w);
+  activation_t *a = job->data;
+  an_model_info_t m = {0};
+  an_forests_free(a->forests); /* from a first run of the batch */
+  a->forests = NULL;
+  int rc = an_store_activate_model(db, a->id);
+  if (rc == 0)
+    rc = an_store_get_model(db, a->id, &m);
+  if (rc == 0)
+    write_model(w, &m);
+  if (rc == 0 && strcmp(m.algorithm, AN_FORESTS_ALGORITHM) == 0)
+    rc = an_forests_load(db, &a->forests);
+  an_model_info_clear(&m);
+  return rc;
+}
+
+static void activated(an_api_job_t *job) {
+  activation_t *a = job->data;
+  if (a->forests != NULL)
+    an_forests_replace(job->daemon, a->forests);
+  a->forests = NULL;
 }
 
 void an_api_model_activate(an_request_t *req) {
-  an_api_submit_for_path(req, "id", "model", run_model_activate, 200);
+  const char *id = an_api_path_id(req, "id", "model");
+  if (id == NULL)
+    return;
+  activation_t *a = calloc(1, sizeof(*a));
+  if (a == NULL || (a->id = strdup(id)) == NULL) {
+    free(a);
+    an_reply_error(req, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  an_api_job_t *job = an_api_job_new(req, run_model_activate, 200);
+  if (job == NULL) {
+    activation_free(a);
+    return;
+  }
+  job->data = a;
+  job->free_data = activation_free;
+  job->after = activated;
+  snprintf(job->what, sizeof(job->what), "model %s", id);
+  an_api_job_submit(job);
 }
 
 /* ---- GET /v1/models/{id}/metrics ---- */

@@ -9,11 +9,13 @@
 #include <string.h>
 
 /* Adding an algorithm: its file, and one line here. */
-extern const an_algorithm_t an_algo_default, an_algo_seasonal;
+extern const an_algorithm_t an_algo_default, an_algo_seasonal,
+    an_algo_isolation_forest;
 
 static const an_algorithm_t *const algorithms[] = {
     &an_algo_default,
     &an_algo_seasonal,
+    &an_algo_isolation_forest,
 };
 
 #define NALGORITHMS (sizeof(algorithms) / sizeof(algorithms[0]))
@@ -65,8 +67,10 @@ static int read_value(const an_param_t *p, yajl_val v, double *out, char *err,
   }
   int whole = p->type == AN_PARAM_INTEGER;
   if (an_json_number(v, &d) != 0 || (whole && d != floor(d)) || d < p->min ||
-      d > p->max) {
-    snprintf(err, errlen, "hyperparameters.%s must be %s from %g to %g",
+      d > p->max || (p->open && (d == p->min || d == p->max))) {
+    snprintf(err, errlen,
+             p->open ? "hyperparameters.%s must be %s above %g and below %g"
+                     : "hyperparameters.%s must be %s from %g to %g",
              p->name, whole ? "a whole number" : "a number", p->min, p->max);
     return EINVAL;
   }
@@ -116,4 +120,26 @@ void an_algorithm_write_params(an_jw_t *w, const an_algorithm_t *a,
       an_jw_num(w, a->params[i].name, values[i]);
   }
   an_jw_map_close(w);
+}
+
+int an_train_stopped(const an_train_t *t) {
+  return t->stop != NULL && atomic_load(t->stop) != 0;
+}
+
+int an_train_finish(an_train_t *t, int rc, an_eval_acc_t *feedback,
+                    an_eval_acc_t *synthetic) {
+  if (rc == ECANCELED)
+    snprintf(t->err, sizeof(t->err), "stopped");
+  if (rc == ENOMEM && t->err[0] == '\0')
+    snprintf(t->err, sizeof(t->err), "out of memory");
+  if (rc == 0) {
+    an_eval_acc_result(feedback, &t->metrics.feedback);
+    an_eval_acc_result(synthetic, &t->metrics.synthetic);
+  } else {
+    an_model_free(t->model);
+    t->model = NULL;
+  }
+  an_eval_acc_free(feedback);
+  an_eval_acc_free(synthetic);
+  return rc;
 }

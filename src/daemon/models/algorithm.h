@@ -29,6 +29,7 @@ typedef struct an_param {
   an_param_type_t type;
   double min, max; /* inclusive; booleans are 0 or 1 */
   double def;      /* when the request leaves it out */
+  int open;        /* 1: min and max themselves are excluded */
 } an_param_t;
 
 #define AN_ALGORITHM_MAX_PARAMS 8
@@ -77,7 +78,8 @@ typedef struct an_train {
   uint64_t points;   /* values learned */
   size_t skipped;    /* series not in the model */
   an_model_metrics_t metrics;
-  char err[300]; /* why it failed */
+  char err[300];  /* why it failed */
+  char note[300]; /* on success, what was skipped and why ("" if none) */
 } an_train_t;
 
 typedef struct an_algorithm {
@@ -88,12 +90,23 @@ typedef struct an_algorithm {
   /* Returns 0 with t->model, ECANCELED when t->stop was set, ENODATA
    * when no series could be trained (t->err says why), or ENOMEM. */
   int (*train)(an_train_t *t);
+  int points_only; /* 1: trains on pushed points only, not RRD files */
 } an_algorithm_t;
 
 /* The algorithm of that name, NULL when none. */
 const an_algorithm_t *an_algorithm_find(const char *name);
 /* The i-th algorithm, NULL past the end; for listing. */
 const an_algorithm_t *an_algorithm_at(size_t i);
+
+/* Whether t's stop flag is set: a train function stops between series. */
+int an_train_stopped(const an_train_t *t);
+
+/* How a train function ends, whatever rc it ends with: on success (0)
+ * t->metrics from the two accumulators; otherwise t->model freed and
+ * t->err said for ECANCELED ("stopped") and, when nothing was said,
+ * ENOMEM. Frees the accumulators (either may be NULL). Returns rc. */
+int an_train_finish(an_train_t *t, int rc, an_eval_acc_t *feedback,
+                    an_eval_acc_t *synthetic);
 
 /* Reads hyperparameters (a JSON object, or NULL for none) into values
  * (a's params in order, defaults for those left out). Returns 0, or

@@ -1,5 +1,6 @@
 /* evaluate.c: precision, recall, f1 and AUC of a model (evaluate.h). */
 #include "models/evaluate.h"
+#include "iforest.h"
 #include "json.h"
 
 #include <errno.h>
@@ -98,6 +99,63 @@ void an_eval_inject(double *v, unsigned char *labels, size_t n, double spread,
     }
     i += 40 + next(&seed) % 41; /* past the incident it opened */
   }
+}
+
+uint64_t an_eval_seed(const char *source, const char *metric) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const char *s = source; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  if (metric == NULL)
+    return h;
+  h = (h ^ '/') * 1099511628211ull;
+  for (const char *s = metric; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+#define DONOR_DRAWS 32
+
+/* A training value of metric j at least a quarter of range from x. */
+static double donor_value(const double *train, size_t ntrain, size_t d,
+                          size_t j, double x, double range, uint64_t *seed) {
+  double best = x;
+  for (int k = 0; k < DONOR_DRAWS; k++) {
+    double v = train[(next(seed) % ntrain) * d + j];
+    if (fabs(v - x) > fabs(best - x))
+      best = v;
+    if (fabs(v - x) >= range / 4)
+      return v;
+  }
+  return best;
+}
+
+size_t an_eval_inject_rows(const double *held, size_t n, const double *train,
+                           size_t ntrain, size_t d, double *out,
+                           uint64_t seed) {
+  double lo[AN_IFOREST_MAX_METRICS], hi[AN_IFOREST_MAX_METRICS];
+  size_t k = n / 10 > 0 ? n / 10 : 1;
+  for (size_t j = 0; j < d; j++) {
+    lo[j] = INFINITY;
+    hi[j] = -INFINITY;
+    for (size_t r = 0; r < ntrain; r++) {
+      lo[j] = fmin(lo[j], train[r * d + j]);
+      hi[j] = fmax(hi[j], train[r * d + j]);
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    double *row = out + i * d;
+    size_t j = next(&seed) % d;
+    memcpy(row, held + (next(&seed) % n) * d, d * sizeof(*row));
+    double range = hi[j] - lo[j];
+    if (i % 2 == 0 && range > 0) {
+      row[j] = donor_value(train, ntrain, d, j, row[j], range, &seed);
+    } else {
+      double size = (0.1 + 0.4 * uniform(&seed)) *
+                    (range > 0 ? range : fmax(fabs(lo[j]), 1));
+      row[j] = next(&seed) % 2 ? hi[j] + size : lo[j] - size;
+    }
+  }
+  return k;
 }
 
 static void write_eval(an_jw_t *w, const char *key, const an_eval_t *e) {

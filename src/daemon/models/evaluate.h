@@ -2,8 +2,10 @@
  *
  * Two label sources: feedback (anomalies a person marked confirmed, the
  * positives, or false_positive, the negatives) and synthetic anomalies
- * (spikes, dips and level shifts of several spreads injected, with a
- * fixed seed, into a copy of the held-back end of each series). A value
+ * injected with a fixed seed into a copy of the held-back end of the
+ * history: spikes, dips and level shifts of several spreads into each
+ * series, or, for a forest over a source's metrics, rows whose metrics
+ * no longer go together or leave their range. A value
  * is predicted anomalous when it scores at least the threshold. What
  * cannot be computed (no positives, nothing predicted) is NaN, written
  * as null: never a made-up number. */
@@ -52,6 +54,26 @@ size_t an_eval_held_back(size_t n);
  * same. */
 void an_eval_inject(double *v, unsigned char *labels, size_t n, double spread,
                     uint64_t seed);
+
+/* A seed from a series' names: FNV-1a of "source/metric", or of source
+ * alone when metric is NULL. The same series is trained and evaluated
+ * the same on every machine. */
+uint64_t an_eval_seed(const char *source, const char *metric);
+
+/* Anomalies made from n held-back rows of d metrics (d at most
+ * AN_IFOREST_MAX_METRICS, n and ntrain at least 1; held), for a model
+ * fitted on ntrain earlier rows (train): k = max(1, n / 10) rows written
+ * to out (k * d values), each a copy of a held-back row drawn at random
+ * with one metric, drawn at random, changed; alternately
+ * - to that metric's value in a training row where it is at least a
+ *   quarter of its training range away (of 32 rows drawn, the first so
+ *   far, else the farthest): every value stays inside its own range, only
+ *   the relation between the metrics breaks;
+ * - out of the metric's training range, above or below, by 10 % to 50 %
+ *   of the range (of its size, or 1, for a constant metric).
+ * Returns k. The same seed makes the same rows. */
+size_t an_eval_inject_rows(const double *held, size_t n, const double *train,
+                           size_t ntrain, size_t d, double *out, uint64_t seed);
 
 /* Writes m as the JSON the models table keeps. */
 void an_model_metrics_write(an_jw_t *w, const an_model_metrics_t *m);

@@ -16,9 +16,26 @@ static const unsigned char magic[8] = {'A', 'N', 'M', 'O', 'D', 'E', 'L', 0};
 
 an_model_t *an_model_new(const an_detector_class_t *detector) {
   an_model_t *m = calloc(1, sizeof(*m));
-  if (m != NULL)
+  if (m != NULL) {
+    m->kind = AN_MODEL_DETECTOR;
     m->detector = detector;
+  }
   return m;
+}
+
+an_model_t *an_model_new_forests(void) {
+  an_model_t *m = calloc(1, sizeof(*m));
+  if (m != NULL)
+    m->kind = AN_MODEL_FOREST;
+  return m;
+}
+
+static void forest_clear(an_model_forest_t *f) {
+  free(f->source_id);
+  for (size_t i = 0; f->metrics != NULL && i < f->nmetrics; i++)
+    free(f->metrics[i]);
+  free(f->metrics);
+  an_iforest_destroy(f->forest);
 }
 
 void an_model_free(an_model_t *m) {
@@ -29,8 +46,18 @@ void an_model_free(an_model_t *m) {
     free(m->series[i].metric);
     free(m->series[i].state);
   }
+  for (size_t i = 0; i < m->nforests; i++)
+    forest_clear(&m->forests[i]);
   free(m->series);
+  free(m->forests);
   free(m);
+}
+
+size_t an_model_series_count(const an_model_t *m) {
+  size_t n = m->n;
+  for (size_t i = 0; i < m->nforests; i++)
+    n += m->forests[i].nmetrics;
+  return n;
 }
 
 static int name_ok(const char *s) {
@@ -51,6 +78,48 @@ int an_model_add(an_model_t *m, const char *source_id, const char *metric,
   if (s->source_id == NULL || s->metric == NULL || s->state == NULL)
     return ENOMEM;
   memcpy(s->state, state, m->detector->state_size);
+  return 0;
+}
+
+/* Whether a forest over these names may follow the model's last one:
+ * names valid, metrics strictly increasing, the source after the last. */
+static int forest_names_ok(const an_model_t *m, const char *source_id,
+                           const char *const *metrics, size_t nmetrics) {
+  if (!name_ok(source_id) ||
+      (m->nforests > 0 &&
+       strcmp(m->forests[m->nforests - 1].source_id, source_id) >= 0))
+    return 0;
+  for (size_t i = 0; i < nmetrics; i++)
+    if (!name_ok(metrics[i]) ||
+        (i > 0 && strcmp(metrics[i - 1], metrics[i]) >= 0))
+      return 0;
+  return 1;
+}
+
+int an_model_add_forest(an_model_t *m, const char *source_id,
+                        const char *const *metrics, size_t nmetrics,
+                        uint64_t rows, an_iforest_t *forest) {
+  an_iforest_info_t info;
+  an_iforest_info(forest, &info);
+  if (m->kind != AN_MODEL_FOREST || nmetrics != info.metrics ||
+      !forest_names_ok(m, source_id, metrics, nmetrics)) {
+    an_iforest_destroy(forest);
+    return EINVAL;
+  }
+  if (an_grow((void **)&m->forests, &m->forests_cap, m->nforests,
+              sizeof(*m->forests)) != 0) {
+    an_iforest_destroy(forest);
+    return ENOMEM;
+  }
+  an_model_forest_t *f = &m->forests[m->nforests++];
+  /* freed with the model even when a copy fails */
+  *f = (an_model_forest_t){strdup(source_id), calloc(nmetrics, sizeof(char *)),
+                           nmetrics, rows, forest};
+  if (f->source_id == NULL || f->metrics == NULL)
+    return ENOMEM;
+  for (size_t i = 0; i < nmetrics; i++)
+    if ((f->metrics[i] = strdup(metrics[i])) == NULL)
+      return ENOMEM;
   return 0;
 }
 
@@ -82,13 +151,65 @@ static void put_name(writer_t *w, const char *s) {
   put_bytes(w, s, n);
 }
 
-int an_model_encode(const an_model_t *m, void **blob, size_t *len) {
+/* The raw bytes of the kind's payload (after the kind byte). */
+static size_t detector_payload_size(const an_model_t *m) {
   const an_detector_class_t *d = m->detector;
-  size_t name_len = strlen(d->name);
-  size_t raw_len = sizeof(magic) + 2 + 1 + name_len + 4 + 4 + 4;
+  size_t n = 1 + strlen(d->name) + 4 + 4 + 4;
   for (size_t i = 0; i < m->n; i++)
-    raw_len += 2 + strlen(m->series[i].source_id) + 2 +
-               strlen(m->series[i].metric) + 8 + 8 + d->state_size;
+    n += 2 + strlen(m->series[i].source_id) + 2 + strlen(m->series[i].metric) +
+         8 + 8 + d->state_size;
+  return n;
+}
+
+static void put_detector_payload(writer_t *w, const an_model_t *m) {
+  const an_detector_class_t *d = m->detector;
+  put_uint(w, strlen(d->name), 1);
+  put_bytes(w, d->name, strlen(d->name));
+  put_uint(w, d->version, 4);
+  put_uint(w, d->state_size, 4);
+  put_uint(w, m->n, 4);
+  for (size_t i = 0; i < m->n; i++) {
+    const an_model_series_t *s = &m->series[i];
+    put_name(w, s->source_id);
+    put_name(w, s->metric);
+    put_double(w, s->last_t);
+    put_uint(w, s->points, 8);
+    put_bytes(w, s->state, d->state_size);
+  }
+}
+
+static size_t forest_payload_size(const an_model_t *m) {
+  size_t n = 4;
+  for (size_t i = 0; i < m->nforests; i++) {
+    const an_model_forest_t *f = &m->forests[i];
+    n +=
+        2 + strlen(f->source_id) + 2 + 8 + 4 + an_iforest_saved_size(f->forest);
+    for (size_t k = 0; k < f->nmetrics; k++)
+      n += 2 + strlen(f->metrics[k]);
+  }
+  return n;
+}
+
+static void put_forest_payload(writer_t *w, const an_model_t *m) {
+  put_uint(w, m->nforests, 4);
+  for (size_t i = 0; i < m->nforests; i++) {
+    const an_model_forest_t *f = &m->forests[i];
+    size_t len = an_iforest_saved_size(f->forest);
+    put_name(w, f->source_id);
+    put_uint(w, f->nmetrics, 2);
+    for (size_t k = 0; k < f->nmetrics; k++)
+      put_name(w, f->metrics[k]);
+    put_uint(w, f->rows, 8);
+    put_uint(w, len, 4);
+    w->p += an_iforest_save(f->forest, w->p, len);
+  }
+}
+
+int an_model_encode(const an_model_t *m, void **blob, size_t *len) {
+  int forests = m->kind == AN_MODEL_FOREST;
+  size_t raw_len =
+      sizeof(magic) + 2 + 1 +
+      (forests ? forest_payload_size(m) : detector_payload_size(m));
   *blob = NULL;
   *len = 0;
   unsigned char *raw = malloc(raw_len);
@@ -101,19 +222,11 @@ int an_model_encode(const an_model_t *m, void **blob, size_t *len) {
   writer_t w = {raw};
   put_bytes(&w, magic, sizeof(magic));
   put_uint(&w, AN_MODEL_FORMAT, 2);
-  put_uint(&w, name_len, 1);
-  put_bytes(&w, d->name, name_len);
-  put_uint(&w, d->version, 4);
-  put_uint(&w, d->state_size, 4);
-  put_uint(&w, m->n, 4);
-  for (size_t i = 0; i < m->n; i++) {
-    const an_model_series_t *s = &m->series[i];
-    put_name(&w, s->source_id);
-    put_name(&w, s->metric);
-    put_double(&w, s->last_t);
-    put_uint(&w, s->points, 8);
-    put_bytes(&w, s->state, d->state_size);
-  }
+  put_uint(&w, m->kind, 1);
+  if (forests)
+    put_forest_payload(&w, m);
+  else
+    put_detector_payload(&w, m);
   /* the checksum makes a flipped bit an error, not a wrong state */
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
@@ -173,6 +286,7 @@ static int get_bytes(reader_t *r, size_t n, const unsigned char **b) {
 static int get_name(reader_t *r, char **out) {
   uint64_t n;
   const unsigned char *b;
+  *out = NULL;
   if (get_uint(r, 2, &n) != 0 || get_bytes(r, n, &b) != 0)
     return EINVAL;
   if (n == 0 || n > AN_MODEL_NAME_MAX || memchr(b, '\0', n) != NULL)
@@ -224,21 +338,37 @@ static int decompress(const void *blob, size_t len, unsigned char **raw,
   return 0;
 }
 
-/* The header: the detector it names must be this build's. */
-static int read_header(reader_t *r, const an_detector_class_t **cls,
-                       uint64_t *count) {
+/* The magic, the format and the kind (format 1: detector states). */
+static int read_kind(reader_t *r, uint64_t *kind) {
   const unsigned char *b;
-  uint64_t format, name_len, version, state_size;
-  char name[256];
+  uint64_t format;
+  *kind = 0;
   if (get_bytes(r, sizeof(magic), &b) != 0)
     return EINVAL;
   if (memcmp(b, magic, sizeof(magic)) != 0)
     return bad(r, "not a model");
   if (get_uint(r, 2, &format) != 0)
     return EINVAL;
+  if (format == 1) {
+    *kind = AN_MODEL_DETECTOR;
+    return 0;
+  }
   if (format != AN_MODEL_FORMAT)
-    return bad(r, "model format %llu is not %d", (unsigned long long)format,
-               AN_MODEL_FORMAT);
+    return bad(r, "model format %llu is not 1 or %d",
+               (unsigned long long)format, AN_MODEL_FORMAT);
+  if (get_uint(r, 1, kind) != 0)
+    return EINVAL;
+  if (*kind != AN_MODEL_DETECTOR && *kind != AN_MODEL_FOREST)
+    return bad(r, "model kind %llu is not known", (unsigned long long)*kind);
+  return 0;
+}
+
+/* The detector the states are of: it must be this build's. */
+static int read_detector(reader_t *r, const an_detector_class_t **cls,
+                         uint64_t *count) {
+  const unsigned char *b;
+  uint64_t name_len, version, state_size;
+  char name[256];
   if (get_uint(r, 1, &name_len) != 0 || get_bytes(r, name_len, &b) != 0)
     return EINVAL;
   memcpy(name, b, name_len);
@@ -284,35 +414,90 @@ static int read_series(reader_t *r, an_model_t *m) {
   return rc;
 }
 
+/* One source's forest into m. */
+static int read_forest(reader_t *r, an_model_t *m) {
+  char *source = NULL, *names[AN_IFOREST_MAX_METRICS];
+  uint64_t count, rows, len;
+  const unsigned char *bytes;
+  an_iforest_t *forest = NULL;
+  an_iforest_info_t info;
+  size_t got = 0;
+  int rc = get_name(r, &source);
+  if (rc == 0 && (rc = get_uint(r, 2, &count)) == 0 &&
+      (count < 2 || count > AN_IFOREST_MAX_METRICS))
+    rc = bad(r, "a forest of %s has %llu metrics, not 2 to %d", source,
+             (unsigned long long)count, AN_IFOREST_MAX_METRICS);
+  for (; rc == 0 && got < count; got++)
+    rc = get_name(r, &names[got]);
+  if (rc == 0 && (rc = get_uint(r, 8, &rows)) == 0 &&
+      (rc = get_uint(r, 4, &len)) == 0)
+    rc = get_bytes(r, len, &bytes);
+  if (rc == 0 && (rc = an_iforest_load(bytes, len, &forest)) == EINVAL)
+    rc = bad(r, "the forest of %s is not valid", source);
+  if (rc == 0) {
+    an_iforest_info(forest, &info);
+    if (info.metrics != count) {
+      an_iforest_destroy(forest);
+      rc = bad(r, "the forest of %s has %zu metrics, its names %llu", source,
+               info.metrics, (unsigned long long)count);
+    }
+  }
+  if (rc == 0 &&
+      (rc = an_model_add_forest(m, source, (const char *const *)names, count,
+                                rows, forest)) == EINVAL)
+    rc = bad(r,
+             "the forest of %s is out of order (sources and metrics "
+             "must be strictly increasing)",
+             source);
+  free(source);
+  for (size_t i = 0; i < got; i++)
+    free(names[i]);
+  return rc;
+}
+
+/* The payload of kind after the kind byte, into a new *out. */
+static int read_payload(reader_t *r, uint64_t kind, an_model_t **out) {
+  const an_detector_class_t *cls = NULL;
+  uint64_t count = 0;
+  int rc = kind == AN_MODEL_FOREST ? get_uint(r, 4, &count)
+                                   : read_detector(r, &cls, &count);
+  if (rc != 0)
+    return rc;
+  an_model_t *m =
+      kind == AN_MODEL_FOREST ? an_model_new_forests() : an_model_new(cls);
+  if (m == NULL)
+    return ENOMEM;
+  for (uint64_t i = 0; rc == 0 && i < count; i++)
+    rc = kind == AN_MODEL_FOREST ? read_forest(r, m) : read_series(r, m);
+  if (rc == 0 && r->p != r->end)
+    rc = bad(r, "the model has data after its last %s",
+             kind == AN_MODEL_FOREST ? "forest" : "series");
+  if (rc != 0) {
+    an_model_free(m);
+    m = NULL;
+  }
+  *out = m;
+  return rc;
+}
+
 int an_model_decode(const void *blob, size_t len, an_model_t **out, char *err,
                     size_t errlen) {
   reader_t r = {.err = err, .errlen = errlen};
   unsigned char *raw = NULL;
   size_t raw_len = 0;
-  const an_detector_class_t *cls = NULL;
-  uint64_t count = 0;
-  an_model_t *m = NULL;
+  uint64_t kind = 0;
   *out = NULL;
   err[0] = '\0';
   int rc = decompress(blob, len, &raw, &raw_len, &r);
   if (rc == 0) {
     r.p = raw;
     r.end = raw + raw_len;
-    rc = read_header(&r, &cls, &count);
+    rc = read_kind(&r, &kind);
   }
-  if (rc == 0 && (m = an_model_new(cls)) == NULL)
-    rc = ENOMEM;
-  for (uint64_t i = 0; rc == 0 && i < count; i++)
-    rc = read_series(&r, m);
-  if (rc == 0 && r.p != r.end)
-    rc = bad(&r, "the model has data after its last series");
+  if (rc == 0)
+    rc = read_payload(&r, kind, out);
   free(raw);
-  if (rc != 0) {
-    if (rc == ENOMEM && err[0] == '\0')
-      snprintf(err, errlen, "out of memory");
-    an_model_free(m);
-    return rc;
-  }
-  *out = m;
-  return 0;
+  if (rc == ENOMEM && err[0] == '\0')
+    snprintf(err, errlen, "out of memory");
+  return rc;
 }

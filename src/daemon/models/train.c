@@ -128,16 +128,17 @@ static int succeed(job_run_t *r, an_train_t *t) {
   an_model_metrics_write(&w, &t->metrics);
   int rc = an_model_encode(t->model, &blob, &s.len);
   s.blob = blob;
-  s.model = (an_model_info_t){.algorithm = r->job.algorithm,
-                              .scope_source = r->job.scope_source,
-                              .scope_metric = r->job.scope_metric,
-                              .range_start = r->job.range_start,
-                              .range_end = r->job.range_end,
-                              .series = (long long)t->model->n,
-                              .skipped = (long long)t->skipped,
-                              .points = (long long)t->points,
-                              .created_at = s.now,
-                              .metrics = an_jw_take(&w)};
+  s.model =
+      (an_model_info_t){.algorithm = r->job.algorithm,
+                        .scope_source = r->job.scope_source,
+                        .scope_metric = r->job.scope_metric,
+                        .range_start = r->job.range_start,
+                        .range_end = r->job.range_end,
+                        .series = (long long)an_model_series_count(t->model),
+                        .skipped = (long long)t->skipped,
+                        .points = (long long)t->points,
+                        .created_at = s.now,
+                        .metrics = an_jw_take(&w)};
   an_ids_new(s.model.id);
   snprintf(s.model.job_id, sizeof(s.model.job_id), "%s", r->job.id);
   if (rc == 0 && s.model.metrics == NULL)
@@ -146,10 +147,11 @@ static int succeed(job_run_t *r, an_train_t *t) {
     rc = an_store_transaction(r->db, store_success, &s);
   if (rc == 0)
     syslog(LOG_INFO,
-           "training: job %s succeeded: model %s (%s v%lld), %zu series,"
-           " %zu skipped, %llu values",
+           "training: job %s succeeded: model %s (%s v%lld), %lld series,"
+           " %zu skipped, %llu values%s%s",
            r->job.id, s.model.id, r->job.algorithm, s.model.version,
-           t->model->n, t->skipped, (unsigned long long)t->points);
+           s.model.series, t->skipped, (unsigned long long)t->points,
+           t->note[0] != '\0' ? "; " : "", t->note);
   free(s.model.metrics);
   free(blob);
   return rc;
@@ -182,8 +184,10 @@ static int train(job_run_t *r, const atomic_int *stop) {
     return fail(r, AN_JOB_FAILED,
                 a == NULL ? "the algorithm is not known to this anomalyd"
                           : err);
-  if (an_history_list(r->db, r->config->rrd_dir, r->job.scope_source,
-                      r->job.scope_metric, &r->history, err, sizeof(err)) != 0)
+  /* an algorithm of pushed points only does not read RRDDir */
+  if (an_history_list(r->db, a->points_only ? NULL : r->config->rrd_dir,
+                      r->job.scope_source, r->job.scope_metric, &r->history,
+                      err, sizeof(err)) != 0)
     return fail(r, AN_JOB_FAILED, err);
   for (size_t i = 0; i < r->history->n_errors; i++)
     syslog(LOG_WARNING, "training: job %s: skipped %s", r->job.id,

@@ -22,10 +22,6 @@ typedef struct run {
   size_t trained, no_data, too_short, unreadable;
 } run_t;
 
-static int stopped(const an_train_t *t) {
-  return t->stop != NULL && atomic_load(t->stop) != 0;
-}
-
 static int compare_series(const char *s1, const char *m1, const char *s2,
                           const char *m2) {
   int c = strcmp(s1, s2);
@@ -69,7 +65,7 @@ static int replay(run_t *r, const an_history_point_t *p, size_t from, size_t to,
                   const an_label_t **next, an_result_t *last) {
   const an_label_t *end = r->t->labels + r->t->nlabels;
   for (size_t i = from; i < to; i++) {
-    if ((i - from) % STOP_EVERY == STOP_EVERY - 1 && stopped(r->t))
+    if ((i - from) % STOP_EVERY == STOP_EVERY - 1 && an_train_stopped(r->t))
       return ECANCELED;
     score_labels(r, next, end, source, metric, p[i].t);
     r->cls->update(r->state, p[i].t, p[i].value, last);
@@ -94,16 +90,6 @@ static double spread_of(const an_result_t *last, const an_history_point_t *p,
   return fmax(fabs(mean) * 0.05, 1e-3);
 }
 
-static uint64_t seed_of(const char *source, const char *metric) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const char *s = source; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  h = (h ^ '/') * 1099511628211ull;
-  for (const char *s = metric; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 /* Scores values [from, n) of p with anomalies injected, on a copy of
  * the state the first values left. */
 static int score_held_back(run_t *r, const an_history_point_t *p, size_t from,
@@ -126,7 +112,7 @@ static int score_held_back(run_t *r, const an_history_point_t *p, size_t from,
   memcpy(r->eval, r->state, r->cls->state_size);
   for (size_t i = 0; i < k; i++) {
     an_result_t res;
-    if (i % STOP_EVERY == STOP_EVERY - 1 && stopped(r->t))
+    if (i % STOP_EVERY == STOP_EVERY - 1 && an_train_stopped(r->t))
       return ECANCELED;
     r->cls->update(r->eval, p[from + i].t, r->held[i], &res);
     an_eval_acc_add(r->synthetic, res.score, r->injected[i]);
@@ -147,7 +133,7 @@ static int train_series(run_t *r, const char *source, const char *metric,
   int rc = replay(r, p, 0, learned, source, metric, &next, &last);
   if (rc == 0 && learned < n) {
     rc = score_held_back(r, p, learned, n, spread_of(&last, p, learned),
-                         seed_of(source, metric));
+                         an_eval_seed(source, metric));
     r->t->metrics.synthetic_series++;
   }
   if (rc == 0)
@@ -233,11 +219,9 @@ int an_warm_train(an_train_t *t, double min_span) {
   if (t->model != NULL && r.state != NULL && r.probe != NULL &&
       r.eval != NULL && r.feedback != NULL && r.synthetic != NULL)
     rc = 0;
-  else
-    snprintf(t->err, sizeof(t->err), "out of memory");
   size_t n = t->series->n;
   for (size_t i = 0; rc == 0 && i < n; i++) {
-    if (stopped(t)) {
+    if (an_train_stopped(t)) {
       rc = ECANCELED;
       break;
     }
@@ -250,21 +234,10 @@ int an_warm_train(an_train_t *t, double min_span) {
     say_why(&r, min_span);
     rc = ENODATA;
   }
-  if (rc == ECANCELED)
-    snprintf(t->err, sizeof(t->err), "stopped");
-  if (rc == 0) {
-    an_eval_acc_result(r.feedback, &t->metrics.feedback);
-    an_eval_acc_result(r.synthetic, &t->metrics.synthetic);
-  } else {
-    an_model_free(t->model);
-    t->model = NULL;
-  }
   free(r.state);
   free(r.probe);
   free(r.eval);
   free(r.held);
   free(r.injected);
-  an_eval_acc_free(r.feedback);
-  an_eval_acc_free(r.synthetic);
-  return rc;
+  return an_train_finish(t, rc, r.feedback, r.synthetic);
 }

@@ -470,6 +470,24 @@ int an_store_get_newest_active_model(sqlite3 *db, const char *algorithm,
   return an_sql_one(st, read_model, out);
 }
 
+int an_store_each_active_model_blob(sqlite3 *db, const char *algorithm,
+                                    int (*fn)(void *, const char *,
+                                              const void *, size_t),
+                                    void *ctx) {
+  sqlite3_stmt *st;
+  int rc = 0, step = SQLITE_DONE;
+  if (an_sql_prepare(db,
+                     "SELECT id, blob FROM models WHERE active = 1"
+                     " AND algorithm = ? ORDER BY created_at DESC, id DESC",
+                     &st) != 0)
+    return EIO;
+  an_sql_bind_text(st, 1, algorithm);
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+    rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+            sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+  return an_sql_done(st, step, rc);
+}
+
 int an_store_count_models(sqlite3 *db, long long *n) {
   return count(db, "SELECT count(*) FROM models", n);
 }

@@ -130,6 +130,13 @@ int an_store_get_active_model(sqlite3 *db, const char *algorithm,
  * created last (the one the plugin pulls), or ENOENT. */
 int an_store_get_newest_active_model(sqlite3 *db, const char *algorithm,
                                      an_model_info_t *out);
+/* Calls fn with the id and blob (len bytes, fn's to read until it
+ * returns) of each active model of algorithm, newest first; a non-zero
+ * result of fn ends the walk and is returned. */
+int an_store_each_active_model_blob(sqlite3 *db, const char *algorithm,
+                                    int (*fn)(void *ctx, const char *id,
+                                              const void *blob, size_t len),
+                                    void *ctx);
 /* How many models are stored. */
 int an_store_count_models(sqlite3 *db, long long *n);
 
