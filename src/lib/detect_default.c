@@ -85,7 +85,7 @@
 #define LOG_EXACT_P (-2.302585092994046) /* log(0.1) */
 #define NEAR_ZERO 0.02        /* of the series' magnitude: an outage */
 #define AT_CEILING 0.01       /* of the ceiling: at it */
-#define MATERIAL 10.0         /* floors of change below which no page is high */
+#define MATERIAL 10.0         /* floors of change below which none pages */
 #define IMMATERIAL_SCORE 0.69 /* such a change scores at most: never 0.7 */
 #define MAX_SURPRISE 250.0    /* -log10 p beyond this is all alike */
 #define SCORED_P 1e-2         /* the score is 0 from here up */
@@ -532,6 +532,8 @@ static void measure(state_t *s, double x, double t, measure_t *m) {
   m->rf = x - s->fast;
   m->rs = x - s->slow;
   double uf = m->rf / m->sf, us = m->rs / m->ss;
+  /* a bursty type's value near zero, or before ln x is learned, must
+   * stand out from both baselines: the end of a burst is a return */
   double spike = !s->hint.bursty ? uf
                  : uf * us > 0   ? (fabs(uf) < fabs(us) ? uf : us)
                                  : 0;
